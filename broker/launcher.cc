@@ -1,0 +1,233 @@
+#include "broker/launcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "broker/sandboxee_setup.h"
+#include "broker/violation_listener.h"
+#include "proto/fd_transport.h"
+
+namespace sbox {
+namespace {
+
+absl::Status ErrnoError(int error, absl::string_view what) {
+  return absl::ErrnoToStatus(error, absl::StrFormat("launcher: %s", what));
+}
+
+absl::StatusOr<std::pair<UniqueFd, UniqueFd>> SocketPair(int type) {
+  int fds[2];
+  if (socketpair(AF_UNIX, type, 0, fds) != 0) {
+    return ErrnoError(errno, absl::StrFormat("socketpair(AF_UNIX, %s)",
+                                             (type & SOCK_DGRAM) == SOCK_DGRAM ? "SOCK_DGRAM"
+                                                                               : "SOCK_SEQPACKET"));
+  }
+  return std::make_pair(UniqueFd(fds[0]), UniqueFd(fds[1]));
+}
+
+// Milliseconds until `deadline` for poll(2): -1 for none, at least 0.
+int PollTimeout(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+}
+
+// The child, owned: killed and reaped on every path that does not reap it first.
+class Child {
+ public:
+  Child(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (reaped_) return;
+    Kill();
+    siginfo_t info;
+    Wait(&info).IgnoreError();
+  }
+
+  int pidfd() const { return pidfd_.get(); }
+
+  void Kill() { syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0); }
+
+  // Reaps the child; blocks until it has exited.
+  absl::Status Wait(siginfo_t* info) {
+    *info = {};
+    int rc;
+    do {
+      rc = waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), info, WEXITED);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return ErrnoError(errno, absl::StrFormat("waitid(P_PIDFD) for pid %d", pid_));
+    reaped_ = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  pid_t pid_;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+};
+
+// Reads the child's set-up report: the seccomp listener, or the step that failed.
+absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const Child& child, absl::Time deadline) {
+  pollfd fds[2] = {{report_fd, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
+  for (;;) {
+    const int ready = poll(fds, 2, PollTimeout(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return ErrnoError(errno, "poll for the sandboxee's set-up report");
+    if (ready == 0) return absl::DeadlineExceededError("launcher: sandboxee set-up timed out");
+    if (fds[0].revents != 0) break;
+    // The child exited without a report; the socket is readable now too, or it never will be.
+    fds[1].fd = -1;
+  }
+  SetupReport report = {};
+  proto::ReceivedMessage message;
+  const ssize_t size = proto::ReceiveMessage(report_fd, &report, sizeof(report), 1, &message);
+  if (size != static_cast<ssize_t>(sizeof(report))) {
+    return absl::InternalError("launcher: the sandboxee exited during set-up without a report");
+  }
+  if (report.step != SetupStep::kReady) {
+    return ErrnoError(report.error,
+                      absl::StrFormat("sandboxee set-up failed at %s", SetupStepName(report.step)));
+  }
+  if (message.fd_count != 1) {
+    return absl::InternalError("launcher: the sandboxee's set-up report has no seccomp listener");
+  }
+  return std::move(message.fds[0]);
+}
+
+}  // namespace
+
+Launcher::Launcher(FilePolicy files, SyscallPolicy syscalls)
+    : files_(std::move(files)), syscalls_(std::move(syscalls)) {}
+
+Launcher& Launcher::SetChannelType(ChannelType type) {
+  channel_type_ = type;
+  return *this;
+}
+
+Launcher& Launcher::SetMaxChannels(int max_channels) {
+  max_channels_ = max_channels;
+  return *this;
+}
+
+Launcher& Launcher::SetDecisionLog(DecisionLog log) {
+  decision_log_ = std::move(log);
+  return *this;
+}
+
+Launcher& Launcher::SetTimeout(absl::Duration timeout) {
+  timeout_ = timeout;
+  return *this;
+}
+
+Launcher& Launcher::SetStdio(Stdio stdio) {
+  stdio_ = stdio;
+  return *this;
+}
+
+absl::StatusOr<SandboxResult> Launcher::Run(
+    absl::FunctionRef<int(UniqueFd channel)> sandboxee) const {
+  const absl::Time deadline =
+      timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout_;
+
+  auto channel = SocketPair(SocketTypeFor(channel_type_));
+  if (!channel.ok()) return channel.status();
+  auto report = SocketPair(SOCK_SEQPACKET | SOCK_CLOEXEC);
+  if (!report.ok()) return report.status();
+  UniqueFd null_fd;
+  if (stdio_ == Stdio::kNull) {
+    null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null_fd.valid()) return ErrnoError(errno, "open(\"/dev/null\")");
+  }
+  const SandboxeeSetupPlan plan{getpid(), channel->second.get(), report->second.get(),
+                                null_fd.get(), syscalls_.fprog()};
+
+  // Buffered output would otherwise be written twice, once by each process.
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return ErrnoError(errno, "fork");
+  if (pid == 0) {
+    // The child. Async-signal-safe until the filter is installed (PrepareSandboxee says so);
+    // then the sandboxee's own code runs.
+    PrepareSandboxee(plan);
+    _exit(sandboxee(UniqueFd(kSandboxeeChannelFd)));
+  }
+
+  channel->second.reset();
+  report->second.reset();
+  null_fd.reset();
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) {
+    const int error = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return ErrnoError(error, absl::StrFormat("pidfd_open(%d)", pid));
+  }
+  Child child(pid, std::move(pidfd));
+
+  absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
+  if (!listener.ok()) return listener.status();
+  report->first.reset();
+
+  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_});
+  if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
+
+  SandboxResult result;
+  bool timed_out = false;
+  pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {listener->get(), POLLIN, 0}};
+  for (;;) {
+    const int ready = poll(fds, 2, timed_out ? -1 : PollTimeout(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return ErrnoError(errno, "poll on the sandboxee");
+    if (fds[0].revents != 0) break;
+    if (ready == 0) {
+      timed_out = true;
+      child.Kill();
+      continue;
+    }
+    if (fds[1].revents & POLLIN) {
+      absl::StatusOr<std::optional<SyscallViolation>> violation = ReadViolation(fds[1].fd);
+      if (!violation.ok()) return violation.status();
+      if (*violation && !result.violation) {
+        result.violation = *std::move(*violation);
+        child.Kill();
+      }
+    }
+    // Once a violation is known, or the filter has no users left, the listener has no news.
+    if (result.violation || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))) fds[1].fd = -1;
+  }
+
+  siginfo_t info;
+  if (absl::Status waited = child.Wait(&info); !waited.ok()) return waited;
+  server.Stop();
+
+  if (result.violation) {
+    result.outcome = SandboxResult::Outcome::kViolation;
+    result.signal = SIGKILL;
+  } else if (timed_out) {
+    result.outcome = SandboxResult::Outcome::kTimedOut;
+    result.signal = SIGKILL;
+  } else if (info.si_code == CLD_EXITED) {
+    result.outcome = SandboxResult::Outcome::kExited;
+    result.exit_code = info.si_status;
+  } else {
+    result.outcome = SandboxResult::Outcome::kSignaled;
+    result.signal = info.si_status;
+  }
+  return result;
+}
+
+}  // namespace sbox

@@ -1,0 +1,60 @@
+#include "broker/sandbox_result.h"
+
+#include <linux/audit.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <string.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_format.h"
+
+namespace sbox {
+namespace {
+
+std::string ArchName(uint32_t arch) {
+  switch (arch) {
+    case AUDIT_ARCH_X86_64:
+      return "x86_64";
+    case AUDIT_ARCH_I386:
+      return "i386";
+    default:
+      return absl::StrFormat("arch %#x", arch);
+  }
+}
+
+}  // namespace
+
+std::string SyscallName(int number) {
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
+  if (name == nullptr) return absl::StrFormat("syscall_%d", number);
+  std::string result(name);
+  free(name);
+  return result;
+}
+
+std::string SyscallViolation::ToString() const {
+  return absl::StrFormat("%s (%d) on %s, args (%#x, %#x, %#x, %#x, %#x, %#x), ip %#x, thread %d",
+                         syscall_name, syscall_number, ArchName(arch), args[0], args[1], args[2],
+                         args[3], args[4], args[5], instruction_pointer, thread_id);
+}
+
+std::string SandboxResult::ToString() const {
+  switch (outcome) {
+    case Outcome::kExited:
+      return absl::StrFormat("exited with code %d", exit_code);
+    case Outcome::kSignaled: {
+      const char* name = sigabbrev_np(signal);
+      return absl::StrFormat("killed by signal SIG%s (%d)%s", name != nullptr ? name : "?", signal,
+                             signal == SIGSYS ? ": a syscall of another architecture" : "");
+    }
+    case Outcome::kViolation:
+      return absl::StrFormat("syscall violation: %s",
+                             violation ? violation->ToString() : std::string("(no report)"));
+    case Outcome::kTimedOut:
+      return "timed out";
+  }
+  return "unknown outcome";
+}
+
+}  // namespace sbox

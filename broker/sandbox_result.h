@@ -1,0 +1,50 @@
+#ifndef SBOX_BROKER_SANDBOX_RESULT_H_
+#define SBOX_BROKER_SANDBOX_RESULT_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sbox {
+
+// A syscall the policy does not allow, as the kernel reported it through the seccomp user
+// notification: nothing in it comes from the sandboxee's own memory or words.
+struct SyscallViolation {
+  int syscall_number = -1;
+  std::string syscall_name;  // "openat"; "syscall_<n>" when the number has no name
+  uint32_t arch = 0;         // AUDIT_ARCH_* value
+  uint64_t args[6] = {};
+  uint64_t instruction_pointer = 0;
+  pid_t thread_id = 0;  // in the broker's pid namespace
+
+  // "openat (257) on x86_64, args (0xffffff9c, 0x7ffc..., 0, 0, 0, 0), ip 0x7f..., thread 1234"
+  std::string ToString() const;
+};
+
+struct SandboxResult {
+  enum class Outcome {
+    kExited,     // returned or called exit: exit_code
+    kSignaled,   // killed by a signal: signal (SIGSYS alone: a syscall of another architecture)
+    kViolation,  // made a syscall the policy does not allow: violation; killed by the broker
+    kTimedOut,   // ran past the launcher's timeout; killed by the broker
+  };
+  Outcome outcome = Outcome::kExited;
+  int exit_code = 0;
+  int signal = 0;
+  std::optional<SyscallViolation> violation;
+
+  bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
+
+  // "exited with code 0", "killed by signal SIGSEGV", "syscall violation: openat (257) ...",
+  // "timed out".
+  std::string ToString() const;
+};
+
+// "openat" for (x86_64, 257); "syscall_<n>" when libseccomp knows no name for it.
+std::string SyscallName(int number);
+
+}  // namespace sbox
+
+#endif  // SBOX_BROKER_SANDBOX_RESULT_H_

@@ -1,0 +1,66 @@
+#ifndef SBOX_PROTO_CODEC_H_
+#define SBOX_PROTO_CODEC_H_
+
+// The one codec for sbox messages, used by the broker and the sandboxee alike. The decoders are
+// the only code in sbox that interprets bytes sent by the other side: they check every length
+// against the received size and the protocol's fixed limits, and never allocate.
+//
+// Every function is async-signal-safe (no allocation, no locks, no errno changes).
+
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proto/wire_format.h"
+
+namespace sbox::proto {
+
+// `op` may hold a value outside Op's enumerators (an unknown op, echoed in the error reply).
+struct Request {
+  Op op = Op::kOpen;
+  uint32_t id = 0;
+  uint32_t flags = 0;
+  uint32_t mode = 0;
+  std::string_view path;  // points into the buffer that was decoded
+};
+
+struct Reply {
+  Op op = Op::kOpen;
+  uint32_t id = 0;
+  int32_t result = 0;  // >= 0 success, < 0 is -errno
+  uint16_t fd_count = 0;
+  std::string_view payload;  // bytes; points into the buffer that was decoded
+};
+
+// Writes `request` into `out` (at least kMaxRequestSize bytes). Returns the message length, or
+// -ENAMETOOLONG when the path exceeds kMaxPathLength.
+ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size);
+
+// Decodes a received request. Returns 0, or the errno that the error reply carries:
+//   EBADMSG          shorter than the header, path_len disagrees with the size, reserved field
+//                    not zero, or a path on an op that takes none
+//   EPROTONOSUPPORT  version is not kProtocolVersion
+//   ENOSYS           unknown op
+//   ENAMETOOLONG     path_len exceeds kMaxPathLength
+// On any error, `out->op` and `out->id` hold what could be read (0 otherwise) so the error reply
+// can echo them.
+int DecodeRequest(const uint8_t* data, size_t size, Request* out);
+
+// Writes `reply` into `out` (at least kMaxReplySize bytes). Returns the message length, or
+// -EMSGSIZE when the payload exceeds kMaxReplyPayload.
+ptrdiff_t EncodeReply(const Reply& reply, uint8_t* out, size_t out_size);
+
+// Decodes a received reply. Returns 0 or EPROTO (short, wrong version, payload length that
+// disagrees with the size, fd_count above kMaxDescriptorsPerMessage).
+int DecodeReply(const uint8_t* data, size_t size, Reply* out);
+
+// The Stat payload, as laid out in PROTOCOL.md.
+void EncodeStat(const struct stat& st, uint8_t out[kWireStatSize]);
+// Returns 0, or EPROTO when `payload` is not exactly kWireStatSize bytes.
+int DecodeStat(std::string_view payload, struct stat* out);
+
+}  // namespace sbox::proto
+
+#endif  // SBOX_PROTO_CODEC_H_

@@ -1,0 +1,34 @@
+#ifndef SBOX_SANDBOXEE_ROUND_TRIP_H_
+#define SBOX_SANDBOXEE_ROUND_TRIP_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "proto/codec.h"
+#include "proto/unique_fd.h"
+
+namespace sbox::sandboxee {
+
+// The reply to one request. `payload` is a copy (the largest payload of this protocol
+// version, a Stat, fits).
+struct RoundTripReply {
+  int32_t result = 0;  // >= 0, or -errno
+  UniqueFd fd;
+  uint8_t payload[proto::kWireStatSize];
+  size_t payload_size = 0;
+};
+
+// Sends `request` on `channel` and reads its reply, on the stack. Returns the broker's result,
+// which is >= 0 or -errno, or one of these local failures:
+//   -ENAMETOOLONG  the path exceeds proto::kMaxPathLength
+//   -EPIPE         the request could not be sent (the broker is gone)
+//   -ECONNRESET    the channel closed before the reply came
+//   -EPROTO        the reply is malformed, answers another request, carries a descriptor the
+//                  op does not return, lacks one it does, or has a payload of the wrong size
+// A descriptor that arrives with a reply the op does not allow is closed.
+// Async-signal-safe; errno is preserved.
+int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply);
+
+}  // namespace sbox::sandboxee
+
+#endif  // SBOX_SANDBOXEE_ROUND_TRIP_H_

@@ -1,0 +1,15 @@
+"""Stand-in for @rules_cc on Bazel 4.2.3: re-exports the native C++ rules.
+
+Bazel's own @bazel_tools loads this file; Debian's bazel-rules-cc is too new for Bazel 4.
+"""
+
+cc_binary = native.cc_binary
+cc_import = native.cc_import
+cc_library = native.cc_library
+cc_proto_library = native.cc_proto_library
+cc_test = native.cc_test
+cc_toolchain = native.cc_toolchain
+cc_toolchain_suite = native.cc_toolchain_suite
+fdo_prefetch_hints = native.fdo_prefetch_hints
+fdo_profile = native.fdo_profile
+objc_library = native.objc_library
