@@ -44,10 +44,10 @@ FilePolicy::Builder& FilePolicy::Builder::AllowReadWriteFile(std::string path) {
   return *this;
 }
 
-absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() && {
+absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   FilePolicy policy;
   policy.grants_.reserve(rules_.size());
-  for (auto& [kind, path] : rules_) {
+  for (const auto& [kind, path] : rules_) {
     const PathProblem problem = CheckAbsoluteNormalizedPath(path);
     if (problem != PathProblem::kNone) {
       return absl::InvalidArgumentError(absl::StrFormat("%s grant \"%s\": %s", GrantKindName(kind),

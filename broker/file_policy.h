@@ -50,7 +50,7 @@ class FilePolicy {
     //   InvalidArgument  a path that is not absolute and normalized, "/" as a file grant, or a
     //                    path granted twice
     //   NotFound, PermissionDenied, ...  the root directory could not be opened (errno mapped)
-    absl::StatusOr<FilePolicy> Build() &&;
+    absl::StatusOr<FilePolicy> Build() const;
 
    private:
     std::vector<std::pair<GrantKind, std::string>> rules_;

@@ -82,7 +82,7 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::ReturnErrno(std::string name, in
   return *this;
 }
 
-absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() && {
+absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
   if (ctx == nullptr) return absl::InternalError("seccomp_init(SCMP_ACT_NOTIFY) failed");
   absl::Cleanup release = [ctx] { seccomp_release(ctx); };

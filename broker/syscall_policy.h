@@ -59,7 +59,7 @@ class SyscallPolicy {
     // Errors name the syscall at fault: InvalidArgument for an unknown name, an argument index
     // outside 0..5 or a conflicting rule; ResourceExhausted when the program exceeds the
     // kernel's BPF_MAXINSNS.
-    absl::StatusOr<SyscallPolicy> Build() &&;
+    absl::StatusOr<SyscallPolicy> Build() const;
 
    private:
     struct Rule {

@@ -1,0 +1,85 @@
+#include "tests/sandbox_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace sbox::testing {
+
+ScratchDir::ScratchDir() {
+  const char* base = getenv("TEST_TMPDIR");
+  std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sbox-XXXXXX";
+  char* made = mkdtemp(pattern.data());
+  if (made == nullptr) abort();
+  // Resolve symlinks in the base, so grants name real directories.
+  char* real = realpath(made, nullptr);
+  path_ = real;
+  free(real);
+}
+
+ScratchDir::~ScratchDir() {
+  nftw(
+      path_.c_str(),
+      [](const char* p, const struct stat*, int, FTW*) { return remove(p); }, 16,
+      FTW_DEPTH | FTW_PHYS);
+}
+
+std::string ScratchDir::WriteFile(const std::string& name, const std::string& contents) const {
+  const std::string full = path_ + "/" + name;
+  std::ofstream out(full, std::ios::binary);
+  out << contents;
+  out.close();
+  chmod(full.c_str(), 0644);
+  return full;
+}
+
+std::string ScratchDir::MakeDir(const std::string& name) const {
+  const std::string full = path_ + "/" + name;
+  mkdir(full.c_str(), 0755);
+  return full;
+}
+
+std::string ScratchDir::Symlink(const std::string& name, const std::string& target) const {
+  const std::string full = path_ + "/" + name;
+  if (symlink(target.c_str(), full.c_str()) != 0) abort();
+  return full;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+int CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  int count = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(dir);
+  return count - 1;  // the directory stream's own descriptor
+}
+
+DecisionLog DecisionRecorder::AsLog() {
+  return [this](const Decision& decision) {
+    std::string line = FormatDecision(decision);
+    absl::MutexLock lock(&mu_);
+    lines_.push_back(std::move(line));
+  };
+}
+
+std::vector<std::string> DecisionRecorder::Lines() const {
+  absl::MutexLock lock(&mu_);
+  return lines_;
+}
+
+}  // namespace sbox::testing

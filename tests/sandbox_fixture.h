@@ -1,0 +1,50 @@
+#ifndef SBOX_TESTS_SANDBOX_FIXTURE_H_
+#define SBOX_TESTS_SANDBOX_FIXTURE_H_
+
+// Helpers shared by the integration tests: a scratch directory, file helpers, a launcher
+// builder and a way to carry a sandboxee's observations back to the test.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/decision.h"
+#include "broker/launcher.h"
+
+namespace sbox::testing {
+
+// A fresh directory under TEST_TMPDIR (or /tmp), removed with everything in it at destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+  // Writes `contents` to path()/name (mode 0644) and returns the full path.
+  std::string WriteFile(const std::string& name, const std::string& contents) const;
+  std::string MakeDir(const std::string& name) const;
+  std::string Symlink(const std::string& name, const std::string& target) const;
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileOrDie(const std::string& path);
+
+// Descriptors open in this process right now.
+int CountOpenFds();
+
+// Keeps every decision the broker logs, thread-safely.
+class DecisionRecorder {
+ public:
+  DecisionLog AsLog();
+  std::vector<std::string> Lines() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sbox::testing
+
+#endif  // SBOX_TESTS_SANDBOX_FIXTURE_H_
