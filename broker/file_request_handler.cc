@@ -62,7 +62,8 @@ int OpenBeneath(Verdict* verdict, uint64_t flags, uint64_t mode) {
   memcpy(name, verdict->beneath.data(), verdict->beneath.size());
   name[verdict->beneath.size()] = '\0';
   open_how how = {};
-  how.flags = flags | O_CLOEXEC | O_NOCTTY;
+  // openat2 rejects O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
+  how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
   how.mode = mode;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   if (!grant.IsTree()) how.resolve |= RESOLVE_NO_SYMLINKS;

@@ -1,5 +1,13 @@
+// A real child, a real filter, real descriptors: what a sandboxee gets from the broker, and
+// what it is refused, with which errno. Every test runs on SOCK_SEQPACKET and SOCK_DGRAM.
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "broker/launcher.h"
 #include "gtest/gtest.h"
@@ -10,31 +18,243 @@ namespace sbox {
 namespace {
 
 using sandboxee::BrokerClient;
+using sandboxee::ErrnoOf;
+using testing::MakeLauncher;
 using testing::ScratchDir;
+using testing::SharedInts;
 
-TEST(BrokeredOpen, ReadsSameBytesAsDirectOpen) {
+class BrokeredOpenTest : public ::testing::TestWithParam<ChannelType> {
+ protected:
+  // Runs `body` in a sandbox with `files`; fails the test unless the sandboxee exits with 0.
+  void RunSandboxed(const FilePolicy::Builder& files,
+                    const std::function<void(BrokerClient&)>& body) {
+    Launcher launcher = MakeLauncher(files, GetParam());
+    launcher.SetDecisionLog(log_.AsLog());
+    absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd channel) {
+      BrokerClient client(std::move(channel));
+      body(client);
+      return 0;
+    });
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_TRUE(result->ok()) << result->ToString();
+  }
+
+  // Reads all of `fd` inside the sandbox.
+  static std::string ReadAll(int fd) {
+    std::string data;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0) data.append(buffer, n);
+    return data;
+  }
+
+  testing::DecisionRecorder log_;
+};
+
+TEST_P(BrokeredOpenTest, DescriptorReadsTheSameBytesAsADirectOpen) {
   ScratchDir dir;
-  const std::string file = dir.WriteFile("data.txt", "hello, sandbox\n");
-  auto files = FilePolicy::Builder().AllowReadFile(file).Build();
-  ASSERT_TRUE(files.ok()) << files.status();
-  auto syscalls = SyscallPolicy::BrokeredParser().Build();
-  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
-  testing::DecisionRecorder log;
-  Launcher launcher(*std::move(files), *std::move(syscalls));
-  launcher.SetDecisionLog(log.AsLog());
-  auto result = launcher.Run([&](UniqueFd channel) {
-    BrokerClient client(std::move(channel));
-    auto fd = client.Open(file, O_RDONLY);
-    if (!fd.ok()) return 10;
-    char buf[64];
-    ssize_t n = read(fd->get(), buf, sizeof(buf));
-    if (n != 15 || std::string(buf, n) != "hello, sandbox\n") return 11;
-    return 0;
+  std::string contents;
+  for (int i = 0; i < 20000; ++i) contents += static_cast<char>('a' + i * 7 % 26);
+  const std::string file = dir.WriteFile("data.bin", contents);
+  SharedInts same(1);
+  RunSandboxed(FilePolicy::Builder().AllowReadFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> fd = client.Open(file, O_RDONLY);
+    same[0] = fd.ok() && ReadAll(fd->get()) == contents;
   });
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_TRUE(result->ok()) << result->ToString();
-  for (auto& l : log.Lines()) std::cerr << l << "\n";
+  EXPECT_EQ(same[0], 1);
 }
+
+TEST_P(BrokeredOpenTest, WriteThroughReadWriteGrantIsVisibleToTheParent) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("out.txt", "old contents that get truncated");
+  SharedInts written(1);
+  RunSandboxed(FilePolicy::Builder().AllowReadWriteFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> fd = client.Open(file, O_WRONLY | O_TRUNC);
+    written[0] = fd.ok() ? static_cast<int>(write(fd->get(), "from the sandbox", 16)) : -1;
+  });
+  EXPECT_EQ(written[0], 16);
+  EXPECT_EQ(testing::ReadFileOrDie(file), "from the sandbox");
+}
+
+TEST_P(BrokeredOpenTest, ReadWriteGrantCreatesTheFileWithMode0600) {
+  ScratchDir dir;
+  const std::string file = dir.path() + "/new.txt";
+  SharedInts created(1);
+  RunSandboxed(FilePolicy::Builder().AllowReadWriteFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> fd = client.Open(file, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    created[0] = fd.ok() ? static_cast<int>(write(fd->get(), "x", 1)) : -ErrnoOf(fd.status());
+  });
+  EXPECT_EQ(created[0], 1);
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_P(BrokeredOpenTest, ReceivedDescriptorIsCloseOnExec) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("f", "x");
+  SharedInts flags(1);
+  RunSandboxed(FilePolicy::Builder().AllowReadFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> fd = client.Open(file, O_RDONLY);
+    flags[0] = fd.ok() ? fcntl(fd->get(), F_GETFD) : -1;
+  });
+  EXPECT_EQ(flags[0], FD_CLOEXEC);
+}
+
+TEST_P(BrokeredOpenTest, TreeGrantOpensFilesAndListsTheDirectory) {
+  ScratchDir dir;
+  const std::string tree = dir.MakeDir("tree");
+  dir.MakeDir("tree/sub");
+  dir.WriteFile("tree/sub/leaf.txt", "leaf");
+  SharedInts got(3);
+  RunSandboxed(FilePolicy::Builder().AllowReadTree(tree), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> leaf = client.Open(tree + "/sub/leaf.txt", O_RDONLY);
+    got[0] = leaf.ok() && ReadAll(leaf->get()) == "leaf";
+    absl::StatusOr<UniqueFd> root = client.Open(tree, O_RDONLY | O_DIRECTORY);
+    got[1] = root.ok();
+    absl::StatusOr<struct stat> st = client.Stat(tree + "/sub");
+    got[2] = st.ok() && S_ISDIR(st->st_mode);
+  });
+  EXPECT_EQ(got[0], 1);
+  EXPECT_EQ(got[1], 1);
+  EXPECT_EQ(got[2], 1);
+}
+
+TEST_P(BrokeredOpenTest, StatAndAccessMatchTheParentsView) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("s", "twelve bytes");
+  struct stat expected;
+  ASSERT_EQ(stat(file.c_str(), &expected), 0);
+  SharedInts got(5);
+  RunSandboxed(FilePolicy::Builder().AllowReadFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<struct stat> st = client.Stat(file);
+    got[0] = st.ok() ? static_cast<int>(st->st_size) : -1;
+    got[1] = st.ok() && st->st_ino == expected.st_ino && st->st_mode == expected.st_mode &&
+             st->st_mtim.tv_nsec == expected.st_mtim.tv_nsec;
+    got[2] = ErrnoOf(client.Access(file, R_OK));
+    got[3] = ErrnoOf(client.Access(file, W_OK));
+    got[4] = ErrnoOf(client.Access(file, F_OK));
+  });
+  EXPECT_EQ(got[0], 12);
+  EXPECT_EQ(got[1], 1);
+  EXPECT_EQ(got[2], 0);
+  EXPECT_EQ(got[3], EACCES);
+  EXPECT_EQ(got[4], 0);
+}
+
+// Every kind of refusal, with the errno proto/PROTOCOL.md documents for it.
+TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
+  ScratchDir dir;
+  const std::string readable = dir.WriteFile("readable.txt", "r");
+  const std::string writable = dir.WriteFile("writable.txt", "w");
+  const std::string secret = dir.WriteFile("secret.txt", "secret");
+  const std::string tree = dir.MakeDir("tree");
+  dir.WriteFile("tree/inside.txt", "inside");
+  dir.Symlink("tree/escape", secret);
+  dir.Symlink("tree/escape_relative", "../secret.txt");
+  dir.Symlink("tree/absolute_inside", tree + "/inside.txt");
+  dir.Symlink("tree/relative_inside", "inside.txt");
+  dir.Symlink("linked_file", "readable.txt");
+  const std::string linked_file = dir.path() + "/linked_file";
+  ASSERT_EQ(mkfifo((tree + "/fifo").c_str(), 0644), 0);
+
+  struct Case {
+    const char* name;
+    std::function<absl::Status(BrokerClient&)> call;
+    int expected_errno;
+  };
+  const auto open = [](std::string path, int flags) {
+    return [path, flags](BrokerClient& c) { return c.Open(path, flags).status(); };
+  };
+  const std::vector<Case> cases = {
+      {"granted file", open(readable, O_RDONLY), 0},
+      {"path outside the policy", open(secret, O_RDONLY), EACCES},
+      {"relative path", open("readable.txt", O_RDONLY), EINVAL},
+      {"'..' component", open(tree + "/../readable.txt", O_RDONLY), EINVAL},
+      {"'.' component", open(tree + "/./inside.txt", O_RDONLY), EINVAL},
+      {"trailing slash", open(tree + "/", O_RDONLY), EINVAL},
+      {"double slash", open(dir.path() + "//readable.txt", O_RDONLY), EINVAL},
+      {"empty path", open("", O_RDONLY), EINVAL},
+      {"embedded NUL", open(readable + std::string("\0x", 2), O_RDONLY), EINVAL},
+      {"over-long path", open("/" + std::string(5000, 'a'), O_RDONLY), ENAMETOOLONG},
+      {"O_PATH", open(readable, O_RDONLY | O_PATH), EINVAL},
+      {"O_TMPFILE", open(tree, O_RDWR | O_TMPFILE), EINVAL},
+      {"O_DIRECT", open(readable, O_RDONLY | O_DIRECT), EINVAL},
+      {"O_SYNC", open(writable, O_WRONLY | O_SYNC), EINVAL},
+      {"O_ACCMODE", open(readable, O_ACCMODE), EINVAL},
+      {"unknown flag bit", open(readable, O_RDONLY | 0x40000000), EINVAL},
+      {"O_WRONLY on read-only file", open(readable, O_WRONLY), EACCES},
+      {"O_RDWR on read-only file", open(readable, O_RDWR), EACCES},
+      {"O_RDONLY|O_TRUNC on read-only file", open(readable, O_RDONLY | O_TRUNC), EACCES},
+      {"O_APPEND on read-only file", open(readable, O_RDONLY | O_APPEND), EACCES},
+      {"O_CREAT on read-only tree", open(tree + "/new.txt", O_RDONLY | O_CREAT), EACCES},
+      {"O_WRONLY on read-only tree", open(tree + "/inside.txt", O_WRONLY), EACCES},
+      {"O_RDWR on read-write file", open(writable, O_RDWR), 0},
+      {"file missing inside a tree", open(tree + "/missing", O_RDONLY), ENOENT},
+      {"symlink in tree to a file outside it", open(tree + "/escape", O_RDONLY), EACCES},
+      {"relative symlink in tree leading out", open(tree + "/escape_relative", O_RDONLY),
+       EACCES},
+      {"absolute symlink in tree to inside it", open(tree + "/absolute_inside", O_RDONLY),
+       EACCES},
+      {"relative symlink in tree to inside it", open(tree + "/relative_inside", O_RDONLY), 0},
+      {"O_NOFOLLOW on a symlink in a tree", open(tree + "/relative_inside", O_RDONLY | O_NOFOLLOW),
+       ELOOP},
+      {"file grant naming a symlink", open(linked_file, O_RDONLY), ELOOP},
+      // O_NONBLOCK during the open: a FIFO without a writer cannot stall the broker.
+      {"FIFO without a writer, for reading", open(tree + "/fifo", O_RDONLY), 0},
+      {"stat outside the policy", [&](BrokerClient& c) { return c.Stat(secret).status(); },
+       EACCES},
+      {"stat through an escaping symlink",
+       [&](BrokerClient& c) { return c.Stat(tree + "/escape").status(); }, EACCES},
+      {"lstat of an escaping symlink itself",
+       [&](BrokerClient& c) { return c.Lstat(tree + "/escape").status(); }, 0},
+      {"access W_OK on read-only", [&](BrokerClient& c) { return c.Access(readable, W_OK); },
+       EACCES},
+      {"access with unknown mode bits",
+       [&](BrokerClient& c) { return c.Access(readable, 0100); }, EINVAL},
+      {"access outside the policy", [&](BrokerClient& c) { return c.Access(secret, R_OK); },
+       EACCES},
+  };
+
+  SharedInts got(cases.size());
+  RunSandboxed(
+      FilePolicy::Builder()
+          .AllowReadFile(readable)
+          .AllowReadWriteFile(writable)
+          .AllowReadTree(tree)
+          .AllowReadFile(linked_file),
+      [&](BrokerClient& client) {
+        for (size_t i = 0; i < cases.size(); ++i) got[i] = ErrnoOf(cases[i].call(client));
+      });
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(got[i], cases[i].expected_errno)
+        << cases[i].name << ": got " << got[i] << ", expected " << cases[i].expected_errno;
+  }
+  EXPECT_EQ(testing::ReadFileOrDie(readable), "r") << "a refused O_TRUNC must not truncate";
+}
+
+TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("logged.txt", "x");
+  RunSandboxed(FilePolicy::Builder().AllowReadFile(file), [&](BrokerClient& client) {
+    client.Open(file, O_RDONLY).IgnoreError();
+    client.Open(file, O_WRONLY).IgnoreError();
+    client.Stat("/etc/shadow").IgnoreError();
+  });
+  const std::vector<std::string> lines = log_.Lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "open \"" + file + "\" O_RDONLY: allowed by read-only file " + file);
+  EXPECT_EQ(lines[1], "open \"" + file +
+                          "\" O_WRONLY: denied, EACCES: write, truncate, append or create on a "
+                          "read-only grant (read-only file " + file + ")");
+  EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no grant covers the path");
+}
+
+INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest,
+                         ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram),
+                         [](const ::testing::TestParamInfo<ChannelType>& info) {
+                           return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
+                         });
 
 }  // namespace
 }  // namespace sbox

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -67,6 +68,29 @@ int CountOpenFds() {
   }
   closedir(dir);
   return count - 1;  // the directory stream's own descriptor
+}
+
+SharedInts::SharedInts(size_t count) : count_(count) {
+  void* memory = mmap(nullptr, count * sizeof(int), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) abort();
+  values_ = static_cast<int*>(memory);
+  for (size_t i = 0; i < count; ++i) values_[i] = kUnset;
+}
+
+SharedInts::~SharedInts() { munmap(values_, count_ * sizeof(int)); }
+
+Launcher MakeLauncher(const FilePolicy::Builder& files, ChannelType channel_type) {
+  absl::StatusOr<FilePolicy> file_policy = files.Build();
+  if (!file_policy.ok()) {
+    ADD_FAILURE() << file_policy.status();
+    file_policy = FilePolicy::Builder().Build();
+  }
+  absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::BrokeredParser().Build();
+  if (!syscalls.ok()) abort();
+  Launcher launcher(*std::move(file_policy), *std::move(syscalls));
+  launcher.SetChannelType(channel_type).SetTimeout(absl::Seconds(60));
+  return launcher;
 }
 
 DecisionLog DecisionRecorder::AsLog() {

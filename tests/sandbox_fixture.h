@@ -34,6 +34,27 @@ std::string ReadFileOrDie(const std::string& path);
 // Descriptors open in this process right now.
 int CountOpenFds();
 
+// Integers in an anonymous MAP_SHARED mapping made before fork: what the sandboxee writes, the
+// test reads after Run. Every element starts at kUnset.
+class SharedInts {
+ public:
+  static constexpr int kUnset = -999;
+  explicit SharedInts(size_t count);
+  ~SharedInts();
+  SharedInts(const SharedInts&) = delete;
+  SharedInts& operator=(const SharedInts&) = delete;
+  int& operator[](size_t i) const { return values_[i]; }
+  size_t size() const { return count_; }
+
+ private:
+  int* values_;
+  size_t count_;
+};
+
+// A launcher with `files` and SyscallPolicy::BrokeredParser(); fails the test on a build error.
+Launcher MakeLauncher(const FilePolicy::Builder& files,
+                      ChannelType channel_type = ChannelType::kSeqPacket);
+
 // Keeps every decision the broker logs, thread-safely.
 class DecisionRecorder {
  public:

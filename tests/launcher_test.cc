@@ -1,0 +1,188 @@
+// What the launcher guarantees about the child, and what its result reports.
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "broker/launcher.h"
+#include "broker/sandboxee_setup.h"
+#include "gtest/gtest.h"
+#include "sandboxee/broker_client.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using testing::MakeLauncher;
+using testing::SharedInts;
+
+absl::StatusOr<SandboxResult> RunBody(const std::function<int()>& body) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  return launcher.Run([&](UniqueFd) { return body(); });
+}
+
+TEST(Launcher, ReportsTheExitCode) {
+  absl::StatusOr<SandboxResult> result = RunBody([] { return 42; });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kExited);
+  EXPECT_EQ(result->exit_code, 42);
+  EXPECT_EQ(result->ToString(), "exited with code 42");
+}
+
+TEST(Launcher, ReportsTheTerminatingSignal) {
+  absl::StatusOr<SandboxResult> result = RunBody([] {
+    volatile int* null = nullptr;
+    return *null;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kSignaled);
+  EXPECT_EQ(result->signal, SIGSEGV);
+  EXPECT_EQ(result->ToString(), "killed by signal SIGSEGV (11)");
+}
+
+TEST(Launcher, DirectOpenatIsStoppedAndTheResultNamesIt) {
+  absl::StatusOr<SandboxResult> result = RunBody([] {
+    return static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY));
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  ASSERT_TRUE(result->violation.has_value());
+  EXPECT_EQ(result->violation->syscall_name, "openat");
+  EXPECT_EQ(result->violation->syscall_number, SYS_openat);
+  EXPECT_EQ(result->violation->arch, AUDIT_ARCH_X86_64);
+  EXPECT_EQ(static_cast<int>(result->violation->args[0]), AT_FDCWD);
+  EXPECT_EQ(result->violation->args[2], static_cast<uint64_t>(O_RDONLY));
+  EXPECT_NE(result->violation->instruction_pointer, 0u);
+  EXPECT_EQ(result->signal, SIGKILL);
+  EXPECT_NE(result->ToString().find("syscall violation: openat (257) on x86_64"), std::string::npos)
+      << result->ToString();
+}
+
+TEST(Launcher, DirectOpenIsStoppedAndTheResultNamesIt) {
+  absl::StatusOr<SandboxResult> result =
+      RunBody([] { return static_cast<int>(syscall(SYS_open, "/etc/passwd", O_RDONLY)); });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "open");
+  EXPECT_EQ(result->violation->syscall_number, SYS_open);
+}
+
+TEST(Launcher, NetworkSocketIsAViolation) {
+  absl::StatusOr<SandboxResult> result =
+      RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "socket");
+  EXPECT_EQ(result->violation->args[0], static_cast<uint64_t>(AF_INET));
+}
+
+TEST(Launcher, ExecutableMemoryIsAViolation) {
+  absl::StatusOr<SandboxResult> result = RunBody([] {
+    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return page == MAP_FAILED ? 1 : 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "mmap");
+}
+
+TEST(Launcher, TimeoutKillsTheSandboxee) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetTimeout(absl::Milliseconds(200));
+  absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
+    for (;;) {
+      const timespec second = {1, 0};
+      nanosleep(&second, nullptr);
+    }
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kTimedOut);
+  EXPECT_EQ(result->ToString(), "timed out");
+}
+
+TEST(Launcher, OnlyStdioAndTheChannelSurviveIntoTheSandboxee) {
+  // Descriptors the parent holds, inheritable or not, must not reach the child.
+  UniqueFd inheritable(open("/dev/null", O_RDONLY));
+  UniqueFd cloexec(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(inheritable.valid() && cloexec.valid());
+  SharedInts open_fds(64);
+  absl::StatusOr<SandboxResult> result = RunBody([&] {
+    int count = 0;
+    for (int fd = 0; fd < 1024 && count < 64; ++fd) {
+      if (fcntl(fd, F_GETFD) >= 0) open_fds[count++] = fd;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->ok()) << result->ToString();
+  std::vector<int> seen;
+  for (size_t i = 0; i < open_fds.size() && open_fds[i] != SharedInts::kUnset; ++i) {
+    seen.push_back(open_fds[i]);
+  }
+  // stdio may be closed in the test runner; the channel must be there and nothing else.
+  for (int fd : seen) EXPECT_LE(fd, kSandboxeeChannelFd) << "descriptor " << fd << " leaked";
+  EXPECT_NE(std::find(seen.begin(), seen.end(), kSandboxeeChannelFd), seen.end());
+}
+
+TEST(Launcher, NullStdioReplacesStdinStdoutAndStderr) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetStdio(Launcher::Stdio::kNull);
+  SharedInts read_result(1);
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd) {
+    char c;
+    read_result[0] = static_cast<int>(read(STDIN_FILENO, &c, 1));  // /dev/null: end of file
+    return write(STDOUT_FILENO, "x", 1) == 1 ? 0 : 1;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(read_result[0], 0);
+}
+
+TEST(Launcher, SandboxeeDiesWithTheLaunchingProcess) {
+  SharedInts sandboxee_pid(1);
+  const pid_t launcher_process = fork();
+  ASSERT_GE(launcher_process, 0);
+  if (launcher_process == 0) {
+    Launcher launcher = MakeLauncher(FilePolicy::Builder());
+    launcher.Run([&](UniqueFd) {
+      sandboxee_pid[0] = getpid();
+      for (;;) {
+        const timespec second = {1, 0};
+        nanosleep(&second, nullptr);
+      }
+      return 0;
+    }).IgnoreError();
+    _exit(0);
+  }
+  while (sandboxee_pid[0] == SharedInts::kUnset) usleep(1000);
+  // Hold the sandboxee through a pidfd before its parent dies, then watch it exit.
+  UniqueFd sandboxee(static_cast<int>(syscall(SYS_pidfd_open, sandboxee_pid[0], 0)));
+  ASSERT_TRUE(sandboxee.valid()) << strerror(errno);
+  kill(launcher_process, SIGKILL);
+  waitpid(launcher_process, nullptr, 0);
+  pollfd exited = {sandboxee.get(), POLLIN, 0};
+  EXPECT_EQ(poll(&exited, 1, 10000), 1) << "the sandboxee outlived its launcher";
+}
+
+TEST(Launcher, BadPoliciesAreRejectedWithTheirName) {
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowReadTree("/no/such/dir").Build();
+  EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(files.status().message().find("/no/such/dir"), absl::string_view::npos);
+  absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::Builder().Allow("no_such_call").Build();
+  EXPECT_EQ(syscalls.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(syscalls.status().message().find("no_such_call"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace sbox
