@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -172,6 +173,9 @@ SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {
   builder.Allow("mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   builder.Allow("mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   builder.Allow("clone", {Arg(0).MaskedEq(CLONE_THREAD | kNamespaceFlags, CLONE_THREAD)});
+  // glibc installs its SIGCANCEL and SIGSETXID handlers when a process starts its first thread.
+  // SIGSYS stays sbox's: the filter's trap signal is not the sandboxee's to take.
+  builder.Allow("rt_sigaction", {Arg(0).Ne(SIGSYS)});
   builder.ReturnErrno("clone3", ENOSYS);
   builder.ReturnErrno("newfstatat", ENOSYS);
   builder.ReturnErrno("statx", ENOSYS);

@@ -77,8 +77,9 @@ class SyscallPolicy {
 
   // A policy for an in-process parser that gets its files from the broker: I/O on descriptors
   // it holds, memory without PROT_EXEC, threads (clone with CLONE_THREAD; clone3 answers
-  // ENOSYS so libc falls back), futexes, time, randomness, its own ids. newfstatat and statx
-  // answer ENOSYS (they take a path; use the broker's Stat), ioctl answers ENOTTY.
+  // ENOSYS so libc falls back), signal handlers for any signal but SIGSYS, futexes, time,
+  // randomness, its own ids. newfstatat and statx answer ENOSYS (they take a path; use the
+  // broker's Stat), ioctl answers ENOTTY.
   static Builder BrokeredParser();
 
   const std::vector<sock_filter>& program() const { return program_; }

@@ -96,6 +96,18 @@ TEST(Launcher, ExecutableMemoryIsAViolation) {
   EXPECT_EQ(result->violation->syscall_name, "mmap");
 }
 
+TEST(Launcher, TakingOverSigsysIsAViolation) {
+  absl::StatusOr<SandboxResult> result = RunBody([] {
+    struct sigaction action = {};
+    action.sa_handler = SIG_IGN;
+    return sigaction(SIGSYS, &action, nullptr);
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "rt_sigaction");
+  EXPECT_EQ(result->violation->args[0], static_cast<uint64_t>(SIGSYS));
+}
+
 TEST(Launcher, TimeoutKillsTheSandboxee) {
   Launcher launcher = MakeLauncher(FilePolicy::Builder());
   launcher.SetTimeout(absl::Milliseconds(200));

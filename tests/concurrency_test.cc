@@ -1,0 +1,96 @@
+// Several threads of one sandboxee use one BrokerClient at once.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/launcher.h"
+#include "gtest/gtest.h"
+#include "sandboxee/broker_client.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using sandboxee::BrokerClient;
+using testing::MakeLauncher;
+using testing::ScratchDir;
+using testing::SharedInts;
+
+class ConcurrencyTest : public ::testing::TestWithParam<ChannelType> {};
+
+TEST_P(ConcurrencyTest, EachThreadGetsItsOwnFile) {
+  constexpr int kThreads = 8;
+  constexpr int kOpensPerThread = 300;
+  ScratchDir dir;
+  const std::string tree = dir.MakeDir("files");
+  for (int t = 0; t < kThreads; ++t) dir.WriteFile(absl::StrCat("files/", t), absl::StrCat("file ", t));
+
+  Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadTree(tree), GetParam());
+  std::atomic<int> new_channels{0};
+  launcher.SetDecisionLog([&](const Decision& d) {
+    if (d.op == proto::Op::kNewChannel && d.allowed) ++new_channels;
+  });
+  SharedInts wrong(kThreads);
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd channel) {
+    BrokerClient client(std::move(channel));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string path = absl::StrCat(tree, "/", t);
+        const std::string expected = absl::StrCat("file ", t);
+        int failures = 0;
+        for (int i = 0; i < kOpensPerThread; ++i) {
+          absl::StatusOr<UniqueFd> fd = client.Open(path, O_RDONLY);
+          char buffer[32];
+          const ssize_t n = fd.ok() ? pread(fd->get(), buffer, sizeof(buffer), 0) : -1;
+          if (n < 0 || std::string(buffer, n) != expected) ++failures;
+          absl::StatusOr<struct stat> st = client.Stat(path);
+          if (!st.ok() || st->st_size != static_cast<off_t>(expected.size())) ++failures;
+        }
+        wrong[t] = failures;
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->ok()) << result->ToString();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(wrong[t], 0) << "thread " << t;
+  // Channels grow with contention and never past one per concurrent thread.
+  EXPECT_LE(new_channels.load(), kThreads);
+}
+
+TEST_P(ConcurrencyTest, ASingleThreadUsesOneChannel) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("one", "1");
+  Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadFile(file), GetParam());
+  std::atomic<int> new_channels{0};
+  launcher.SetDecisionLog([&](const Decision& d) {
+    if (d.op == proto::Op::kNewChannel) ++new_channels;
+  });
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd channel) {
+    BrokerClient client(std::move(channel));
+    for (int i = 0; i < 1000; ++i) {
+      if (!client.Open(file, O_RDONLY).ok()) return 1;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(new_channels.load(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest,
+                         ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram),
+                         [](const ::testing::TestParamInfo<ChannelType>& info) {
+                           return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
+                         });
+
+}  // namespace
+}  // namespace sbox
