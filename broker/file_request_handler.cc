@@ -104,12 +104,10 @@ FileRequestHandler::Outcome FileRequestHandler::Handle(const proto::Request& req
                                  (flags & O_CREAT) ? (request.mode & kCreateModeMask) : 0);
       if (fd < 0) break;
       outcome.fd.reset(fd);
-      if (!(flags & O_NONBLOCK)) {
-        const int status = fcntl(fd, F_GETFL);
-        if (status < 0 || fcntl(fd, F_SETFL, status & ~O_NONBLOCK) < 0) {
-          verdict.error = errno;
-          outcome.fd.reset();
-        }
+      // Of the flags F_SETFL can change, the allowlist lets only O_APPEND and O_NONBLOCK in.
+      if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags & O_APPEND) != 0) {
+        verdict.error = errno;
+        outcome.fd.reset();
       }
       break;
     }

@@ -90,15 +90,26 @@ TEST_P(BrokeredOpenTest, ReadWriteGrantCreatesTheFileWithMode0600) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
-TEST_P(BrokeredOpenTest, ReceivedDescriptorIsCloseOnExec) {
+TEST_P(BrokeredOpenTest, ReceivedDescriptorHasTheRequestedFlags) {
   ScratchDir dir;
   const std::string file = dir.WriteFile("f", "x");
-  SharedInts flags(1);
-  RunSandboxed(FilePolicy::Builder().AllowReadFile(file), [&](BrokerClient& client) {
-    absl::StatusOr<UniqueFd> fd = client.Open(file, O_RDONLY);
-    flags[0] = fd.ok() ? fcntl(fd->get(), F_GETFD) : -1;
+  SharedInts got(4);
+  RunSandboxed(FilePolicy::Builder().AllowReadWriteFile(file), [&](BrokerClient& client) {
+    absl::StatusOr<UniqueFd> plain = client.Open(file, O_RDONLY);
+    got[0] = plain.ok() ? fcntl(plain->get(), F_GETFD) : -1;
+    // The broker opens with O_NONBLOCK so a FIFO cannot stall it; the sandboxee must not
+    // inherit that.
+    got[1] = plain.ok() ? fcntl(plain->get(), F_GETFL) & (O_NONBLOCK | O_ACCMODE) : -1;
+    absl::StatusOr<UniqueFd> nonblocking = client.Open(file, O_RDONLY | O_NONBLOCK);
+    got[2] = nonblocking.ok() ? fcntl(nonblocking->get(), F_GETFL) & O_NONBLOCK : -1;
+    absl::StatusOr<UniqueFd> append = client.Open(file, O_WRONLY | O_APPEND);
+    got[3] = append.ok() ? fcntl(append->get(), F_GETFL) & (O_APPEND | O_NONBLOCK | O_ACCMODE)
+                         : -1;
   });
-  EXPECT_EQ(flags[0], FD_CLOEXEC);
+  EXPECT_EQ(got[0], FD_CLOEXEC);
+  EXPECT_EQ(got[1], O_RDONLY);
+  EXPECT_EQ(got[2], O_NONBLOCK);
+  EXPECT_EQ(got[3], O_APPEND | O_WRONLY);
 }
 
 TEST_P(BrokeredOpenTest, TreeGrantOpensFilesAndListsTheDirectory) {
