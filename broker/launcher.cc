@@ -163,7 +163,10 @@ absl::StatusOr<SandboxResult> Launcher::Run(
     // The child. Async-signal-safe until the filter is installed (PrepareSandboxee says so);
     // then the sandboxee's own code runs.
     PrepareSandboxee(plan);
-    _exit(sandboxee(UniqueFd(kSandboxeeChannelFd)));
+    const int exit_code = sandboxee(UniqueFd(kSandboxeeChannelFd));
+    // As exit(3) would, but without the parent's atexit handlers and static destructors.
+    fflush(nullptr);
+    _exit(exit_code);
   }
 
   channel->second.reset();

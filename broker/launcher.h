@@ -29,7 +29,8 @@ namespace sbox {
 // is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, no_new_privs is
 // set, and the filter compiled in the parent is installed. The function runs in a forked copy of
 // the parent: it must not use locks other threads of the parent may have held at fork (glibc's
-// malloc is safe), and it should only return or _exit. Its return value is the exit code.
+// malloc is safe). Its return value is the exit code; stdio is flushed then, as by exit(3),
+// but no atexit handler or static destructor of the parent's runs.
 //
 // sbox needs no privilege: no root, no capability, no user namespace.
 class Launcher {

@@ -1,6 +1,7 @@
 #ifndef SBOX_EXAMPLES_ELF_PARSER_H_
 #define SBOX_EXAMPLES_ELF_PARSER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,7 +40,7 @@ struct ElfReport {
 //
 // Every offset, size and count is checked against the file size and the limits above before it
 // is used. Errors are InvalidArgument with a message naming the field at fault, e.g.
-// "section header table (offset 0x1000, 30 entries) ends past the end of the file (4096
+// "section header table (offset 0x1000, 1920 bytes) ends past the end of the file (4096
 // bytes)"; Unimplemented for a well-formed ELF of another class or byte order; the errno of a
 // failed lseek or pread otherwise.
 //
