@@ -19,9 +19,8 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/decision.h"
+#include "broker/decision_recorder.h"
 #include "broker/file_policy.h"
 #include "broker/launcher.h"
 #include "broker/syscall_policy.h"
@@ -34,27 +33,6 @@ namespace sbox::examples {
 namespace {
 
 constexpr char kDefaultInput[] = "/bin/true";
-
-// Keeps the broker's decisions as lines. The broker calls the log from its own threads.
-class DecisionLines {
- public:
-  DecisionLog AsLog() {
-    return [this](const Decision& decision) {
-      std::string line = FormatDecision(decision);
-      absl::MutexLock lock(&mu_);
-      lines_.push_back(std::move(line));
-    };
-  }
-
-  std::vector<std::string> Lines() const {
-    absl::MutexLock lock(&mu_);
-    return lines_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 // The sandboxee: runs in the confined child, so everything it learns about the file system
 // comes through `channel`.
@@ -125,7 +103,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
-  DecisionLines decisions;
+  DecisionRecorder decisions;
   Launcher launcher(*std::move(files), *std::move(syscalls));
   // The parser's work is bounded by its limits; the timeout is a backstop.
   launcher.SetDecisionLog(decisions.AsLog()).SetTimeout(absl::Seconds(10));

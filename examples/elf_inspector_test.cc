@@ -14,9 +14,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/decision.h"
+#include "broker/decision_recorder.h"
 #include "broker/file_policy.h"
 #include "broker/launcher.h"
 #include "broker/syscall_policy.h"
@@ -397,26 +396,6 @@ TEST(ElfParser, SurvivesRandomCorruption) {
   }
 }
 
-// Collects the broker's decisions, which arrive on broker threads.
-class DecisionLines {
- public:
-  DecisionLog AsLog() {
-    return [this](const Decision& decision) {
-      std::string line = FormatDecision(decision);
-      absl::MutexLock lock(&mu_);
-      lines_.push_back(std::move(line));
-    };
-  }
-  std::vector<std::string> Lines() const {
-    absl::MutexLock lock(&mu_);
-    return lines_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
-
 // The sandboxee: checks what it parsed and says on stderr what was wrong, since only its exit
 // code reaches the test.
 int CheckInSandbox(UniqueFd channel, const std::string& path) {
@@ -469,7 +448,7 @@ TEST_P(SandboxedInspection, ParsesSystemBinaryThroughTheBroker) {
   ASSERT_TRUE(files.ok()) << files.status();
   auto syscalls = SyscallPolicy::BrokeredParser().Build();
   ASSERT_TRUE(syscalls.ok()) << syscalls.status();
-  DecisionLines decisions;
+  DecisionRecorder decisions;
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetDecisionLog(decisions.AsLog()).SetTimeout(absl::Seconds(30));
   auto result =

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/decision_recorder.h"
 #include "broker/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
@@ -48,7 +49,7 @@ class BrokeredOpenTest : public ::testing::TestWithParam<ChannelType> {
     return data;
   }
 
-  testing::DecisionRecorder log_;
+  DecisionRecorder log_;
 };
 
 TEST_P(BrokeredOpenTest, DescriptorReadsTheSameBytesAsADirectOpen) {

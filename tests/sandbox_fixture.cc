@@ -93,17 +93,4 @@ Launcher MakeLauncher(const FilePolicy::Builder& files, ChannelType channel_type
   return launcher;
 }
 
-DecisionLog DecisionRecorder::AsLog() {
-  return [this](const Decision& decision) {
-    std::string line = FormatDecision(decision);
-    absl::MutexLock lock(&mu_);
-    lines_.push_back(std::move(line));
-  };
-}
-
-std::vector<std::string> DecisionRecorder::Lines() const {
-  absl::MutexLock lock(&mu_);
-  return lines_;
-}
-
 }  // namespace sbox::testing

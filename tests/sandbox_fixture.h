@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "broker/decision.h"
 #include "broker/launcher.h"
 
@@ -54,17 +53,6 @@ class SharedInts {
 // A launcher with `files` and SyscallPolicy::BrokeredParser(); fails the test on a build error.
 Launcher MakeLauncher(const FilePolicy::Builder& files,
                       ChannelType channel_type = ChannelType::kSeqPacket);
-
-// Keeps every decision the broker logs, thread-safely.
-class DecisionRecorder {
- public:
-  DecisionLog AsLog();
-  std::vector<std::string> Lines() const;
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 }  // namespace sbox::testing
 
