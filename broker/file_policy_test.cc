@@ -1,0 +1,306 @@
+// FilePolicy on real directories: Build opens every grant's root, so the grants need a file
+// system under them.
+
+#include "broker/file_policy.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+
+namespace sbox {
+namespace {
+
+// A fresh directory under the test's temporary directory, removed with everything in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* base = getenv("TEST_TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/file_policy_XXXXXX";
+    path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Creates `relative` (and its parents) as directories; returns the absolute path.
+  std::string Mkdir(const std::string& relative) const {
+    const std::string full = path_ + "/" + relative;
+    std::filesystem::create_directories(full);
+    return full;
+  }
+
+ private:
+  std::string path_;
+};
+
+class FilePolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+
+  FilePolicy BuildOrDie(const FilePolicy::Builder& builder) {
+    absl::StatusOr<FilePolicy> policy = builder.Build();
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    return *std::move(policy);
+  }
+
+  ScratchDir dir_;
+};
+
+// The same directory: grant roots are O_PATH descriptors, compared by device and inode.
+bool SameFile(int fd, const std::string& path) {
+  struct stat by_fd;
+  struct stat by_path;
+  return fstat(fd, &by_fd) == 0 && stat(path.c_str(), &by_path) == 0 &&
+         by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
+}
+
+TEST_F(FilePolicyTest, RelativePathIsInvalidArgumentNamingThePath) {
+  for (const char* path : {"etc/passwd", "/etc/../passwd", "/etc/", ""}) {
+    absl::StatusOr<FilePolicy> policy = FilePolicy::Builder().AllowReadFile(path).Build();
+    ASSERT_FALSE(policy.ok()) << path;
+    EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(policy.status().message().find(std::string("\"") + path + "\""),
+              absl::string_view::npos)
+        << policy.status();
+  }
+}
+
+TEST_F(FilePolicyTest, RootAsAFileGrantIsInvalidArgument) {
+  for (auto allow : {&FilePolicy::Builder::AllowReadFile,
+                     &FilePolicy::Builder::AllowReadWriteFile}) {
+    FilePolicy::Builder builder;
+    (builder.*allow)("/");
+    absl::StatusOr<FilePolicy> policy = builder.Build();
+    ASSERT_FALSE(policy.ok());
+    EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(policy.status().message().find("file grant must name a file"),
+              absl::string_view::npos)
+        << policy.status();
+  }
+  EXPECT_TRUE(FilePolicy::Builder().AllowReadTree("/").Build().ok());
+}
+
+TEST_F(FilePolicyTest, PathGrantedTwiceIsInvalidArgument) {
+  const std::string file = dir_.path() + "/f";
+  const std::string tree = dir_.Mkdir("t");
+  const FilePolicy::Builder duplicates[] = {
+      FilePolicy::Builder().AllowReadFile(file).AllowReadFile(file),
+      // Both kinds of file grant share one index: one path, one file grant.
+      FilePolicy::Builder().AllowReadFile(file).AllowReadWriteFile(file),
+      FilePolicy::Builder().AllowReadTree(tree).AllowReadTree(tree),
+  };
+  for (const FilePolicy::Builder& builder : duplicates) {
+    absl::StatusOr<FilePolicy> policy = builder.Build();
+    ASSERT_FALSE(policy.ok());
+    EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(policy.status().message().find("granted twice"), absl::string_view::npos)
+        << policy.status();
+  }
+}
+
+// A file grant and a tree grant on one path are different rules, not a duplicate.
+TEST_F(FilePolicyTest, FileAndTreeGrantOnOnePathAreBothKept) {
+  const std::string tree = dir_.Mkdir("t");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree));
+  EXPECT_EQ(policy.grants().size(), 2u);
+  EXPECT_EQ(policy.Find(tree).grant->kind, GrantKind::kReadOnlyFile);
+  EXPECT_EQ(policy.Find(tree + "/x").grant->kind, GrantKind::kReadOnlyTree);
+}
+
+TEST_F(FilePolicyTest, MissingDirectoryIsNotFoundNamingThePath) {
+  const std::string missing = dir_.path() + "/missing";
+  const std::string cases[][2] = {
+      {"tree", missing},
+      {"file", missing + "/f"},  // a file grant needs its parent directory
+  };
+  for (const auto& [kind, path] : cases) {
+    FilePolicy::Builder builder;
+    if (kind == "tree") {
+      builder.AllowReadTree(path);
+    } else {
+      builder.AllowReadFile(path);
+    }
+    absl::StatusOr<FilePolicy> policy = builder.Build();
+    ASSERT_FALSE(policy.ok()) << path;
+    EXPECT_EQ(policy.status().code(), absl::StatusCode::kNotFound) << policy.status();
+    EXPECT_NE(policy.status().message().find(path), absl::string_view::npos) << policy.status();
+    EXPECT_NE(policy.status().message().find(missing), absl::string_view::npos)
+        << policy.status();
+  }
+}
+
+// The file itself need not exist: a read-write grant may create it.
+TEST_F(FilePolicyTest, FileGrantRootIsTheParentDirectory) {
+  const std::string parent = dir_.Mkdir("p");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadWriteFile(parent + "/new.txt"));
+  ASSERT_EQ(policy.grants().size(), 1u);
+  const Grant& grant = policy.grants()[0];
+  EXPECT_EQ(grant.kind, GrantKind::kReadWriteFile);
+  EXPECT_EQ(grant.path, parent + "/new.txt");
+  EXPECT_EQ(grant.file_name, "new.txt");
+  EXPECT_TRUE(SameFile(grant.root.get(), parent));
+  EXPECT_TRUE(grant.AllowsWrite());
+  EXPECT_FALSE(grant.IsTree());
+}
+
+TEST_F(FilePolicyTest, FileGrantDirectlyUnderRoot) {
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile("/no-such-file"));
+  const FilePolicy::Match match = policy.Find("/no-such-file");
+  ASSERT_NE(match.grant, nullptr);
+  EXPECT_EQ(match.beneath, "no-such-file");
+  EXPECT_TRUE(SameFile(match.grant->root.get(), "/"));
+}
+
+TEST_F(FilePolicyTest, ExactFileGrantBeatsTheTreeAroundIt) {
+  const std::string tree = dir_.Mkdir("t");
+  FilePolicy policy = BuildOrDie(
+      FilePolicy::Builder().AllowReadTree(tree).AllowReadWriteFile(tree + "/f"));
+
+  const FilePolicy::Match file = policy.Find(tree + "/f");
+  ASSERT_NE(file.grant, nullptr);
+  EXPECT_EQ(file.grant->kind, GrantKind::kReadWriteFile);
+  EXPECT_EQ(file.beneath, "f");
+
+  const FilePolicy::Match sibling = policy.Find(tree + "/g");
+  ASSERT_NE(sibling.grant, nullptr);
+  EXPECT_EQ(sibling.grant->kind, GrantKind::kReadOnlyTree);
+  EXPECT_EQ(sibling.beneath, "g");
+
+  // A file grant covers its path only, not what might be beneath it.
+  const FilePolicy::Match below = policy.Find(tree + "/f/x");
+  ASSERT_NE(below.grant, nullptr);
+  EXPECT_EQ(below.grant->kind, GrantKind::kReadOnlyTree);
+  EXPECT_EQ(below.beneath, "f/x");
+}
+
+TEST_F(FilePolicyTest, FileGrantCoversNothingBeneathIt) {
+  const std::string file = dir_.path() + "/f";
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile(file));
+  EXPECT_EQ(policy.Find(file + "/x").grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path()).grant, nullptr);
+}
+
+TEST_F(FilePolicyTest, LongestTreeRootWins) {
+  const std::string outer = dir_.Mkdir("a");
+  const std::string inner = dir_.Mkdir("a/b/c");
+  // Declaration order must not matter.
+  for (bool inner_first : {false, true}) {
+    FilePolicy::Builder builder;
+    if (inner_first) builder.AllowReadTree(inner);
+    builder.AllowReadTree(outer);
+    if (!inner_first) builder.AllowReadTree(inner);
+    FilePolicy policy = BuildOrDie(builder);
+
+    const FilePolicy::Match deep = policy.Find(inner + "/d/e");
+    ASSERT_NE(deep.grant, nullptr);
+    EXPECT_EQ(deep.grant->path, inner);
+    EXPECT_EQ(deep.beneath, "d/e");
+
+    const FilePolicy::Match between = policy.Find(outer + "/b/x");
+    ASSERT_NE(between.grant, nullptr);
+    EXPECT_EQ(between.grant->path, outer);
+    EXPECT_EQ(between.beneath, "b/x");
+  }
+}
+
+TEST_F(FilePolicyTest, PathEqualToATreeRootIsDot) {
+  const std::string tree = dir_.Mkdir("t");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree));
+  const FilePolicy::Match match = policy.Find(tree);
+  ASSERT_NE(match.grant, nullptr);
+  EXPECT_EQ(match.beneath, ".");
+  EXPECT_TRUE(SameFile(match.grant->root.get(), tree));
+}
+
+TEST_F(FilePolicyTest, RootTreeCoversEverything) {
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree("/"));
+  const FilePolicy::Match root = policy.Find("/");
+  ASSERT_NE(root.grant, nullptr);
+  EXPECT_EQ(root.beneath, ".");
+  const FilePolicy::Match top = policy.Find("/etc");
+  ASSERT_NE(top.grant, nullptr);
+  EXPECT_EQ(top.beneath, "etc");
+  const FilePolicy::Match deep = policy.Find("/etc/ssl/certs");
+  ASSERT_NE(deep.grant, nullptr);
+  EXPECT_EQ(deep.beneath, "etc/ssl/certs");
+}
+
+TEST_F(FilePolicyTest, RootTreeLosesToALongerTree) {
+  const std::string tree = dir_.Mkdir("t");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree("/").AllowReadTree(tree));
+  EXPECT_EQ(policy.Find(tree + "/x").grant->path, tree);
+  EXPECT_EQ(policy.Find(dir_.path()).grant->path, "/");
+}
+
+// Matching is by whole components: "/a/b" is not a prefix of "/a/bc".
+TEST_F(FilePolicyTest, SiblingWithACommonPrefixDoesNotMatch) {
+  const std::string tree = dir_.Mkdir("b");
+  dir_.Mkdir("bc");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree));
+  EXPECT_EQ(policy.Find(dir_.path() + "/bc").grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/bc/x").grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/b2").grant, nullptr);
+  EXPECT_NE(policy.Find(dir_.path() + "/b/c").grant, nullptr);
+}
+
+TEST_F(FilePolicyTest, NoGrantsFindsNothing) {
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder());
+  EXPECT_EQ(policy.Find("/").grant, nullptr);
+  EXPECT_EQ(policy.Find("/etc/passwd").grant, nullptr);
+}
+
+// Each grant holds one descriptor, so 10,000 grants need a descriptor limit above 10,000.
+TEST_F(FilePolicyTest, TenThousandGrantsStillFindTheRightOne) {
+  constexpr int kTrees = 5000;
+  constexpr int kFiles = 5000;
+  rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  const rlim_t needed = kTrees + kFiles + 100;
+  if (limit.rlim_cur < needed) {
+    if (limit.rlim_max < needed) GTEST_SKIP() << "RLIMIT_NOFILE hard limit below " << needed;
+    limit.rlim_cur = needed;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+
+  const std::string files_dir = dir_.Mkdir("files");
+  FilePolicy::Builder builder;
+  for (int i = 0; i < kTrees; ++i) builder.AllowReadTree(dir_.Mkdir("t" + std::to_string(i)));
+  for (int i = 0; i < kFiles; ++i) builder.AllowReadFile(files_dir + "/f" + std::to_string(i));
+  FilePolicy policy = BuildOrDie(builder);
+  ASSERT_EQ(policy.grants().size(), static_cast<size_t>(kTrees + kFiles));
+
+  for (int i = 0; i < kTrees; ++i) {
+    const std::string root = dir_.path() + "/t" + std::to_string(i);
+    const FilePolicy::Match match = policy.Find(root + "/sub/leaf");
+    ASSERT_NE(match.grant, nullptr) << root;
+    ASSERT_EQ(match.grant->path, root);
+    ASSERT_EQ(match.beneath, "sub/leaf");
+  }
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    const FilePolicy::Match match = policy.Find(files_dir + "/" + name);
+    ASSERT_NE(match.grant, nullptr) << name;
+    ASSERT_EQ(match.grant->kind, GrantKind::kReadOnlyFile);
+    ASSERT_EQ(match.beneath, name);
+  }
+  EXPECT_EQ(policy.Find(dir_.path() + "/t" + std::to_string(kTrees)).grant, nullptr);
+  EXPECT_EQ(policy.Find(files_dir + "/f" + std::to_string(kFiles)).grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/t1x").grant, nullptr);
+}
+
+}  // namespace
+}  // namespace sbox
