@@ -227,8 +227,8 @@ class OtherLoad {
     FILE* stat = fopen("/proc/stat", "re");
     if (stat == nullptr) return -1;
     unsigned long long user, nice, system, idle, iowait, irq, softirq;
-    const int fields = fscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
-                              &system, &idle, &iowait, &irq, &softirq);
+    const int fields = fscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
+                              &idle, &iowait, &irq, &softirq);
     fclose(stat);
     if (fields != 7) return -1;
     return static_cast<double>(user + nice + system + irq + softirq) / sysconf(_SC_CLK_TCK);
@@ -244,8 +244,8 @@ class OtherLoad {
     const char* fields = got_line ? strrchr(line, ')') : nullptr;
     unsigned long long utime, stime;
     if (fields == nullptr ||
-        sscanf(fields, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2) {
+        sscanf(fields, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
+            2) {
       return -1;
     }
     return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
@@ -412,8 +412,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 // Prints brokered / (round trip + direct) with its terms in microseconds, and the difference in
 // null syscalls.
-void PrintLatencyRatio(const RatioReporter& reporter, const char* label, const std::string& brokered,
-                       const std::string& round_trip, const std::string& direct, double target) {
+void PrintLatencyRatio(const RatioReporter& reporter, const char* label,
+                       const std::string& brokered, const std::string& round_trip,
+                       const std::string& direct, double target) {
   const double b = reporter.SecondsPerOp(brokered);
   const double r = reporter.SecondsPerOp(round_trip);
   const double d = reporter.SecondsPerOp(direct);
@@ -421,8 +422,8 @@ void PrintLatencyRatio(const RatioReporter& reporter, const char* label, const s
     printf("  %-52s n/a (not run)\n", label);
     return;
   }
-  printf("  %-52s %.3f us / (%.3f + %.3f) us = %.3f  (target <= %.2f)", label, b * 1e6,
-         r * 1e6, d * 1e6, b / (r + d), target);
+  printf("  %-52s %.3f us / (%.3f + %.3f) us = %.3f  (target <= %.2f)", label, b * 1e6, r * 1e6,
+         d * 1e6, b / (r + d), target);
   const double syscall = reporter.SecondsPerOp("BM_NullSyscall/real_time");
   if (syscall > 0) printf("; overhead = %.1f null syscalls", (b - r - d) / syscall);
   printf("\n");

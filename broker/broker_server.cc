@@ -138,7 +138,11 @@ void BrokerServer::ServeChannel(Channel* channel) {
     } else if (request.op == proto::Op::kNewChannel) {
       reply.result = OpenChannel(&attached);
       if (options_.decision_log) {
-        options_.decision_log(Decision{request.op, {}, 0, reply.result == 0, -reply.result,
+        options_.decision_log(Decision{request.op,
+                                       {},
+                                       0,
+                                       reply.result == 0,
+                                       -reply.result,
                                        nullptr,
                                        reply.result == 0 ? "new channel" : "channel limit"});
       }
@@ -152,8 +156,8 @@ void BrokerServer::ServeChannel(Channel* channel) {
     reply.fd_count = attached.valid() ? 1 : 0;
     const ptrdiff_t size = proto::EncodeReply(reply, reply_buffer, sizeof(reply_buffer));
     // A peer that is gone, or does not read its replies, loses the channel.
-    if (size < 0 || proto::SendMessage(fd, reply_buffer, static_cast<size_t>(size),
-                                       attached.get(), MSG_DONTWAIT) != 0) {
+    if (size < 0 || proto::SendMessage(fd, reply_buffer, static_cast<size_t>(size), attached.get(),
+                                       MSG_DONTWAIT) != 0) {
       break;
     }
   }

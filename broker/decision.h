@@ -15,11 +15,11 @@ namespace sbox {
 struct Decision {
   proto::Op op;
   std::string_view path;
-  uint32_t flags;        // open flags, access mode or stat flags, as the sandboxee sent them
-  bool allowed;          // the policy allowed it (the operation itself may still have failed)
-  int error;             // errno the sandboxee got; 0 on success
-  const Grant* grant;    // the grant covering the path; nullptr when none does
-  const char* reason;    // short, static text
+  uint32_t flags;      // open flags, access mode or stat flags, as the sandboxee sent them
+  bool allowed;        // the policy allowed it (the operation itself may still have failed)
+  int error;           // errno the sandboxee got; 0 on success
+  const Grant* grant;  // the grant covering the path; nullptr when none does
+  const char* reason;  // short, static text
 };
 
 // Receives every decision. Called on broker threads, possibly several at once: it must be

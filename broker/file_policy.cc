@@ -47,6 +47,7 @@ FilePolicy::Builder& FilePolicy::Builder::AllowReadWriteFile(std::string path) {
 absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   FilePolicy policy;
   policy.grants_.reserve(rules_.size());
+  absl::flat_hash_map<std::string, int> root_fds;  // root directory -> its descriptor
   for (const auto& [kind, path] : rules_) {
     const PathProblem problem = CheckAbsoluteNormalizedPath(path);
     if (problem != PathProblem::kNone) {
@@ -54,7 +55,7 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
                                                         absl::CHexEscape(path),
                                                         PathProblemText(problem)));
     }
-    Grant grant{kind, path, "", UniqueFd()};
+    Grant grant{kind, path, "", -1};
     std::string root_path = path;
     if (!grant.IsTree()) {
       if (path == "/") {
@@ -67,16 +68,22 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     }
     auto& index = grant.IsTree() ? policy.trees_ : policy.files_;
     if (!index.emplace(path, policy.grants_.size()).second) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s grant \"%s\": the path is granted twice", GrantKindName(kind), path));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s grant \"%s\": the path is granted twice", GrantKindName(kind), path));
     }
-    grant.root.reset(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!grant.root.valid()) {
-      const int error = errno;
-      return absl::ErrnoToStatus(
-          error, absl::StrFormat("%s grant \"%s\": open(\"%s\", O_PATH|O_DIRECTORY)",
-                                 GrantKindName(kind), path, root_path));
+    auto [root, inserted] = root_fds.emplace(root_path, -1);
+    if (inserted) {
+      UniqueFd fd(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!fd.valid()) {
+        const int error = errno;
+        return absl::ErrnoToStatus(
+            error, absl::StrFormat("%s grant \"%s\": open(\"%s\", O_PATH|O_DIRECTORY)",
+                                   GrantKindName(kind), path, root_path));
+      }
+      root->second = fd.get();
+      policy.roots_.push_back(std::move(fd));
     }
+    grant.root = root->second;
     policy.grants_.push_back(std::move(grant));
   }
   return policy;

@@ -21,12 +21,13 @@ const char* GrantKindName(GrantKind kind);
 
 // One rule of a file policy. `root` is an O_PATH descriptor of the directory every open under
 // this grant resolves beneath: the tree itself, or the parent directory of a file grant. It is
-// opened once, when the policy is built, by the trusted side.
+// opened once, when the policy is built, by the trusted side, and owned by the FilePolicy:
+// grants with the same root directory share one descriptor.
 struct Grant {
   GrantKind kind;
   std::string path;
   std::string file_name;  // file grants: the last component of `path`
-  UniqueFd root;
+  int root = -1;
 
   bool AllowsWrite() const { return kind == GrantKind::kReadWriteFile; }
   bool IsTree() const { return kind == GrantKind::kReadOnlyTree; }
@@ -74,6 +75,7 @@ class FilePolicy {
   FilePolicy() = default;
 
   std::vector<Grant> grants_;
+  std::vector<UniqueFd> roots_;
   absl::flat_hash_map<std::string, size_t> files_;  // path -> index in grants_
   absl::flat_hash_map<std::string, size_t> trees_;  // root path -> index in grants_
 };

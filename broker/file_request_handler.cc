@@ -54,8 +54,8 @@ Verdict CheckPath(const FilePolicy& policy, std::string_view path) {
 }
 
 // openat2(2) beneath the grant's root. Returns the descriptor, or -1 with `verdict` updated. An
-// escape (EXDEV: a symlink, or a mount, leading outside the root) is a denial, reported as
-// EACCES.
+// escape (EXDEV: a symlink leading outside the root) is a denial, reported as EACCES. Mount
+// points beneath a tree's root are crossed like directories.
 int OpenBeneath(Verdict* verdict, uint64_t flags, uint64_t mode) {
   const Grant& grant = *verdict->grant;
   char name[PATH_MAX];
@@ -67,7 +67,7 @@ int OpenBeneath(Verdict* verdict, uint64_t flags, uint64_t mode) {
   how.mode = mode;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   if (!grant.IsTree()) how.resolve |= RESOLVE_NO_SYMLINKS;
-  const long fd = syscall(SYS_openat2, grant.root.get(), name, &how, sizeof(how));
+  const long fd = syscall(SYS_openat2, grant.root, name, &how, sizeof(how));
   if (fd >= 0) return static_cast<int>(fd);
   const int error = errno;
   if (error == EXDEV) {

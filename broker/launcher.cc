@@ -81,7 +81,8 @@ class Child {
 };
 
 // Reads the child's set-up report: the seccomp listener, or the step that failed.
-absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const Child& child, absl::Time deadline) {
+absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const Child& child,
+                                            absl::Time deadline) {
   pollfd fds[2] = {{report_fd, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
   for (;;) {
     const int ready = poll(fds, 2, PollTimeout(deadline));

@@ -13,11 +13,14 @@ std::string OpenFlagsToString(uint32_t flags) {
     uint32_t bit;
     const char* name;
   } kNames[] = {
-      {O_CREAT, "O_CREAT"},         {O_EXCL, "O_EXCL"},           {O_NOCTTY, "O_NOCTTY"},
-      {O_TRUNC, "O_TRUNC"},         {O_APPEND, "O_APPEND"},       {O_NONBLOCK, "O_NONBLOCK"},
-      {O_DSYNC, "O_DSYNC"},         {O_ASYNC, "O_ASYNC"},         {O_DIRECT, "O_DIRECT"},
-      {kKernelLargeFile, "O_LARGEFILE"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
-      {O_NOATIME, "O_NOATIME"},     {O_CLOEXEC, "O_CLOEXEC"},     {O_PATH, "O_PATH"},
+      {O_CREAT, "O_CREAT"},         {O_EXCL, "O_EXCL"},
+      {O_NOCTTY, "O_NOCTTY"},       {O_TRUNC, "O_TRUNC"},
+      {O_APPEND, "O_APPEND"},       {O_NONBLOCK, "O_NONBLOCK"},
+      {O_DSYNC, "O_DSYNC"},         {O_ASYNC, "O_ASYNC"},
+      {O_DIRECT, "O_DIRECT"},       {kKernelLargeFile, "O_LARGEFILE"},
+      {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+      {O_NOATIME, "O_NOATIME"},     {O_CLOEXEC, "O_CLOEXEC"},
+      {O_PATH, "O_PATH"},
   };
   std::string text;
   switch (flags & O_ACCMODE) {

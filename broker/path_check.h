@@ -8,14 +8,14 @@ namespace sbox {
 // Why a path string is not an absolute, normalized path.
 enum class PathProblem {
   kNone,
-  kEmpty,           // EINVAL
-  kRelative,        // EINVAL: does not start with '/'
-  kEmbeddedNul,     // EINVAL
-  kDoubleSlash,     // EINVAL: "//" anywhere
-  kDotComponent,    // EINVAL: a "." component
-  kDotDotComponent, // EINVAL: a ".." component
-  kTrailingSlash,   // EINVAL: ends in '/' (other than "/" itself)
-  kTooLong,         // ENAMETOOLONG: longer than PATH_MAX - 1 bytes
+  kEmpty,            // EINVAL
+  kRelative,         // EINVAL: does not start with '/'
+  kEmbeddedNul,      // EINVAL
+  kDoubleSlash,      // EINVAL: "//" anywhere
+  kDotComponent,     // EINVAL: a "." component
+  kDotDotComponent,  // EINVAL: a ".." component
+  kTrailingSlash,    // EINVAL: ends in '/' (other than "/" itself)
+  kTooLong,          // ENAMETOOLONG: longer than PATH_MAX - 1 bytes
 };
 
 // Checks that `path` is absolute and normalized: starts with '/', no empty, "." or ".."

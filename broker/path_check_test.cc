@@ -15,15 +15,13 @@ namespace {
 using namespace std::string_literals;  // "..."s keeps embedded NUL bytes
 
 TEST(PathCheckTest, AbsoluteNormalizedPathsPass) {
-  for (std::string_view path : {"/", "/etc", "/etc/passwd", "/a/b/c", "/...", "/.hidden",
-                                "/a./b..", "/..a/.b", "/a b/\xff\x01"}) {
+  for (std::string_view path : {"/", "/etc", "/etc/passwd", "/a/b/c", "/...", "/.hidden", "/a./b..",
+                                "/..a/.b", "/a b/\xff\x01"}) {
     EXPECT_EQ(CheckAbsoluteNormalizedPath(path), PathProblem::kNone) << path;
   }
 }
 
-TEST(PathCheckTest, EmptyPath) {
-  EXPECT_EQ(CheckAbsoluteNormalizedPath(""), PathProblem::kEmpty);
-}
+TEST(PathCheckTest, EmptyPath) { EXPECT_EQ(CheckAbsoluteNormalizedPath(""), PathProblem::kEmpty); }
 
 TEST(PathCheckTest, RelativePath) {
   for (std::string_view path : {"etc", "etc/passwd", ".", "..", "./a", "a/", " /a"}) {
@@ -75,10 +73,10 @@ TEST(PathCheckTest, LengthLimitIsPathMaxWithoutTheNul) {
 TEST(PathCheckTest, ProblemsMapToTheirErrno) {
   EXPECT_EQ(PathProblemErrno(PathProblem::kNone), 0);
   EXPECT_EQ(PathProblemErrno(PathProblem::kTooLong), ENAMETOOLONG);
-  for (PathProblem problem : {PathProblem::kEmpty, PathProblem::kRelative,
-                              PathProblem::kEmbeddedNul, PathProblem::kDoubleSlash,
-                              PathProblem::kDotComponent, PathProblem::kDotDotComponent,
-                              PathProblem::kTrailingSlash}) {
+  for (PathProblem problem :
+       {PathProblem::kEmpty, PathProblem::kRelative, PathProblem::kEmbeddedNul,
+        PathProblem::kDoubleSlash, PathProblem::kDotComponent, PathProblem::kDotDotComponent,
+        PathProblem::kTrailingSlash}) {
     EXPECT_EQ(PathProblemErrno(problem), EINVAL) << PathProblemText(problem);
   }
 }
@@ -86,9 +84,9 @@ TEST(PathCheckTest, ProblemsMapToTheirErrno) {
 TEST(PathCheckTest, EveryProblemHasItsOwnText) {
   std::set<std::string> texts;
   for (PathProblem problem :
-       {PathProblem::kNone, PathProblem::kEmpty, PathProblem::kRelative,
-        PathProblem::kEmbeddedNul, PathProblem::kDoubleSlash, PathProblem::kDotComponent,
-        PathProblem::kDotDotComponent, PathProblem::kTrailingSlash, PathProblem::kTooLong}) {
+       {PathProblem::kNone, PathProblem::kEmpty, PathProblem::kRelative, PathProblem::kEmbeddedNul,
+        PathProblem::kDoubleSlash, PathProblem::kDotComponent, PathProblem::kDotDotComponent,
+        PathProblem::kTrailingSlash, PathProblem::kTooLong}) {
     const std::string text = PathProblemText(problem);
     EXPECT_FALSE(text.empty());
     EXPECT_TRUE(texts.insert(text).second) << text;

@@ -79,8 +79,8 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);
 
-  const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                                SECCOMP_FILTER_FLAG_NEW_LISTENER, &plan.filter);
+  const long listener =
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &plan.filter);
   if (listener < 0) Fail(report, SetupStep::kSeccomp, errno);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.

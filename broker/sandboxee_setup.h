@@ -18,9 +18,9 @@ inline constexpr int kSandboxeeChannelFd = 3;
 // Prepared by the parent before fork; read-only in the child.
 struct SandboxeeSetupPlan {
   pid_t parent_pid;
-  int channel_fd;        // becomes kSandboxeeChannelFd
-  int report_fd;         // the setup socket: the child's one message to the parent
-  int null_fd;           // >= 0: dup'ed onto stdin, stdout and stderr; -1: stdio is inherited
+  int channel_fd;  // becomes kSandboxeeChannelFd
+  int report_fd;   // the setup socket: the child's one message to the parent
+  int null_fd;     // >= 0: dup'ed onto stdin, stdout and stderr; -1: stdio is inherited
   sock_fprog filter;
 };
 

@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,17 +132,17 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
     const int rc = seccomp_rule_add_array(ctx, action, nr, comparisons.size(),
                                           comparisons.empty() ? nullptr : comparisons.data());
     if (rc != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("syscall %s: seccomp_rule_add: %s (a rule for it conflicts?)", rule.name,
-                          strerror(-rc)));
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "syscall %s: seccomp_rule_add: %s (a rule for it conflicts?)", rule.name, strerror(-rc)));
     }
   }
 
   absl::StatusOr<std::vector<sock_filter>> program = ExportProgram(ctx);
   if (!program.ok()) return program.status();
   if (program->size() > BPF_MAXINSNS) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the filter has %d BPF instructions; the kernel accepts %d", program->size(), BPF_MAXINSNS));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("the filter has %d BPF instructions; the kernel accepts %d",
+                        program->size(), BPF_MAXINSNS));
   }
   SyscallPolicy policy;
   policy.program_ = *std::move(program);
@@ -155,17 +155,52 @@ SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {
   Builder builder;
   for (const char* name : {
            // I/O on descriptors the sandboxee already holds.
-           "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64",
-           "pwritev", "pwritev2", "lseek", "fstat", "getdents64", "dup", "dup3", "fcntl",
-           "ftruncate", "fsync", "fdatasync",
+           "read",
+           "readv",
+           "pread64",
+           "preadv",
+           "preadv2",
+           "write",
+           "writev",
+           "pwrite64",
+           "pwritev",
+           "pwritev2",
+           "lseek",
+           "fstat",
+           "getdents64",
+           "dup",
+           "dup3",
+           "fcntl",
+           "ftruncate",
+           "fsync",
+           "fdatasync",
            // Memory: only the calls that cannot make memory executable.
-           "brk", "munmap", "mremap", "madvise",
+           "brk",
+           "munmap",
+           "mremap",
+           "madvise",
            // Threads and synchronisation.
-           "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield",
-           "rt_sigprocmask", "sigaltstack", "restart_syscall",
+           "futex",
+           "set_robust_list",
+           "get_robust_list",
+           "rseq",
+           "sched_yield",
+           "rt_sigprocmask",
+           "sigaltstack",
+           "restart_syscall",
            // Time, randomness and own identity.
-           "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep",
-           "clock_nanosleep", "getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid",
+           "clock_gettime",
+           "clock_getres",
+           "gettimeofday",
+           "time",
+           "nanosleep",
+           "clock_nanosleep",
+           "getrandom",
+           "getpid",
+           "gettid",
+           "getuid",
+           "geteuid",
+           "getgid",
            "getegid",
        }) {
     builder.Allow(name);

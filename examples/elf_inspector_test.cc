@@ -115,14 +115,24 @@ TestElf MinimalElf() {
   Put(bytes, 0, header);
 
   // One PT_LOAD maps the whole file at kLoadAddress, so DT_STRTAB needs that mapping undone.
-  const Elf64_Phdr load = {PT_LOAD, PF_R, 0, kLoadAddress, kLoadAddress,
+  const Elf64_Phdr load = {PT_LOAD,      PF_R,         0,     kLoadAddress, kLoadAddress,
                            bytes.size(), bytes.size(), 0x1000};
-  const Elf64_Phdr interp = {PT_INTERP, PF_R, elf.interpreter, kLoadAddress + elf.interpreter,
-                             kLoadAddress + elf.interpreter, sizeof(kInterpreter),
-                             sizeof(kInterpreter), 1};
-  const Elf64_Phdr dynamic = {PT_DYNAMIC, PF_R, elf.dynamic, kLoadAddress + elf.dynamic,
-                              kLoadAddress + elf.dynamic, 4 * sizeof(Elf64_Dyn),
-                              4 * sizeof(Elf64_Dyn), 8};
+  const Elf64_Phdr interp = {PT_INTERP,
+                             PF_R,
+                             elf.interpreter,
+                             kLoadAddress + elf.interpreter,
+                             kLoadAddress + elf.interpreter,
+                             sizeof(kInterpreter),
+                             sizeof(kInterpreter),
+                             1};
+  const Elf64_Phdr dynamic = {PT_DYNAMIC,
+                              PF_R,
+                              elf.dynamic,
+                              kLoadAddress + elf.dynamic,
+                              kLoadAddress + elf.dynamic,
+                              4 * sizeof(Elf64_Dyn),
+                              4 * sizeof(Elf64_Dyn),
+                              8};
   Put(bytes, elf.program_headers, load);
   Put(bytes, elf.program_headers + sizeof(Elf64_Phdr), interp);
   Put(bytes, elf.program_headers + 2 * sizeof(Elf64_Phdr), dynamic);
@@ -248,12 +258,10 @@ std::vector<HostileCase> HostileCases() {
       {"big-endian", [](TestElf& e) { e.bytes[EI_DATA] = ELFDATA2MSB; },
        absl::StatusCode::kUnimplemented, "big-endian"},
       {"invalid version", [](TestElf& e) { e.bytes[EI_VERSION] = 0; }, invalid, "EI_VERSION"},
-      {"huge e_phnum",
-       [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_phnum = 0xfffe; }); }, invalid,
-       "65534 program headers, over the limit of 4096"},
-      {"huge e_shnum",
-       [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_shnum = 0xfeff; }); }, invalid,
-       "65279 sections, over the limit of 4096"},
+      {"huge e_phnum", [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_phnum = 0xfffe; }); },
+       invalid, "65534 program headers, over the limit of 4096"},
+      {"huge e_shnum", [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_shnum = 0xfeff; }); },
+       invalid, "65279 sections, over the limit of 4096"},
       {"huge extended section count",
        [](TestElf& e) {
          e.EditHeader([](Elf64_Ehdr& h) { h.e_shnum = 0; });
@@ -281,8 +289,7 @@ std::vector<HostileCase> HostileCases() {
       {"section header offset wraps around",
        [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_shoff = ~uint64_t{0} - 8; }); },
        invalid, "section header table"},
-      {"section table cut short",
-       [](TestElf& e) { e.bytes.resize(e.bytes.size() - 1); }, invalid,
+      {"section table cut short", [](TestElf& e) { e.bytes.resize(e.bytes.size() - 1); }, invalid,
        "section header table"},
       {"wrong e_shentsize",
        [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_shentsize = 40; }); }, invalid,
@@ -300,8 +307,8 @@ std::vector<HostileCase> HostileCases() {
        [](TestElf& e) { e.EditHeader([](Elf64_Ehdr& h) { h.e_shstrndx = 2; }); }, invalid,
        "not SHT_STRTAB"},
       {"section name table past end of file",
-       [](TestElf& e) { e.EditSection(4, [](Elf64_Shdr& s) { s.sh_offset = 1 << 20; }); },
-       invalid, "section header string table (offset 0x100000"},
+       [](TestElf& e) { e.EditSection(4, [](Elf64_Shdr& s) { s.sh_offset = 1 << 20; }); }, invalid,
+       "section header string table (offset 0x100000"},
       {"section name table too large",
        [](TestElf& e) { e.EditSection(4, [](Elf64_Shdr& s) { s.sh_size = ~uint64_t{0}; }); },
        invalid, "over the limit"},
@@ -325,14 +332,10 @@ std::vector<HostileCase> HostileCases() {
        },
        invalid, "PT_INTERP (offset"},
       {"two PT_INTERP",
-       [](TestElf& e) {
-         e.EditProgramHeader(2, [](Elf64_Phdr& p) { p.p_type = PT_INTERP; });
-       },
+       [](TestElf& e) { e.EditProgramHeader(2, [](Elf64_Phdr& p) { p.p_type = PT_INTERP; }); },
        invalid, "more than one PT_INTERP"},
       {"PT_DYNAMIC too large",
-       [](TestElf& e) {
-         e.EditProgramHeader(2, [](Elf64_Phdr& p) { p.p_filesz = ~uint64_t{0}; });
-       },
+       [](TestElf& e) { e.EditProgramHeader(2, [](Elf64_Phdr& p) { p.p_filesz = ~uint64_t{0}; }); },
        invalid, "PT_DYNAMIC holds"},
       {"PT_DYNAMIC without DT_NULL",
        [](TestElf& e) { e.EditDynamic(3, [](Elf64_Dyn& d) { d.d_tag = DT_DEBUG; }); }, invalid,
@@ -344,8 +347,8 @@ std::vector<HostileCase> HostileCases() {
        [](TestElf& e) { e.EditDynamic(1, [](Elf64_Dyn& d) { d.d_un.d_ptr = 0x10; }); }, invalid,
        "DT_STRTAB (address 0x10, 11 bytes) is not inside the file part of any PT_LOAD"},
       {"DT_STRSZ past the segment",
-       [](TestElf& e) { e.EditDynamic(2, [](Elf64_Dyn& d) { d.d_un.d_val = 1 << 20; }); },
-       invalid, "not inside the file part of any PT_LOAD"},
+       [](TestElf& e) { e.EditDynamic(2, [](Elf64_Dyn& d) { d.d_un.d_val = 1 << 20; }); }, invalid,
+       "not inside the file part of any PT_LOAD"},
       {"PT_LOAD pointing past end of file",
        [](TestElf& e) {
          e.EditProgramHeader(0, [](Elf64_Phdr& p) { p.p_offset = ~uint64_t{0} - 100; });
@@ -355,8 +358,8 @@ std::vector<HostileCase> HostileCases() {
        [](TestElf& e) { e.EditDynamic(0, [](Elf64_Dyn& d) { d.d_un.d_val = 11; }); }, invalid,
        "DT_NEEDED entry 0: offset 11 is outside its string table (11 bytes)"},
       {"unterminated DT_NEEDED",
-       [](TestElf& e) { e.bytes[e.dynamic_strings + sizeof(kDynamicStrings) - 1] = 'X'; },
-       invalid, "DT_NEEDED entry 0: not NUL-terminated"},
+       [](TestElf& e) { e.bytes[e.dynamic_strings + sizeof(kDynamicStrings) - 1] = 'X'; }, invalid,
+       "DT_NEEDED entry 0: not NUL-terminated"},
   };
 }
 

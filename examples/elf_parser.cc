@@ -44,8 +44,8 @@ class FileReader {
   absl::Status CheckRange(uint64_t offset, uint64_t length, absl::string_view what) const {
     if (RangeFits(offset, length, size_)) return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(what, " (offset ", Hex(offset), ", ", length,
-                                                   " bytes) ends past the end of the file (",
-                                                   size_, " bytes)"));
+                                                   " bytes) ends past the end of the file (", size_,
+                                                   " bytes)"));
   }
 
   // Fills `out` with `length` bytes at `offset`. `what` names the data in errors.
@@ -83,9 +83,8 @@ class FileReader {
   absl::StatusOr<std::string> ReadStringTable(uint64_t offset, uint64_t length,
                                               absl::string_view what) const {
     if (length > kMaxStringTableBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " is ", length,
-                                                     " bytes, over the limit of ",
-                                                     kMaxStringTableBytes));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is ", length, " bytes, over the limit of ", kMaxStringTableBytes));
     }
     absl::Status status = CheckRange(offset, length, what);
     if (!status.ok()) return status;
@@ -103,12 +102,11 @@ class FileReader {
 };
 
 // The NUL-terminated string at `offset` in `table`, at most `max_length` bytes long.
-absl::StatusOr<std::string> StringAt(const std::string& table, uint64_t offset,
-                                     size_t max_length, absl::string_view what) {
+absl::StatusOr<std::string> StringAt(const std::string& table, uint64_t offset, size_t max_length,
+                                     absl::string_view what) {
   if (offset >= table.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": offset ", offset,
-                                                   " is outside its string table (",
-                                                   table.size(), " bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": offset ", offset, " is outside its string table (", table.size(), " bytes)"));
   }
   const size_t start = static_cast<size_t>(offset);
   const size_t end = std::min(table.size(), start + max_length + 1);
@@ -118,8 +116,7 @@ absl::StatusOr<std::string> StringAt(const std::string& table, uint64_t offset,
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": not NUL-terminated within its string table"));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": longer than ", max_length, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": longer than ", max_length, " bytes"));
   }
   return std::string(table.data() + start, static_cast<const char*>(nul));
 }
@@ -155,8 +152,7 @@ absl::Status CheckIdent(const unsigned char* ident, uint64_t file_size) {
     case ELFCLASS32:
       return absl::UnimplementedError("32-bit ELF (ELFCLASS32): only ELF64 is supported");
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid EI_CLASS ", ident[EI_CLASS]));
+      return absl::InvalidArgumentError(absl::StrCat("invalid EI_CLASS ", ident[EI_CLASS]));
   }
   switch (ident[EI_DATA]) {
     case ELFDATA2LSB:
@@ -171,9 +167,8 @@ absl::Status CheckIdent(const unsigned char* ident, uint64_t file_size) {
     return absl::InvalidArgumentError(absl::StrCat("invalid EI_VERSION ", ident[EI_VERSION]));
   }
   if (file_size < sizeof(Elf64_Ehdr)) {
-    return absl::InvalidArgumentError(absl::StrCat("truncated ELF header: the file is ",
-                                                   file_size, " bytes, the header ",
-                                                   sizeof(Elf64_Ehdr)));
+    return absl::InvalidArgumentError(absl::StrCat("truncated ELF header: the file is ", file_size,
+                                                   " bytes, the header ", sizeof(Elf64_Ehdr)));
   }
   return absl::OkStatus();
 }
@@ -181,8 +176,8 @@ absl::Status CheckIdent(const unsigned char* ident, uint64_t file_size) {
 absl::Status ParseInterpreter(const FileReader& reader, const Elf64_Phdr& interp,
                               ElfReport& report) {
   if (interp.p_filesz == 0 || interp.p_filesz > kMaxPathLength + 1) {
-    return absl::InvalidArgumentError(absl::StrCat("PT_INTERP size ", interp.p_filesz,
-                                                   " is not in 1..", kMaxPathLength + 1));
+    return absl::InvalidArgumentError(
+        absl::StrCat("PT_INTERP size ", interp.p_filesz, " is not in 1..", kMaxPathLength + 1));
   }
   std::string path(interp.p_filesz, '\0');
   absl::Status status = reader.ReadAt(interp.p_offset, interp.p_filesz, path.data(), "PT_INTERP");
@@ -201,9 +196,8 @@ absl::Status ParseDynamic(const FileReader& reader, const Elf64_Phdr& dynamic,
                           const std::vector<const Elf64_Phdr*>& loads, ElfReport& report) {
   const uint64_t count = dynamic.p_filesz / sizeof(Elf64_Dyn);
   if (count > kMaxDynamicEntries) {
-    return absl::InvalidArgumentError(absl::StrCat("PT_DYNAMIC holds ", count,
-                                                   " entries, over the limit of ",
-                                                   kMaxDynamicEntries));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PT_DYNAMIC holds ", count, " entries, over the limit of ", kMaxDynamicEntries));
   }
   auto entries = reader.ReadTable<Elf64_Dyn>(dynamic.p_offset, count, "PT_DYNAMIC");
   if (!entries.ok()) return entries.status();
@@ -241,8 +235,8 @@ absl::Status ParseDynamic(const FileReader& reader, const Elf64_Phdr& dynamic,
   auto strtab = reader.ReadStringTable(*offset, *strtab_size, "DT_STRTAB");
   if (!strtab.ok()) return strtab.status();
   for (size_t i = 0; i < needed_offsets.size(); ++i) {
-    auto name = StringAt(*strtab, needed_offsets[i], kMaxPathLength,
-                         absl::StrCat("DT_NEEDED entry ", i));
+    auto name =
+        StringAt(*strtab, needed_offsets[i], kMaxPathLength, absl::StrCat("DT_NEEDED entry ", i));
     if (!name.ok()) return name.status();
     report.needed.push_back(*std::move(name));
   }
@@ -253,8 +247,8 @@ absl::Status ParseProgramHeaders(const FileReader& reader, const Elf64_Ehdr& hea
                                  ElfReport& report) {
   if (report.program_header_count == 0) return absl::OkStatus();
   if (header.e_phentsize != sizeof(Elf64_Phdr)) {
-    return absl::InvalidArgumentError(absl::StrCat("e_phentsize is ", header.e_phentsize,
-                                                   ", not ", sizeof(Elf64_Phdr)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("e_phentsize is ", header.e_phentsize, ", not ", sizeof(Elf64_Phdr)));
   }
   auto headers = reader.ReadTable<Elf64_Phdr>(header.e_phoff, report.program_header_count,
                                               "program header table");
@@ -289,16 +283,16 @@ absl::Status ParseProgramHeaders(const FileReader& reader, const Elf64_Ehdr& hea
 absl::Status ParseSectionNames(const FileReader& reader, uint64_t table_offset,
                                uint32_t string_table_index, ElfReport& report) {
   if (report.section_count == 0) return absl::OkStatus();
-  auto sections = reader.ReadTable<Elf64_Shdr>(table_offset, report.section_count,
-                                               "section header table");
+  auto sections =
+      reader.ReadTable<Elf64_Shdr>(table_offset, report.section_count, "section header table");
   if (!sections.ok()) return sections.status();
   if (string_table_index == SHN_UNDEF) return absl::OkStatus();
 
   const Elf64_Shdr& names_header = (*sections)[string_table_index];
   if (names_header.sh_type != SHT_STRTAB) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("section header string table (section ", string_table_index,
-                     ") has type ", names_header.sh_type, ", not SHT_STRTAB"));
+    return absl::InvalidArgumentError(absl::StrCat("section header string table (section ",
+                                                   string_table_index, ") has type ",
+                                                   names_header.sh_type, ", not SHT_STRTAB"));
   }
   auto names = reader.ReadStringTable(names_header.sh_offset, names_header.sh_size,
                                       "section header string table");
@@ -330,13 +324,13 @@ absl::StatusOr<ElfReport> ParseElf(int fd) {
 
   // With 0xff00 or more sections or 0xffff or more program headers, the real counts and the
   // string table index move to section header 0 (extended numbering, gABI).
-  const bool extended = header.e_shnum == 0 || header.e_phnum == PN_XNUM ||
-                        header.e_shstrndx == SHN_XINDEX;
+  const bool extended =
+      header.e_shnum == 0 || header.e_phnum == PN_XNUM || header.e_shstrndx == SHN_XINDEX;
   std::optional<Elf64_Shdr> section0;
   if (header.e_shoff != 0) {
     if (header.e_shentsize != sizeof(Elf64_Shdr)) {
-      return absl::InvalidArgumentError(absl::StrCat("e_shentsize is ", header.e_shentsize,
-                                                     ", not ", sizeof(Elf64_Shdr)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("e_shentsize is ", header.e_shentsize, ", not ", sizeof(Elf64_Shdr)));
     }
     if (extended) {
       section0.emplace();
@@ -368,18 +362,16 @@ absl::StatusOr<ElfReport> ParseElf(int fd) {
   }
 
   if (program_header_count > kMaxProgramHeaders) {
-    return absl::InvalidArgumentError(absl::StrCat(program_header_count,
-                                                   " program headers, over the limit of ",
-                                                   kMaxProgramHeaders));
+    return absl::InvalidArgumentError(absl::StrCat(
+        program_header_count, " program headers, over the limit of ", kMaxProgramHeaders));
   }
   if (section_count > kMaxSections) {
     return absl::InvalidArgumentError(
         absl::StrCat(section_count, " sections, over the limit of ", kMaxSections));
   }
   if (string_table_index != SHN_UNDEF && string_table_index >= section_count) {
-    return absl::InvalidArgumentError(absl::StrCat("e_shstrndx ", string_table_index,
-                                                   " is out of range (", section_count,
-                                                   " sections)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "e_shstrndx ", string_table_index, " is out of range (", section_count, " sections)"));
   }
 
   ElfReport report;
@@ -390,8 +382,8 @@ absl::StatusOr<ElfReport> ParseElf(int fd) {
   report.section_count = static_cast<uint32_t>(section_count);
   status = ParseProgramHeaders(*reader, header, report);
   if (!status.ok()) return status;
-  status = ParseSectionNames(*reader, header.e_shoff,
-                             static_cast<uint32_t>(string_table_index), report);
+  status =
+      ParseSectionNames(*reader, header.e_shoff, static_cast<uint32_t>(string_table_index), report);
   if (!status.ok()) return status;
   return report;
 }
@@ -441,22 +433,20 @@ std::string ElfMachineName(uint16_t machine) {
 }
 
 std::string FormatElfReport(const std::string& path, const ElfReport& report) {
-  std::string out = absl::StrCat(path, ": ELF64 little-endian, ", ElfTypeName(report.type),
-                                 ", ", ElfMachineName(report.machine), "\n");
+  std::string out = absl::StrCat(path, ": ELF64 little-endian, ", ElfTypeName(report.type), ", ",
+                                 ElfMachineName(report.machine), "\n");
   absl::StrAppend(&out, "  entry point:     ", Hex(report.entry), "\n");
   absl::StrAppend(&out, "  program headers: ", report.program_header_count, "\n");
   absl::StrAppend(&out, "  sections:        ", report.section_count, "\n");
   absl::StrAppend(&out, "  interpreter:     ",
-                  report.interpreter.has_value() ? absl::CHexEscape(*report.interpreter)
-                                                 : "(none)",
+                  report.interpreter.has_value() ? absl::CHexEscape(*report.interpreter) : "(none)",
                   "\n");
   std::vector<std::string> needed;
   needed.reserve(report.needed.size());
   for (const std::string& name : report.needed) needed.push_back(absl::CHexEscape(name));
-  absl::StrAppend(&out, "  needed:          ",
-                  needed.empty() ? "(none)" : absl::StrJoin(needed, ", "), "\n");
-  absl::StrAppend(&out, "  section names:", report.section_names.empty() ? " (none)" : "",
-                  "\n");
+  absl::StrAppend(
+      &out, "  needed:          ", needed.empty() ? "(none)" : absl::StrJoin(needed, ", "), "\n");
+  absl::StrAppend(&out, "  section names:", report.section_names.empty() ? " (none)" : "", "\n");
   for (size_t i = 0; i < report.section_names.size(); ++i) {
     absl::StrAppend(&out, absl::StrFormat("    [%2u]", i));
     if (!report.section_names[i].empty()) {

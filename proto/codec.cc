@@ -1,6 +1,7 @@
 #include "proto/codec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 
 #include <cstring>
 
@@ -41,7 +42,8 @@ ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size) {
   Store<uint16_t>(out + 24, static_cast<uint16_t>(request.path.size()));
   Store<uint16_t>(out + 26, 0);
   Store<uint32_t>(out + 28, 0);
-  if (!request.path.empty()) memcpy(out + kRequestHeaderSize, request.path.data(), request.path.size());
+  if (!request.path.empty())
+    memcpy(out + kRequestHeaderSize, request.path.data(), request.path.size());
   return static_cast<ptrdiff_t>(size);
 }
 
@@ -63,9 +65,23 @@ int DecodeRequest(const uint8_t* data, size_t size, Request* out) {
   }
   if (size != kRequestHeaderSize + path_len) return EBADMSG;
   if (path_len > kMaxPathLength) return ENAMETOOLONG;
-  if (static_cast<Op>(op) == Op::kNewChannel && path_len != 0) return EBADMSG;
-  out->flags = Load<uint32_t>(data + 8);
-  out->mode = Load<uint32_t>(data + 12);
+  const uint32_t flags = Load<uint32_t>(data + 8);
+  const uint32_t mode = Load<uint32_t>(data + 12);
+  // Fields an op does not use must be zero, so that a later version may give them a meaning.
+  switch (static_cast<Op>(op)) {
+    case Op::kOpen:
+      if (!(flags & O_CREAT) && mode != 0) return EBADMSG;
+      break;
+    case Op::kAccess:
+    case Op::kStat:
+      if (mode != 0) return EBADMSG;
+      break;
+    case Op::kNewChannel:
+      if (path_len != 0 || flags != 0 || mode != 0) return EBADMSG;
+      break;
+  }
+  out->flags = flags;
+  out->mode = mode;
   out->path = std::string_view(reinterpret_cast<const char*>(data + kRequestHeaderSize), path_len);
   return 0;
 }
@@ -80,7 +96,8 @@ ptrdiff_t EncodeReply(const Reply& reply, uint8_t* out, size_t out_size) {
   Store<int32_t>(out + 8, reply.result);
   Store<uint16_t>(out + 12, reply.fd_count);
   Store<uint16_t>(out + 14, static_cast<uint16_t>(reply.payload.size()));
-  if (!reply.payload.empty()) memcpy(out + kReplyHeaderSize, reply.payload.data(), reply.payload.size());
+  if (!reply.payload.empty())
+    memcpy(out + kReplyHeaderSize, reply.payload.data(), reply.payload.size());
   return static_cast<ptrdiff_t>(size);
 }
 

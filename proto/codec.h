@@ -38,10 +38,12 @@ struct Reply {
 // -ENAMETOOLONG when the path exceeds kMaxPathLength.
 ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size);
 
-// Decodes a received request. Returns 0, or the errno that the error reply carries:
-//   EBADMSG          shorter than the header, path_len disagrees with the size, reserved field
-//                    not zero, or a path on an op that takes none
+// Decodes a received request. The checks run in this order: version (as soon as 2 bytes are
+// there), header length, op, reserved fields, path length. Returns 0, or the errno that the
+// error reply carries:
 //   EPROTONOSUPPORT  version is not kProtocolVersion
+//   EBADMSG          shorter than the header, path_len disagrees with the size, reserved field
+//                    not zero, or a field the op does not use (see Op) not zero
 //   ENOSYS           unknown op
 //   ENAMETOOLONG     path_len exceeds kMaxPathLength
 // On any error, `out->op` and `out->id` hold what could be read (0 otherwise) so the error reply

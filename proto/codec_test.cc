@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -150,22 +151,21 @@ TEST(CodecTest, RequestRoundTripsForEveryOp) {
     EXPECT_EQ(decoded.path, c.path);
     // The decoded path is a view into the received bytes, not a copy.
     if (!c.path.empty()) {
-      EXPECT_EQ(reinterpret_cast<const uint8_t*>(decoded.path.data()),
-                buffer + kRequestHeaderSize);
+      EXPECT_EQ(reinterpret_cast<const uint8_t*>(decoded.path.data()), buffer + kRequestHeaderSize);
     }
   }
 }
 
 TEST(CodecTest, DecodesAHandBuiltRequest) {
   RawRequest raw;
-  raw.op = static_cast<uint16_t>(Op::kStat);
-  raw.flags = AT_SYMLINK_NOFOLLOW;
+  raw.op = static_cast<uint16_t>(Op::kOpen);
+  raw.flags = O_WRONLY | O_CREAT;
   raw.mode = 0xa5a5a5a5;
   Request decoded;
   ASSERT_EQ(Decode(raw.Bytes(), &decoded), 0);
-  EXPECT_EQ(decoded.op, Op::kStat);
+  EXPECT_EQ(decoded.op, Op::kOpen);
   EXPECT_EQ(decoded.id, 0x11223344u);
-  EXPECT_EQ(decoded.flags, static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW));
+  EXPECT_EQ(decoded.flags, static_cast<uint32_t>(O_WRONLY | O_CREAT));
   EXPECT_EQ(decoded.mode, 0xa5a5a5a5u);
   EXPECT_EQ(decoded.path, "/etc/hostname");
 }
@@ -325,15 +325,35 @@ TEST(CodecDecodeRequestTest, ChecksApplyInTheDocumentedOrder) {
 }
 
 // flags and mode are not validated by the decoder, whatever the op (see PROTOCOL.md).
-TEST(CodecDecodeRequestTest, FlagsAndModeAreNotCheckedByTheDecoder) {
-  RawRequest raw;
-  raw.op = static_cast<uint16_t>(Op::kNewChannel);
-  raw.path.clear();
-  raw.flags = 0xffffffff;
-  raw.mode = 0xffffffff;
-  Request decoded;
-  EXPECT_EQ(Decode(raw.Bytes(), &decoded), 0);
-  EXPECT_EQ(decoded.flags, 0xffffffffu);
+// Fields an op does not use must be zero; what the used ones hold is the broker's to judge.
+TEST(CodecDecodeRequestTest, FieldsAnOpDoesNotUseMustBeZero) {
+  struct Case {
+    Op op;
+    uint32_t flags;
+    uint32_t mode;
+    int expected;
+  };
+  const Case cases[] = {
+      {Op::kOpen, O_RDONLY, 0600, EBADMSG},      // mode without O_CREAT
+      {Op::kOpen, O_RDONLY | O_CREAT, 0600, 0},  // mode with O_CREAT
+      {Op::kOpen, 0xffffffff, 0xffffffff, 0},    // O_CREAT among the (bad) flags
+      {Op::kAccess, R_OK, 1, EBADMSG},
+      {Op::kAccess, 0xffffffff, 0, 0},
+      {Op::kStat, AT_SYMLINK_NOFOLLOW, 1, EBADMSG},
+      {Op::kNewChannel, 1, 0, EBADMSG},
+      {Op::kNewChannel, 0, 1, EBADMSG},
+      {Op::kNewChannel, 0, 0, 0},
+  };
+  for (const Case& c : cases) {
+    RawRequest raw;
+    raw.op = static_cast<uint16_t>(c.op);
+    if (c.op == Op::kNewChannel) raw.path.clear();
+    raw.flags = c.flags;
+    raw.mode = c.mode;
+    Request decoded;
+    EXPECT_EQ(Decode(raw.Bytes(), &decoded), c.expected)
+        << "op " << static_cast<int>(c.op) << " flags " << c.flags << " mode " << c.mode;
+  }
 }
 
 TEST(CodecTest, ReplyRoundTripsWithPayload) {
@@ -449,9 +469,8 @@ TEST(CodecStatTest, RoundTripsEveryField) {
   EncodeStat(st, wire);
   struct stat decoded;
   memset(&decoded, 0xff, sizeof(decoded));
-  ASSERT_EQ(DecodeStat(std::string_view(reinterpret_cast<const char*>(wire), sizeof(wire)),
-                       &decoded),
-            0);
+  ASSERT_EQ(
+      DecodeStat(std::string_view(reinterpret_cast<const char*>(wire), sizeof(wire)), &decoded), 0);
   EXPECT_EQ(decoded.st_dev, st.st_dev);
   EXPECT_EQ(decoded.st_ino, st.st_ino);
   EXPECT_EQ(decoded.st_mode, st.st_mode);
@@ -500,9 +519,8 @@ TEST(CodecStatTest, RoundTripsARealStat) {
   uint8_t wire[kWireStatSize];
   EncodeStat(st, wire);
   struct stat decoded;
-  ASSERT_EQ(DecodeStat(std::string_view(reinterpret_cast<const char*>(wire), sizeof(wire)),
-                       &decoded),
-            0);
+  ASSERT_EQ(
+      DecodeStat(std::string_view(reinterpret_cast<const char*>(wire), sizeof(wire)), &decoded), 0);
   EXPECT_EQ(decoded.st_dev, st.st_dev);
   EXPECT_EQ(decoded.st_ino, st.st_ino);
   EXPECT_EQ(decoded.st_mode, st.st_mode);

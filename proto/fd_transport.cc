@@ -100,7 +100,9 @@ ssize_t ReceiveMessage(int socket, void* buffer, size_t buffer_size, int max_fds
   out->size = static_cast<size_t>(received);
 
   ssize_t result = received;
-  if (msg.msg_flags & MSG_TRUNC) {
+  if (received == 0) {
+    result = 0;  // a hang-up, whatever came with it
+  } else if (msg.msg_flags & MSG_TRUNC) {
     result = -EMSGSIZE;
     out->size = buffer_size;
   } else if ((msg.msg_flags & MSG_CTRUNC) || foreign_control || descriptors > max_fds) {

@@ -33,7 +33,8 @@ struct ReceivedMessage {
 // moment it is read out of the control message. Returns:
 //   > 0        the message's size; `out` holds it and its descriptors
 //   0          end of channel: the peer closed it, the channel was shut down, or a zero-length
-//              message arrived (the protocol has none, so it is treated as a hang-up)
+//              message arrived, with or without descriptors (the protocol has no zero-length
+//              message, so it is a hang-up)
 //   -EMSGSIZE  the message was longer than `buffer_size` (MSG_TRUNC)
 //   -EBADMSG   the control data was truncated (MSG_CTRUNC: more descriptors than the buffer
 //              holds), a control message of another level or type arrived, or more than

@@ -7,16 +7,24 @@
 #include <cstddef>
 #include <cstdint>
 
+// Flag and mode fields carry the host's values (open(2) flags, access(2) modes), and both peers
+// run on one host. sbox's filter admits only x86_64 syscalls, and these values are x86_64's.
+#if !defined(__x86_64__)
+#error "sbox's wire protocol carries x86_64 flag values"
+#endif
+
 namespace sbox::proto {
 
 inline constexpr uint16_t kProtocolVersion = 1;
 
 // Request operations. Values are stable: a number is never reused for another meaning.
 enum class Op : uint16_t {
-  kOpen = 1,        // flags: open(2) flags; mode: create mode. Reply carries 1 descriptor.
-  kAccess = 2,      // flags: access(2) mode (F_OK or R_OK|W_OK|X_OK).
-  kStat = 3,        // flags: 0 or AT_SYMLINK_NOFOLLOW. Reply payload: a WireStat.
-  kNewChannel = 4,  // no path. Reply carries 1 descriptor: a new channel to the broker.
+  kOpen = 1,        // flags: open(2) flags; mode: create mode (O_CREAT only, else 0).
+                    // A successful reply carries 1 descriptor.
+  kAccess = 2,      // flags: access(2) mode (F_OK or R_OK|W_OK|X_OK); mode: 0.
+  kStat = 3,        // flags: 0 or AT_SYMLINK_NOFOLLOW; mode: 0. Reply payload: a WireStat.
+  kNewChannel = 4,  // flags, mode: 0; no path. A successful reply carries 1 descriptor: a new
+                    // channel to the broker.
 };
 
 // True for the operations this version defines.

@@ -25,46 +25,50 @@ absl::Status BrokerError(int error, absl::string_view call) {
   return status;
 }
 
-std::string Quoted(absl::string_view path) { return absl::StrCat("\"", absl::CHexEscape(path), "\""); }
+std::string Quoted(absl::string_view path) {
+  return absl::StrCat("\"", absl::CHexEscape(path), "\"");
+}
 
 }  // namespace
 
 BrokerClient::BrokerClient(UniqueFd channel) : pool_(std::move(channel)) {}
 
+int BrokerClient::Transact(proto::Request& request, RoundTripReply* reply) {
+  request.id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  ChannelPool::Lease lease = pool_.Acquire();
+  const int result = RoundTrip(lease.fd(), request, reply);
+  if (reply->channel_failed) lease.Discard();
+  return result;
+}
+
 int BrokerClient::OpenRaw(absl::string_view path, int flags, mode_t mode) {
   proto::Request request;
   request.op = proto::Op::kOpen;
-  request.id = NextId();
   request.flags = static_cast<uint32_t>(flags);
-  request.mode = mode;
+  request.mode = (flags & O_CREAT) ? mode : 0;
   request.path = AsStd(path);
   RoundTripReply reply;
-  ChannelPool::Lease lease = pool_.Acquire();
-  const int result = RoundTrip(lease.fd(), request, &reply);
+  const int result = Transact(request, &reply);
   return result < 0 ? result : reply.fd.release();
 }
 
 int BrokerClient::AccessRaw(absl::string_view path, int mode) {
   proto::Request request;
   request.op = proto::Op::kAccess;
-  request.id = NextId();
   request.flags = static_cast<uint32_t>(mode);
   request.path = AsStd(path);
   RoundTripReply reply;
-  ChannelPool::Lease lease = pool_.Acquire();
-  const int result = RoundTrip(lease.fd(), request, &reply);
+  const int result = Transact(request, &reply);
   return result < 0 ? result : 0;
 }
 
 int BrokerClient::StatRaw(absl::string_view path, int flags, struct stat* out) {
   proto::Request request;
   request.op = proto::Op::kStat;
-  request.id = NextId();
   request.flags = static_cast<uint32_t>(flags);
   request.path = AsStd(path);
   RoundTripReply reply;
-  ChannelPool::Lease lease = pool_.Acquire();
-  const int result = RoundTrip(lease.fd(), request, &reply);
+  const int result = Transact(request, &reply);
   if (result < 0) return result;
   const std::string_view payload(reinterpret_cast<const char*>(reply.payload), reply.payload_size);
   return proto::DecodeStat(payload, out) == 0 ? 0 : -EPROTO;
@@ -80,7 +84,8 @@ absl::StatusOr<UniqueFd> BrokerClient::Open(absl::string_view path, int flags, m
 
 absl::Status BrokerClient::Access(absl::string_view path, int mode) {
   const int result = AccessRaw(path, mode);
-  if (result < 0) return BrokerError(-result, absl::StrFormat("access(%s, %#o)", Quoted(path), mode));
+  if (result < 0)
+    return BrokerError(-result, absl::StrFormat("access(%s, %#o)", Quoted(path), mode));
   return absl::OkStatus();
 }
 

@@ -9,8 +9,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/codec.h"
 #include "proto/unique_fd.h"
 #include "sandboxee/channel_pool.h"
+#include "sandboxee/round_trip.h"
 
 namespace sbox::sandboxee {
 
@@ -35,8 +37,9 @@ class BrokerClient {
   // Takes the channel the launcher handed to the sandboxee.
   explicit BrokerClient(UniqueFd channel);
 
-  // open(2) through the broker. O_CLOEXEC and O_NOCTTY are always set on the result. With
-  // O_CREAT the file is created with `mode & 0600`.
+  // open(2) through the broker. The descriptor is close-on-exec (it is received with
+  // MSG_CMSG_CLOEXEC) and never a controlling terminal. With O_CREAT the file is created with
+  // `mode & 0600`, less the broker's umask.
   absl::StatusOr<UniqueFd> Open(absl::string_view path, int flags, mode_t mode = 0600);
   // access(2) through the broker: F_OK, or any of R_OK, W_OK, X_OK.
   absl::Status Access(absl::string_view path, int mode);
@@ -51,7 +54,8 @@ class BrokerClient {
   int StatRaw(absl::string_view path, int flags, struct stat* out);
 
  private:
-  uint32_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  // Gives `request` an id, sends it on a leased channel and reads the reply.
+  int Transact(proto::Request& request, RoundTripReply* reply);
 
   ChannelPool pool_;
   std::atomic<uint32_t> next_id_{1};

@@ -2,22 +2,49 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "proto/fd_transport.h"
 #include "sandboxee/round_trip.h"
 
 namespace sbox::sandboxee {
 
 ChannelPool::ChannelPool(UniqueFd control) : control_(std::move(control)) {}
 
+namespace {
+
+void HangUp(int channel) {
+  proto::SendMessage(channel, "", 0, -1, MSG_DONTWAIT);
+  close(channel);
+}
+
+}  // namespace
+
 ChannelPool::~ChannelPool() {
   for (Slot& slot : slots_) {
-    if (slot.state.load(std::memory_order_acquire) != kEmpty) close(slot.fd);
+    if (slot.state.load(std::memory_order_acquire) != kEmpty) HangUp(slot.fd);
   }
+  HangUp(control_.release());
 }
 
 ChannelPool::Lease::~Lease() {
   if (pool_ != nullptr) pool_->Release(slot_);
+}
+
+void ChannelPool::Lease::Discard() {
+  if (pool_ != nullptr) pool_->Discard(slot_);
+  pool_ = nullptr;
+}
+
+void ChannelPool::Discard(int slot) {
+  if (slot == kControlSlot) {
+    Release(slot);
+    return;
+  }
+  close(slots_[slot].fd);
+  slots_[slot].state.store(kEmpty, std::memory_order_release);
+  growth_refused_.store(false, std::memory_order_relaxed);
 }
 
 void ChannelPool::Release(int slot) {

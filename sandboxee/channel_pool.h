@@ -23,6 +23,8 @@ class ChannelPool {
   static constexpr int kMaxPooled = 15;
 
   explicit ChannelPool(UniqueFd control);
+  // Hangs up every channel with a zero-length message before closing it: a SOCK_DGRAM broker
+  // sees no close, and would otherwise keep serving the channel until the sandbox ends.
   ~ChannelPool();
   ChannelPool(const ChannelPool&) = delete;
   ChannelPool& operator=(const ChannelPool&) = delete;
@@ -36,6 +38,9 @@ class ChannelPool {
     Lease& operator=(Lease&&) = delete;
     ~Lease();
     int fd() const { return fd_; }
+    // The channel failed (see RoundTripReply::channel_failed): a pooled channel is closed and
+    // its slot freed for a new one. The control channel is kept, since nothing can replace it.
+    void Discard();
 
    private:
     friend class ChannelPool;
@@ -59,6 +64,7 @@ class ChannelPool {
   };
 
   void Release(int slot);
+  void Discard(int slot);
 
   UniqueFd control_;
   std::atomic<bool> control_busy_{false};

@@ -14,25 +14,25 @@ bool ReturnsDescriptor(proto::Op op) {
   return op == proto::Op::kOpen || op == proto::Op::kNewChannel;
 }
 
-size_t ExpectedPayload(proto::Op op) {
-  return op == proto::Op::kStat ? proto::kWireStatSize : 0;
-}
+size_t ExpectedPayload(proto::Op op) { return op == proto::Op::kStat ? proto::kWireStatSize : 0; }
 
 }  // namespace
 
 int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply) {
   reply->fd.reset();
   reply->payload_size = 0;
+  reply->channel_failed = false;
   uint8_t buffer[proto::kMaxRequestSize > proto::kMaxReplySize ? proto::kMaxRequestSize
-                                                                : proto::kMaxReplySize];
+                                                               : proto::kMaxReplySize];
   const ptrdiff_t size = proto::EncodeRequest(request, buffer, sizeof(buffer));
   if (size < 0) return static_cast<int>(size);
+  reply->channel_failed = true;
   if (proto::SendMessage(channel, buffer, static_cast<size_t>(size), -1, 0) != 0) return -EPIPE;
 
   proto::ReceivedMessage message;
   const ssize_t got = proto::ReceiveMessage(channel, buffer, proto::kMaxReplySize,
                                             proto::kMaxDescriptorsPerMessage, &message);
-  if (got == 0) return -ECONNRESET;
+  if (got == 0 || got == -ECONNRESET) return -ECONNRESET;
   if (got < 0) return -EPROTO;
   proto::Reply decoded;
   if (proto::DecodeReply(buffer, static_cast<size_t>(got), &decoded) != 0) return -EPROTO;
@@ -48,6 +48,7 @@ int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply)
   memcpy(reply->payload, decoded.payload.data(), decoded.payload.size());
   reply->payload_size = decoded.payload.size();
   reply->result = decoded.result;
+  reply->channel_failed = false;
   return decoded.result;
 }
 

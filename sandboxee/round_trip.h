@@ -16,16 +16,20 @@ struct RoundTripReply {
   UniqueFd fd;
   uint8_t payload[proto::kWireStatSize];
   size_t payload_size = 0;
+  // The channel can no longer be trusted to pair requests with replies: the caller should
+  // close it (ChannelPool::Lease::Discard).
+  bool channel_failed = false;
 };
 
 // Sends `request` on `channel` and reads its reply, on the stack. Returns the broker's result,
 // which is >= 0 or -errno, or one of these local failures:
 //   -ENAMETOOLONG  the path exceeds proto::kMaxPathLength
 //   -EPIPE         the request could not be sent (the broker is gone)
-//   -ECONNRESET    the channel closed before the reply came
+//   -ECONNRESET    the channel closed, or was reset, before the reply came
 //   -EPROTO        the reply is malformed, answers another request, carries a descriptor the
 //                  op does not return, lacks one it does, or has a payload of the wrong size
-// A descriptor that arrives with a reply the op does not allow is closed.
+// Every local failure but ENAMETOOLONG sets `reply->channel_failed`. A descriptor that arrives
+// with a reply the op does not allow is closed.
 // Async-signal-safe; errno is preserved.
 int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply);
 

@@ -104,8 +104,7 @@ TEST_P(BrokeredOpenTest, ReceivedDescriptorHasTheRequestedFlags) {
     absl::StatusOr<UniqueFd> nonblocking = client.Open(file, O_RDONLY | O_NONBLOCK);
     got[2] = nonblocking.ok() ? fcntl(nonblocking->get(), F_GETFL) & O_NONBLOCK : -1;
     absl::StatusOr<UniqueFd> append = client.Open(file, O_WRONLY | O_APPEND);
-    got[3] = append.ok() ? fcntl(append->get(), F_GETFL) & (O_APPEND | O_NONBLOCK | O_ACCMODE)
-                         : -1;
+    got[3] = append.ok() ? fcntl(append->get(), F_GETFL) & (O_APPEND | O_NONBLOCK | O_ACCMODE) : -1;
   });
   EXPECT_EQ(got[0], FD_CLOEXEC);
   EXPECT_EQ(got[1], O_RDONLY);
@@ -204,40 +203,36 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
       {"O_RDWR on read-write file", open(writable, O_RDWR), 0},
       {"file missing inside a tree", open(tree + "/missing", O_RDONLY), ENOENT},
       {"symlink in tree to a file outside it", open(tree + "/escape", O_RDONLY), EACCES},
-      {"relative symlink in tree leading out", open(tree + "/escape_relative", O_RDONLY),
-       EACCES},
-      {"absolute symlink in tree to inside it", open(tree + "/absolute_inside", O_RDONLY),
-       EACCES},
+      {"relative symlink in tree leading out", open(tree + "/escape_relative", O_RDONLY), EACCES},
+      {"absolute symlink in tree to inside it", open(tree + "/absolute_inside", O_RDONLY), EACCES},
       {"relative symlink in tree to inside it", open(tree + "/relative_inside", O_RDONLY), 0},
       {"O_NOFOLLOW on a symlink in a tree", open(tree + "/relative_inside", O_RDONLY | O_NOFOLLOW),
        ELOOP},
       {"file grant naming a symlink", open(linked_file, O_RDONLY), ELOOP},
       // O_NONBLOCK during the open: a FIFO without a writer cannot stall the broker.
       {"FIFO without a writer, for reading", open(tree + "/fifo", O_RDONLY), 0},
-      {"stat outside the policy", [&](BrokerClient& c) { return c.Stat(secret).status(); },
-       EACCES},
+      {"stat outside the policy", [&](BrokerClient& c) { return c.Stat(secret).status(); }, EACCES},
       {"stat through an escaping symlink",
        [&](BrokerClient& c) { return c.Stat(tree + "/escape").status(); }, EACCES},
       {"lstat of an escaping symlink itself",
        [&](BrokerClient& c) { return c.Lstat(tree + "/escape").status(); }, 0},
       {"access W_OK on read-only", [&](BrokerClient& c) { return c.Access(readable, W_OK); },
        EACCES},
-      {"access with unknown mode bits",
-       [&](BrokerClient& c) { return c.Access(readable, 0100); }, EINVAL},
+      {"access with unknown mode bits", [&](BrokerClient& c) { return c.Access(readable, 0100); },
+       EINVAL},
       {"access outside the policy", [&](BrokerClient& c) { return c.Access(secret, R_OK); },
        EACCES},
   };
 
   SharedInts got(cases.size());
-  RunSandboxed(
-      FilePolicy::Builder()
-          .AllowReadFile(readable)
-          .AllowReadWriteFile(writable)
-          .AllowReadTree(tree)
-          .AllowReadFile(linked_file),
-      [&](BrokerClient& client) {
-        for (size_t i = 0; i < cases.size(); ++i) got[i] = ErrnoOf(cases[i].call(client));
-      });
+  RunSandboxed(FilePolicy::Builder()
+                   .AllowReadFile(readable)
+                   .AllowReadWriteFile(writable)
+                   .AllowReadTree(tree)
+                   .AllowReadFile(linked_file),
+               [&](BrokerClient& client) {
+                 for (size_t i = 0; i < cases.size(); ++i) got[i] = ErrnoOf(cases[i].call(client));
+               });
   for (size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ(got[i], cases[i].expected_errno)
         << cases[i].name << ": got " << got[i] << ", expected " << cases[i].expected_errno;
@@ -258,7 +253,8 @@ TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
   EXPECT_EQ(lines[0], "open \"" + file + "\" O_RDONLY: allowed by read-only file " + file);
   EXPECT_EQ(lines[1], "open \"" + file +
                           "\" O_WRONLY: denied, EACCES: write, truncate, append or create on a "
-                          "read-only grant (read-only file " + file + ")");
+                          "read-only grant (read-only file " +
+                          file + ")");
   EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no grant covers the path");
 }
 

@@ -1,6 +1,7 @@
 // Several threads of one sandboxee use one BrokerClient at once.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "broker/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
+#include "sandboxee/channel_pool.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {
@@ -29,7 +31,8 @@ TEST_P(ConcurrencyTest, EachThreadGetsItsOwnFile) {
   constexpr int kOpensPerThread = 300;
   ScratchDir dir;
   const std::string tree = dir.MakeDir("files");
-  for (int t = 0; t < kThreads; ++t) dir.WriteFile(absl::StrCat("files/", t), absl::StrCat("file ", t));
+  for (int t = 0; t < kThreads; ++t)
+    dir.WriteFile(absl::StrCat("files/", t), absl::StrCat("file ", t));
 
   Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadTree(tree), GetParam());
   std::atomic<int> new_channels{0};
@@ -84,6 +87,32 @@ TEST_P(ConcurrencyTest, ASingleThreadUsesOneChannel) {
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_TRUE(result->ok()) << result->ToString();
   EXPECT_EQ(new_channels.load(), 0);
+}
+
+// A client hangs up its channels when destroyed, so that even a SOCK_DGRAM broker, which sees
+// no close, frees them: with room for one extra channel, fifty clients in turn each get one.
+TEST_P(ConcurrencyTest, DestroyedClientsGiveTheirChannelsBack) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder(), GetParam());
+  launcher.SetMaxChannels(2);
+  SharedInts served(1);
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd control) {
+    served[0] = 0;
+    for (int client_number = 0; client_number < 50; ++client_number) {
+      int channel = -EMFILE;
+      // The broker frees a channel when its thread reads the hang-up, a moment after it is sent.
+      for (int attempt = 0; attempt < 100000 && channel == -EMFILE; ++attempt) {
+        channel = sandboxee::ChannelPool::RequestChannel(control.get());
+        if (channel == -EMFILE) sched_yield();
+      }
+      if (channel < 0) return 1;
+      BrokerClient client{UniqueFd(channel)};
+      if (sandboxee::ErrnoOf(client.Access("/", R_OK)) == EACCES) ++served[0];
+    }
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(served[0], 50);
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest,

@@ -1,5 +1,7 @@
 // What the launcher guarantees about the child, and what its result reports.
 
+#include "broker/launcher.h"
+
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <poll.h>
@@ -13,7 +15,6 @@
 
 #include <algorithm>
 
-#include "broker/launcher.h"
 #include "broker/sandboxee_setup.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
@@ -50,9 +51,8 @@ TEST(Launcher, ReportsTheTerminatingSignal) {
 }
 
 TEST(Launcher, DirectOpenatIsStoppedAndTheResultNamesIt) {
-  absl::StatusOr<SandboxResult> result = RunBody([] {
-    return static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY));
-  });
+  absl::StatusOr<SandboxResult> result = RunBody(
+      [] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY)); });
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
   ASSERT_TRUE(result->violation.has_value());
@@ -77,8 +77,7 @@ TEST(Launcher, DirectOpenIsStoppedAndTheResultNamesIt) {
 }
 
 TEST(Launcher, NetworkSocketIsAViolation) {
-  absl::StatusOr<SandboxResult> result =
-      RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); });
+  absl::StatusOr<SandboxResult> result = RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); });
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
   EXPECT_EQ(result->violation->syscall_name, "socket");
@@ -87,8 +86,8 @@ TEST(Launcher, NetworkSocketIsAViolation) {
 
 TEST(Launcher, ExecutableMemoryIsAViolation) {
   absl::StatusOr<SandboxResult> result = RunBody([] {
-    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* page =
+        mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return page == MAP_FAILED ? 1 : 0;
   });
   ASSERT_TRUE(result.ok()) << result.status();
@@ -167,14 +166,16 @@ TEST(Launcher, SandboxeeDiesWithTheLaunchingProcess) {
   ASSERT_GE(launcher_process, 0);
   if (launcher_process == 0) {
     Launcher launcher = MakeLauncher(FilePolicy::Builder());
-    launcher.Run([&](UniqueFd) {
-      sandboxee_pid[0] = getpid();
-      for (;;) {
-        const timespec second = {1, 0};
-        nanosleep(&second, nullptr);
-      }
-      return 0;
-    }).IgnoreError();
+    launcher
+        .Run([&](UniqueFd) {
+          sandboxee_pid[0] = getpid();
+          for (;;) {
+            const timespec second = {1, 0};
+            nanosleep(&second, nullptr);
+          }
+          return 0;
+        })
+        .IgnoreError();
     _exit(0);
   }
   while (sandboxee_pid[0] == SharedInts::kUnset) usleep(1000);

@@ -1,6 +1,5 @@
 #include "tests/sandbox_fixture.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -27,8 +26,7 @@ ScratchDir::ScratchDir() {
 
 ScratchDir::~ScratchDir() {
   nftw(
-      path_.c_str(),
-      [](const char* p, const struct stat*, int, FTW*) { return remove(p); }, 16,
+      path_.c_str(), [](const char* p, const struct stat*, int, FTW*) { return remove(p); }, 16,
       FTW_DEPTH | FTW_PHYS);
 }
 
@@ -60,19 +58,9 @@ std::string ReadFileOrDie(const std::string& path) {
   return contents.str();
 }
 
-int CountOpenFds() {
-  DIR* dir = opendir("/proc/self/fd");
-  int count = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count - 1;  // the directory stream's own descriptor
-}
-
 SharedInts::SharedInts(size_t count) : count_(count) {
-  void* memory = mmap(nullptr, count * sizeof(int), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* memory =
+      mmap(nullptr, count * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) abort();
   values_ = static_cast<int*>(memory);
   for (size_t i = 0; i < count; ++i) values_[i] = kUnset;

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "broker/decision.h"
 #include "broker/launcher.h"
+#include "tests/fd_count.h"
 
 namespace sbox::testing {
 
@@ -29,9 +30,6 @@ class ScratchDir {
 };
 
 std::string ReadFileOrDie(const std::string& path);
-
-// Descriptors open in this process right now.
-int CountOpenFds();
 
 // Integers in an anonymous MAP_SHARED mapping made before fork: what the sandboxee writes, the
 // test reads after Run. Every element starts at kUnset.

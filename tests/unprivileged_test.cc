@@ -35,9 +35,9 @@ enum Check : int {
 // Runs in a forked process: drops every privilege when it has any, then sandboxes. Returns a
 // Check.
 int SandboxUnprivileged(const std::string& file) {
-  if (geteuid() == 0 && (setgroups(0, nullptr) != 0 ||
-                         setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
-                         setresuid(kNobody, kNobody, kNobody) != 0)) {
+  if (geteuid() == 0 &&
+      (setgroups(0, nullptr) != 0 || setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
+       setresuid(kNobody, kNobody, kNobody) != 0)) {
     return kDropFailed;
   }
   // Root's files are out of reach: the drop is real.
