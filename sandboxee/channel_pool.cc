@@ -59,8 +59,11 @@ ChannelPool::Lease ChannelPool::Acquire() {
   bool contended = false;
   for (;;) {
     for (int i = 0; i < kMaxPooled; ++i) {
+      // A plain load first: most slots are empty or busy, and a failed CAS still costs a locked
+      // instruction.
       int expected = kIdle;
-      if (slots_[i].state.compare_exchange_strong(expected, kBusy, std::memory_order_acquire)) {
+      if (slots_[i].state.load(std::memory_order_relaxed) == kIdle &&
+          slots_[i].state.compare_exchange_strong(expected, kBusy, std::memory_order_acquire)) {
         return Lease(this, i, slots_[i].fd);
       }
     }
