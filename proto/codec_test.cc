@@ -324,7 +324,6 @@ TEST(CodecDecodeRequestTest, ChecksApplyInTheDocumentedOrder) {
   EXPECT_EQ(Decode(new_channel_too_long.Bytes(), &decoded), ENAMETOOLONG);
 }
 
-// flags and mode are not validated by the decoder, whatever the op (see PROTOCOL.md).
 // Fields an op does not use must be zero; what the used ones hold is the broker's to judge.
 TEST(CodecDecodeRequestTest, FieldsAnOpDoesNotUseMustBeZero) {
   struct Case {

@@ -24,8 +24,8 @@ namespace sbox::sandboxee {
 // Errors keep the broker's errno: ErrnoOf(status) returns it, and the message names the
 // operation, the path and the errno, e.g. `open("/etc/shadow", O_RDONLY): EACCES (Permission
 // denied)`. The errnos a caller sees:
-//   EACCES        no grant covers the path; write access on a read-only grant; a symlink or
-//                 mount that leads outside the grant
+//   EACCES        no grant covers the path; write access on a read-only grant; a symlink that
+//                 leads outside the grant
 //   EINVAL        relative path, "." or ".." component, "//", trailing '/', NUL byte; open flags
 //                 outside the allowlist; unknown access mode or stat flags
 //   ENAMETOOLONG  longer than 4095 bytes

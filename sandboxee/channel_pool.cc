@@ -42,7 +42,7 @@ void ChannelPool::Discard(int slot) {
     Release(slot);
     return;
   }
-  close(slots_[slot].fd);
+  HangUp(slots_[slot].fd);
   slots_[slot].state.store(kEmpty, std::memory_order_release);
   growth_refused_.store(false, std::memory_order_relaxed);
 }

@@ -27,7 +27,8 @@ struct RoundTripReply {
 //   -EPIPE         the request could not be sent (the broker is gone)
 //   -ECONNRESET    the channel closed, or was reset, before the reply came
 //   -EPROTO        the reply is malformed, answers another request, carries a descriptor the
-//                  op does not return, lacks one it does, or has a payload of the wrong size
+//                  op does not return, lacks one it does, or has a payload of the wrong size; or
+//                  recvmsg failed in another way
 // Every local failure but ENAMETOOLONG sets `reply->channel_failed`. A descriptor that arrives
 // with a reply the op does not allow is closed.
 // Async-signal-safe; errno is preserved.
