@@ -40,8 +40,7 @@ ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size);
 
 // Decodes a received request. The checks run in this order: version (as soon as 2 bytes are
 // there), header length, op, reserved fields, path length, fields the op does not use. Returns
-// 0, or the errno that the
-// error reply carries:
+// 0, or the errno that the error reply carries:
 //   EPROTONOSUPPORT  version is not kProtocolVersion
 //   EBADMSG          shorter than the header, path_len disagrees with the size, reserved field
 //                    not zero, or a field the op does not use (see Op) not zero
