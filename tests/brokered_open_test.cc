@@ -258,11 +258,7 @@ TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
   EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no grant covers the path");
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest,
-                         ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram),
-                         [](const ::testing::TestParamInfo<ChannelType>& info) {
-                           return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
-                         });
+INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest, testing::BothChannelTypes(), testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

@@ -115,11 +115,7 @@ TEST_P(ConcurrencyTest, DestroyedClientsGiveTheirChannelsBack) {
   EXPECT_EQ(served[0], 50);
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest,
-                         ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram),
-                         [](const ::testing::TestParamInfo<ChannelType>& info) {
-                           return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
-                         });
+INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest, testing::BothChannelTypes(), testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

@@ -297,11 +297,7 @@ TEST_P(HostileSandboxeeTest, ChannelRequestsBeyondTheLimitAreRefusedAndChurnLeak
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, HostileSandboxeeTest,
-                         ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram),
-                         [](const ::testing::TestParamInfo<ChannelType>& info) {
-                           return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
-                         });
+INSTANTIATE_TEST_SUITE_P(Channels, HostileSandboxeeTest, testing::BothChannelTypes(), testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

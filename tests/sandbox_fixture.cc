@@ -68,6 +68,10 @@ SharedInts::SharedInts(size_t count) : count_(count) {
 
 SharedInts::~SharedInts() { munmap(values_, count_ * sizeof(int)); }
 
+std::string ChannelTypeName(const ::testing::TestParamInfo<ChannelType>& info) {
+  return info.param == ChannelType::kSeqPacket ? "SeqPacket" : "Datagram";
+}
+
 Launcher MakeLauncher(const FilePolicy::Builder& files, ChannelType channel_type) {
   absl::StatusOr<FilePolicy> file_policy = files.Build();
   if (!file_policy.ok()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "broker/decision.h"
 #include "broker/launcher.h"
 #include "tests/fd_count.h"
@@ -47,6 +48,13 @@ class SharedInts {
   int* values_;
   size_t count_;
 };
+
+// For INSTANTIATE_TEST_SUITE_P over both channel types:
+//   INSTANTIATE_TEST_SUITE_P(Channels, MyTest, BothChannelTypes(), ChannelTypeName);
+inline auto BothChannelTypes() {
+  return ::testing::Values(ChannelType::kSeqPacket, ChannelType::kDatagram);
+}
+std::string ChannelTypeName(const ::testing::TestParamInfo<ChannelType>& info);
 
 // A launcher with `files` and SyscallPolicy::BrokeredParser(); fails the test on a build error.
 Launcher MakeLauncher(const FilePolicy::Builder& files,
