@@ -364,7 +364,7 @@ void BM_BrokeredOpen(benchmark::State& state, Pin pin) {
   sandboxee::BrokerClient& client = *fixture->client;
   const std::string& path = fixture->file;
   for (auto _ : state) {
-    const int fd = client.OpenRaw(path, O_RDONLY, 0);
+    const int fd = client.OpenRaw(AT_FDCWD, path, O_RDONLY, 0);
     if (fd < 0) {
       state.SkipWithError(strerror(-fd));
       break;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "proto/codec.h"
 #include "proto/errno_name.h"
 #include "proto/fd_transport.h"
@@ -38,7 +39,9 @@ int SocketTypeFor(ChannelType type) {
 }
 
 BrokerServer::BrokerServer(const FilePolicy& policy, Options options)
-    : options_(std::move(options)), handler_(policy, options_.decision_log) {}
+    : options_(std::move(options)),
+      handler_(policy, options_.decision_log),
+      sandbox_(options_.sandboxee_pid, options_.working_directory) {}
 
 BrokerServer::~BrokerServer() { Stop(); }
 
@@ -111,18 +114,21 @@ void BrokerServer::ServeChannel(Channel* channel) {
   const int fd = channel->fd.get();
   uint8_t request_buffer[proto::kMaxRequestSize];
   uint8_t reply_buffer[proto::kMaxReplySize];
-  uint8_t payload[proto::kWireStatSize];
+  uint8_t payload[proto::kMaxReplyPayload];
   proto::ReceivedMessage message;
   for (;;) {
-    // Requests carry no descriptors: any that arrive are closed and the request refused.
+    // Requests carry directory descriptors only where fd_paths says; any others are refused
+    // (and closed with `message`).
     const ssize_t received = proto::ReceiveMessage(fd, request_buffer, sizeof(request_buffer),
-                                                   /*max_fds=*/0, &message);
+                                                   proto::kMaxRequestDescriptors, &message);
     if (received == 0) break;
     if (received < 0 && received != -EMSGSIZE && received != -EBADMSG) break;
+    const absl::Time start = options_.decision_log ? absl::Now() : absl::InfinitePast();
 
     proto::Request request;
     int error = static_cast<int>(-received);
-    const int decode_error = proto::DecodeRequest(request_buffer, message.size, &request);
+    const int decode_error =
+        proto::DecodeRequest(request_buffer, message.size, message.fd_count, &request);
     if (received > 0) error = decode_error;
 
     proto::Reply reply;
@@ -132,27 +138,36 @@ void BrokerServer::ServeChannel(Channel* channel) {
     if (error != 0) {
       reply.result = -error;
       if (options_.decision_log) {
-        options_.decision_log(Decision{request.op, request.path, request.flags, false, error,
-                                       nullptr, ProtocolErrorText(error)});
+        options_.decision_log(Decision{start, sandbox_.pid(), request.op, request.path,
+                                       request.path2, request.flags, request.mode, false, error,
+                                       nullptr, ProtocolErrorText(error), absl::Now() - start});
       }
     } else if (request.op == proto::Op::kNewChannel) {
       reply.result = OpenChannel(&attached);
       if (options_.decision_log) {
-        options_.decision_log(Decision{request.op,
+        options_.decision_log(Decision{start,
+                                       sandbox_.pid(),
+                                       request.op,
                                        {},
+                                       {},
+                                       0,
                                        0,
                                        reply.result == 0,
                                        -reply.result,
                                        nullptr,
-                                       reply.result == 0 ? "new channel" : "channel limit"});
+                                       reply.result == 0 ? "new channel" : "no channel to give",
+                                       absl::Now() - start});
       }
     } else {
-      FileRequestHandler::Outcome outcome = handler_.Handle(request, payload);
+      FileRequestHandler::Outcome outcome =
+          handler_.Handle(request, message.fds, sandbox_, payload);
       reply.result = outcome.result;
       attached = std::move(outcome.fd);
       reply.payload =
           std::string_view(reinterpret_cast<const char*>(payload), outcome.payload_size);
     }
+    // The directory descriptors have served; close them before replying.
+    for (UniqueFd& received_fd : message.fds) received_fd.reset();
     reply.fd_count = attached.valid() ? 1 : 0;
     const ptrdiff_t size = proto::EncodeReply(reply, reply_buffer, sizeof(reply_buffer));
     // A peer that is gone, or does not read its replies, loses the channel.

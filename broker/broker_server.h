@@ -1,7 +1,10 @@
 #ifndef SBOX_BROKER_BROKER_SERVER_H_
 #define SBOX_BROKER_BROKER_SERVER_H_
 
+#include <sys/types.h>
+
 #include <list>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -10,6 +13,7 @@
 #include "broker/decision.h"
 #include "broker/file_policy.h"
 #include "broker/file_request_handler.h"
+#include "broker/sandbox_state.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -36,6 +40,11 @@ class BrokerServer {
     // Live channels at once, the first included. Op::kNewChannel beyond it gets EMFILE.
     int max_channels = 16;
     DecisionLog decision_log;
+    // The sandboxee, for /proc/self; 0 when there is none to name.
+    pid_t sandboxee_pid = 0;
+    // Where relative paths start until the sandboxee changes it (Op::kChdir). Absolute and
+    // normalized.
+    std::string working_directory = "/";
   };
 
   // `policy` must outlive the server.
@@ -67,6 +76,7 @@ class BrokerServer {
 
   const Options options_;
   const FileRequestHandler handler_;
+  SandboxState sandbox_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -11,14 +11,23 @@ namespace {
 std::string FlagsText(const Decision& d) {
   switch (d.op) {
     case proto::Op::kOpen:
-      return OpenFlagsToString(d.flags);
+      return (d.flags & O_CREAT)
+                 ? absl::StrFormat("%s mode=%#o", OpenFlagsToString(d.flags), d.mode)
+                 : OpenFlagsToString(d.flags);
     case proto::Op::kAccess:
       return absl::StrFormat("mode=%#o", d.flags);
     case proto::Op::kStat:
-      return d.flags == 0 ? "follow" : absl::StrFormat("flags=%#x", d.flags);
+      return d.flags == 0 ? "follow" : "nofollow";
+    case proto::Op::kMkdir:
+    case proto::Op::kChmod:
+      return absl::StrFormat("mode=%#o", d.mode);
     default:
-      return absl::StrFormat("flags=%#x", d.flags);
+      return d.flags == 0 ? "" : absl::StrFormat("flags=%#x", d.flags);
   }
+}
+
+std::string Quoted(std::string_view path) {
+  return absl::StrCat("\"", absl::CHexEscape(absl::string_view(path.data(), path.size())), "\"");
 }
 
 }  // namespace
@@ -33,23 +42,47 @@ std::string OpName(proto::Op op) {
       return "stat";
     case proto::Op::kNewChannel:
       return "new-channel";
+    case proto::Op::kReadlink:
+      return "readlink";
+    case proto::Op::kMkdir:
+      return "mkdir";
+    case proto::Op::kRmdir:
+      return "rmdir";
+    case proto::Op::kUnlink:
+      return "unlink";
+    case proto::Op::kRename:
+      return "rename";
+    case proto::Op::kLink:
+      return "link";
+    case proto::Op::kSymlink:
+      return "symlink";
+    case proto::Op::kChmod:
+      return "chmod";
+    case proto::Op::kTruncate:
+      return "truncate";
+    case proto::Op::kConnect:
+      return "connect";
+    case proto::Op::kChdir:
+      return "chdir";
   }
   return absl::StrFormat("op %d", static_cast<int>(op));
 }
 
 std::string FormatDecision(const Decision& d) {
-  std::string line = absl::StrFormat(
-      "%s \"%s\" %s: ", OpName(d.op),
-      absl::CHexEscape(absl::string_view(d.path.data(), d.path.size())), FlagsText(d));
-  if (!d.allowed) {
+  std::string line = absl::StrCat(OpName(d.op), " ", Quoted(d.path));
+  if (!d.path2.empty()) absl::StrAppend(&line, " ", Quoted(d.path2));
+  const std::string flags = FlagsText(d);
+  if (!flags.empty()) absl::StrAppend(&line, " ", flags);
+  line += ": ";
+  if (d.allowed) {
+    line += "allowed";
+    if (d.error != 0) absl::StrAppendFormat(&line, ", failed: %s", ErrnoName(d.error));
+  } else {
     absl::StrAppendFormat(&line, "denied, %s: %s", ErrnoName(d.error), d.reason);
-    if (d.grant != nullptr) {
-      absl::StrAppendFormat(&line, " (%s %s)", GrantKindName(d.grant->kind), d.grant->path);
-    }
-    return line;
   }
-  absl::StrAppendFormat(&line, "allowed by %s %s", GrantKindName(d.grant->kind), d.grant->path);
-  if (d.error != 0) absl::StrAppendFormat(&line, ", failed: %s", ErrnoName(d.error));
+  if (d.rule != nullptr) {
+    absl::StrAppendFormat(&line, " (rule %d: %s)", d.rule->index + 1, d.rule->ToString());
+  }
   return line;
 }
 

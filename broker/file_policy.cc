@@ -15,99 +15,171 @@ namespace {
 
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+const char* KindName(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kFile:
+      return "file";
+    case RuleKind::kTree:
+      return "tree";
+    case RuleKind::kTemporary:
+      return "temporary";
+    case RuleKind::kDeny:
+      return "deny";
+  }
+  return "rule";
+}
+
+// The directory opens under `rule` resolve beneath.
+std::string RootPath(const Rule& rule) {
+  if (rule.IsTree()) return rule.path;
+  const size_t slash = rule.path.rfind('/');
+  return slash == 0 ? "/" : rule.path.substr(0, slash);
+}
+
 }  // namespace
 
-const char* GrantKindName(GrantKind kind) {
+std::string PermissionsText(Permissions permissions) {
+  std::string text;
+  if (permissions & kRead) text += 'r';
+  if (permissions & kWrite) text += 'w';
+  if (permissions & kCreate) text += 'c';
+  if (permissions & kDelete) text += 'd';
+  if (permissions & kConnect) text += 'x';
+  return text.empty() ? "-" : text;
+}
+
+std::string Rule::ToString() const {
   switch (kind) {
-    case GrantKind::kReadOnlyFile:
-      return "read-only file";
-    case GrantKind::kReadOnlyTree:
-      return "read-only tree";
-    case GrantKind::kReadWriteFile:
-      return "read-write file";
+    case RuleKind::kFile:
+    case RuleKind::kTree:
+      return absl::StrFormat("allow %s %s %s", PermissionsText(permissions), KindName(kind), path);
+    case RuleKind::kTemporary:
+      return absl::StrFormat("temporary %s", path);
+    case RuleKind::kDeny:
+      return absl::StrFormat("deny %s", path);
   }
-  return "unknown grant";
+  return path;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowReadFile(std::string path) {
-  rules_.emplace_back(GrantKind::kReadOnlyFile, std::move(path));
+FilePolicy::Builder& FilePolicy::Builder::AllowFile(std::string path, Permissions permissions) {
+  rules_.push_back(Rule{RuleKind::kFile, permissions, std::move(path)});
   return *this;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowReadTree(std::string path) {
-  rules_.emplace_back(GrantKind::kReadOnlyTree, std::move(path));
+FilePolicy::Builder& FilePolicy::Builder::AllowTree(std::string path, Permissions permissions) {
+  rules_.push_back(Rule{RuleKind::kTree, permissions, std::move(path)});
   return *this;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowReadWriteFile(std::string path) {
-  rules_.emplace_back(GrantKind::kReadWriteFile, std::move(path));
+FilePolicy::Builder& FilePolicy::Builder::AllowTemporaryFiles(std::string directory) {
+  rules_.push_back(Rule{RuleKind::kTemporary, kRead | kWrite | kCreate, std::move(directory)});
+  return *this;
+}
+
+FilePolicy::Builder& FilePolicy::Builder::Deny(std::string path) {
+  rules_.push_back(Rule{RuleKind::kDeny, 0, std::move(path)});
+  return *this;
+}
+
+FilePolicy::Builder& FilePolicy::Builder::SetCreateModes(mode_t file_mode, mode_t directory_mode) {
+  file_mode_ = file_mode;
+  directory_mode_ = directory_mode;
   return *this;
 }
 
 absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
+  if ((file_mode_ & ~0777u) != 0 || (directory_mode_ & ~0777u) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("create modes %#o and %#o: only permission bits (0777) may be set",
+                        file_mode_, directory_mode_));
+  }
   FilePolicy policy;
-  policy.grants_.reserve(rules_.size());
+  policy.file_mode_ = file_mode_;
+  policy.directory_mode_ = directory_mode_;
+  policy.rules_.reserve(rules_.size());
+  policy.filesystem_root_.reset(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!policy.filesystem_root_.valid()) return absl::ErrnoToStatus(errno, "open(\"/\", O_PATH)");
   absl::flat_hash_map<std::string, int> root_fds;  // root directory -> its descriptor
-  for (const auto& [kind, path] : rules_) {
-    const PathProblem problem = CheckAbsoluteNormalizedPath(path);
+
+  for (const Rule& added : rules_) {
+    Rule rule = added;
+    rule.index = policy.rules_.size();
+    const std::string name = absl::StrFormat("rule %d (%s %s)", rule.index + 1, KindName(rule.kind),
+                                             absl::CHexEscape(rule.path));
+    const PathProblem problem = CheckAbsoluteNormalizedPath(rule.path);
     if (problem != PathProblem::kNone) {
-      return absl::InvalidArgumentError(absl::StrFormat("%s grant \"%s\": %s", GrantKindName(kind),
-                                                        absl::CHexEscape(path),
-                                                        PathProblemText(problem)));
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: \"%s\": %s", name, absl::CHexEscape(rule.path), PathProblemText(problem)));
     }
-    Grant grant{kind, path, "", -1};
-    std::string root_path = path;
-    if (!grant.IsTree()) {
-      if (path == "/") {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("%s grant \"/\": a file grant must name a file", GrantKindName(kind)));
+    if (rule.kind == RuleKind::kFile && rule.path == "/") {
+      return absl::InvalidArgumentError(absl::StrFormat("%s: \"/\" is not a file", name));
+    }
+    if (rule.kind != RuleKind::kDeny && (rule.permissions & kAllPermissions) == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s: grants no permission", name));
+    }
+    RulesAtPath& at_path = policy.by_path_[rule.path];
+    int& slot = rule.kind == RuleKind::kDeny ? at_path.deny : at_path.allow;
+    if (slot != -1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: \"%s\" already has a%s rule (%s)", name, rule.path,
+          rule.kind == RuleKind::kDeny ? " deny" : "n allow", policy.rules_[slot].ToString()));
+    }
+    slot = static_cast<int>(rule.index);
+
+    if (rule.kind != RuleKind::kDeny) {
+      const std::string root_path = RootPath(rule);
+      auto [root, inserted] = root_fds.emplace(root_path, -1);
+      if (inserted) {
+        UniqueFd fd(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fd.valid()) {
+          const int error = errno;
+          return absl::ErrnoToStatus(
+              error, absl::StrFormat("%s: open(\"%s\", O_PATH|O_DIRECTORY)", name, root_path));
+        }
+        root->second = fd.get();
+        policy.roots_.push_back(std::move(fd));
       }
-      const size_t slash = path.rfind('/');
-      grant.file_name = path.substr(slash + 1);
-      root_path = slash == 0 ? "/" : path.substr(0, slash);
-    }
-    auto& index = grant.IsTree() ? policy.trees_ : policy.files_;
-    if (!index.emplace(path, policy.grants_.size()).second) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s grant \"%s\": the path is granted twice", GrantKindName(kind), path));
-    }
-    auto [root, inserted] = root_fds.emplace(root_path, -1);
-    if (inserted) {
-      UniqueFd fd(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!fd.valid()) {
-        const int error = errno;
-        return absl::ErrnoToStatus(
-            error, absl::StrFormat("%s grant \"%s\": open(\"%s\", O_PATH|O_DIRECTORY)",
-                                   GrantKindName(kind), path, root_path));
+      rule.root = root->second;
+      // Every proper ancestor, "/" included, may be stat'ed.
+      for (size_t slash = rule.path.rfind('/'); slash != std::string::npos && slash > 0;
+           slash = rule.path.rfind('/', slash - 1)) {
+        if (!policy.ancestors_.insert(rule.path.substr(0, slash)).second) break;
       }
-      root->second = fd.get();
-      policy.roots_.push_back(std::move(fd));
+      if (rule.path != "/") policy.ancestors_.insert("/");
     }
-    grant.root = root->second;
-    policy.grants_.push_back(std::move(grant));
+    policy.rules_.push_back(std::move(rule));
   }
   return policy;
 }
 
 FilePolicy::Match FilePolicy::Find(std::string_view path) const {
-  if (auto it = files_.find(AsAbsl(path)); it != files_.end()) {
-    const Grant& grant = grants_[it->second];
-    return Match{&grant, grant.file_name};
-  }
-  if (trees_.empty()) return Match{};
   // The path itself, then each ancestor, longest first.
   std::string_view prefix = path;
   for (;;) {
-    if (auto it = trees_.find(AsAbsl(prefix)); it != trees_.end()) {
-      const Grant& grant = grants_[it->second];
-      if (prefix.size() == path.size()) return Match{&grant, "."};
-      const size_t skip = prefix.size() == 1 ? 1 : prefix.size() + 1;
-      return Match{&grant, path.substr(skip)};
+    if (auto it = by_path_.find(AsAbsl(prefix)); it != by_path_.end()) {
+      const RulesAtPath& at = it->second;
+      if (at.deny != -1) return Match{&rules_[at.deny], {}};
+      if (at.allow != -1) {
+        const Rule& rule = rules_[at.allow];
+        const bool exact = prefix.size() == path.size();
+        if (rule.kind == RuleKind::kFile) {
+          if (exact)
+            return Match{&rule, std::string_view(rule.path).substr(rule.path.rfind('/') + 1)};
+        } else {
+          if (exact) return Match{&rule, "."};
+          const size_t skip = prefix.size() == 1 ? 1 : prefix.size() + 1;
+          return Match{&rule, path.substr(skip)};
+        }
+      }
     }
     if (prefix.size() == 1) return Match{};
     const size_t slash = prefix.rfind('/');
     prefix = prefix.substr(0, slash == 0 ? 1 : slash);
   }
+}
+
+bool FilePolicy::IsAncestorOfAllowed(std::string_view path) const {
+  return ancestors_.contains(AsAbsl(path));
 }
 
 }  // namespace sbox

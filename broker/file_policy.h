@@ -1,72 +1,123 @@
 #ifndef SBOX_BROKER_FILE_POLICY_H_
 #define SBOX_BROKER_FILE_POLICY_H_
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
 
-enum class GrantKind {
-  kReadOnlyFile,   // one file, read
-  kReadOnlyTree,   // a directory and everything beneath it, read
-  kReadWriteFile,  // one file: read, write, truncate, append, create
+// What an allow rule lets the sandboxee do.
+enum Permission : uint32_t {
+  kRead = 1u << 0,     // open for reading, list a directory, readlink, access R_OK or X_OK
+  kWrite = 1u << 1,    // open for writing, O_TRUNC, O_APPEND, truncate, chmod, access W_OK
+  kCreate = 1u << 2,   // O_CREAT, mkdir, symlink, the new name of rename and link
+  kDelete = 1u << 3,   // unlink, rmdir, the old name of rename (and a name rename replaces)
+  kConnect = 1u << 4,  // connect to an AF_UNIX socket
+};
+using Permissions = uint32_t;
+inline constexpr Permissions kReadWrite = kRead | kWrite;
+inline constexpr Permissions kAllPermissions = kRead | kWrite | kCreate | kDelete | kConnect;
+
+// "rwcdx"-style text: "r", "rw", "rwcd", "c", "x" for connect; "-" for none.
+std::string PermissionsText(Permissions permissions);
+
+enum class RuleKind {
+  kFile,       // allow: exactly one path
+  kTree,       // allow: a directory and everything beneath it
+  kTemporary,  // allow: anonymous files beneath a directory (O_CREAT|O_EXCL, unlinked at once)
+  kDeny,       // deny: a path and everything beneath it
 };
 
-const char* GrantKindName(GrantKind kind);
-
-// One rule of a file policy. `root` is an O_PATH descriptor of the directory every open under
-// this grant resolves beneath: the tree itself, or the parent directory of a file grant. It is
-// opened once, when the policy is built, by the trusted side, and owned by the FilePolicy:
-// grants with the same root directory share one descriptor.
-struct Grant {
-  GrantKind kind;
+// One rule of a file policy. `root` is an O_PATH descriptor of the directory that opens under
+// this rule resolve beneath: the tree itself, or the parent directory of a file. It is opened
+// once, when the policy is built, by the trusted side, and owned by the FilePolicy: rules with
+// the same root directory share one descriptor. Deny rules have none.
+struct Rule {
+  RuleKind kind;
+  Permissions permissions;  // allow rules; kTemporary implies kRead|kWrite|kCreate
   std::string path;
-  std::string file_name;  // file grants: the last component of `path`
   int root = -1;
+  size_t index = 0;  // position in the policy, in the order the rules were added
 
-  bool AllowsWrite() const { return kind == GrantKind::kReadWriteFile; }
-  bool IsTree() const { return kind == GrantKind::kReadOnlyTree; }
+  bool IsTree() const { return kind != RuleKind::kFile; }
+  // "allow r file /etc/passwd", "allow rw tree /data", "temporary /tmp/scratch",
+  // "deny /data/secret".
+  std::string ToString() const;
 };
 
 // The broker's file rules. Immutable once built, so broker threads share it without locks.
 //
-// Precedence: the most specific grant decides. A file grant naming the path exactly wins over
-// any tree; otherwise the tree with the longest root containing the path. Lookup costs one hash
-// probe per path component, whatever the number of grants.
+// Precedence, one rule: the most specific path decides. Among the rules on the path itself and
+// on each of its ancestors, the longest rule path wins; a file rule applies only to its exact
+// path. At equal length a deny rule beats an allow rule. Lookup costs one hash probe per path
+// component, whatever the number of rules.
+//
+// Ancestors of every allow rule's path may be stat'ed (and access'ed with F_OK): programs walk
+// up to the files they may open. That reveals a directory's metadata, never its entries.
 class FilePolicy {
  public:
   class Builder {
    public:
-    // Each path must be absolute and normalized (see CheckAbsoluteNormalizedPath).
-    Builder& AllowReadFile(std::string path);
-    Builder& AllowReadTree(std::string path);
-    Builder& AllowReadWriteFile(std::string path);
+    Builder& AllowFile(std::string path, Permissions permissions);
+    Builder& AllowTree(std::string path, Permissions permissions);
+    // Files beneath `directory` may be created with O_CREAT|O_EXCL and write access; the broker
+    // unlinks each right after opening it, so the sandboxee gets an anonymous file.
+    Builder& AllowTemporaryFiles(std::string directory);
+    Builder& Deny(std::string path);
 
-    // Validates every path and opens every grant's root directory. Errors name the grant:
-    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file grant, or a
-    //                    path granted twice
-    //   NotFound, PermissionDenied, ...  the root directory could not be opened (errno mapped)
+    // Shorthands for the common grants.
+    Builder& AllowReadFile(std::string path) { return AllowFile(std::move(path), kRead); }
+    Builder& AllowReadTree(std::string path) { return AllowTree(std::move(path), kRead); }
+    Builder& AllowReadWriteFile(std::string path) {
+      return AllowFile(std::move(path), kRead | kWrite | kCreate);
+    }
+
+    // The most a created file's (or directory's) mode may have: the request's mode is masked
+    // with it, then with the broker's umask. Defaults: 0600 and 0700.
+    Builder& SetCreateModes(mode_t file_mode, mode_t directory_mode);
+
+    // Validates every path and opens every allow rule's root directory. Errors name the rule:
+    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, two
+    //                    allow rules (or two deny rules) on one path, no permissions, create
+    //                    modes beyond 0777
+    //   NotFound, PermissionDenied, ...  a root directory could not be opened (errno mapped)
     absl::StatusOr<FilePolicy> Build() const;
 
    private:
-    std::vector<std::pair<GrantKind, std::string>> rules_;
+    std::vector<Rule> rules_;
+    mode_t file_mode_ = 0600;
+    mode_t directory_mode_ = 0700;
   };
 
   struct Match {
-    const Grant* grant = nullptr;  // nullptr: no grant covers the path
-    std::string_view beneath;      // the path relative to grant->root ("." for a tree's root)
+    const Rule* rule = nullptr;  // the deciding rule; nullptr: none covers the path
+    std::string_view beneath;    // allow rules: the path relative to rule->root ("." for it)
+
+    bool allowed() const { return rule != nullptr && rule->kind != RuleKind::kDeny; }
   };
 
   // `path` must already have passed CheckAbsoluteNormalizedPath. `beneath` points into `path` or
-  // into the grant.
+  // into the rule.
   Match Find(std::string_view path) const;
 
-  const std::vector<Grant>& grants() const { return grants_; }
+  // True when `path` is a proper ancestor of some allow rule's path.
+  bool IsAncestorOfAllowed(std::string_view path) const;
+
+  // O_PATH descriptor of "/", for stat'ing ancestors.
+  int filesystem_root() const { return filesystem_root_.get(); }
+  mode_t file_mode() const { return file_mode_; }
+  mode_t directory_mode() const { return directory_mode_; }
+  const std::vector<Rule>& rules() const { return rules_; }
 
   FilePolicy(FilePolicy&&) = default;
   FilePolicy& operator=(FilePolicy&&) = default;
@@ -74,10 +125,19 @@ class FilePolicy {
  private:
   FilePolicy() = default;
 
-  std::vector<Grant> grants_;
+  // The rules on one path; indices into rules_, -1 for none.
+  struct RulesAtPath {
+    int allow = -1;
+    int deny = -1;
+  };
+
+  std::vector<Rule> rules_;
   std::vector<UniqueFd> roots_;
-  absl::flat_hash_map<std::string, size_t> files_;  // path -> index in grants_
-  absl::flat_hash_map<std::string, size_t> trees_;  // root path -> index in grants_
+  UniqueFd filesystem_root_;
+  absl::flat_hash_map<std::string, RulesAtPath> by_path_;
+  absl::flat_hash_set<std::string> ancestors_;
+  mode_t file_mode_ = 0600;
+  mode_t directory_mode_ = 0700;
 };
 
 }  // namespace sbox

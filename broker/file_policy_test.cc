@@ -89,8 +89,7 @@ TEST_F(FilePolicyTest, RootAsAFileGrantIsInvalidArgument) {
     absl::StatusOr<FilePolicy> policy = builder.Build();
     ASSERT_FALSE(policy.ok());
     EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(policy.status().message().find("file grant must name a file"),
-              absl::string_view::npos)
+    EXPECT_NE(policy.status().message().find("\"/\" is not a file"), absl::string_view::npos)
         << policy.status();
   }
   EXPECT_TRUE(FilePolicy::Builder().AllowReadTree("/").Build().ok());
@@ -101,26 +100,27 @@ TEST_F(FilePolicyTest, PathGrantedTwiceIsInvalidArgument) {
   const std::string tree = dir_.Mkdir("t");
   const FilePolicy::Builder duplicates[] = {
       FilePolicy::Builder().AllowReadFile(file).AllowReadFile(file),
-      // Both kinds of file grant share one index: one path, one file grant.
       FilePolicy::Builder().AllowReadFile(file).AllowReadWriteFile(file),
       FilePolicy::Builder().AllowReadTree(tree).AllowReadTree(tree),
+      // A tree already covers its own path: a file rule there would be a second allow rule.
+      FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree),
+      FilePolicy::Builder().Deny(tree).Deny(tree),
   };
   for (const FilePolicy::Builder& builder : duplicates) {
     absl::StatusOr<FilePolicy> policy = builder.Build();
     ASSERT_FALSE(policy.ok());
     EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(policy.status().message().find("granted twice"), absl::string_view::npos)
+    EXPECT_NE(policy.status().message().find("already has a"), absl::string_view::npos)
         << policy.status();
   }
 }
 
-// A file grant and a tree grant on one path are different rules, not a duplicate.
-TEST_F(FilePolicyTest, FileAndTreeGrantOnOnePathAreBothKept) {
+// One allow and one deny rule may share a path; the deny rule wins there and beneath.
+TEST_F(FilePolicyTest, DenyBeatsAllowOnTheSamePath) {
   const std::string tree = dir_.Mkdir("t");
-  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree));
-  EXPECT_EQ(policy.grants().size(), 2u);
-  EXPECT_EQ(policy.Find(tree).grant->kind, GrantKind::kReadOnlyFile);
-  EXPECT_EQ(policy.Find(tree + "/x").grant->kind, GrantKind::kReadOnlyTree);
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).Deny(tree));
+  EXPECT_EQ(policy.Find(tree).rule->kind, RuleKind::kDeny);
+  EXPECT_FALSE(policy.Find(tree + "/x").allowed());
 }
 
 TEST_F(FilePolicyTest, MissingDirectoryIsNotFoundNamingThePath) {
@@ -147,22 +147,21 @@ TEST_F(FilePolicyTest, MissingDirectoryIsNotFoundNamingThePath) {
 TEST_F(FilePolicyTest, FileGrantRootIsTheParentDirectory) {
   const std::string parent = dir_.Mkdir("p");
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadWriteFile(parent + "/new.txt"));
-  ASSERT_EQ(policy.grants().size(), 1u);
-  const Grant& grant = policy.grants()[0];
-  EXPECT_EQ(grant.kind, GrantKind::kReadWriteFile);
+  ASSERT_EQ(policy.rules().size(), 1u);
+  const Rule& grant = policy.rules()[0];
+  EXPECT_EQ(grant.kind, RuleKind::kFile);
   EXPECT_EQ(grant.path, parent + "/new.txt");
-  EXPECT_EQ(grant.file_name, "new.txt");
   EXPECT_TRUE(SameFile(grant.root, parent));
-  EXPECT_TRUE(grant.AllowsWrite());
+  EXPECT_EQ(grant.permissions, kRead | kWrite | kCreate);
   EXPECT_FALSE(grant.IsTree());
 }
 
 TEST_F(FilePolicyTest, FileGrantDirectlyUnderRoot) {
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile("/no-such-file"));
   const FilePolicy::Match match = policy.Find("/no-such-file");
-  ASSERT_NE(match.grant, nullptr);
+  ASSERT_NE(match.rule, nullptr);
   EXPECT_EQ(match.beneath, "no-such-file");
-  EXPECT_TRUE(SameFile(match.grant->root, "/"));
+  EXPECT_TRUE(SameFile(match.rule->root, "/"));
 }
 
 TEST_F(FilePolicyTest, ExactFileGrantBeatsTheTreeAroundIt) {
@@ -171,27 +170,27 @@ TEST_F(FilePolicyTest, ExactFileGrantBeatsTheTreeAroundIt) {
       BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).AllowReadWriteFile(tree + "/f"));
 
   const FilePolicy::Match file = policy.Find(tree + "/f");
-  ASSERT_NE(file.grant, nullptr);
-  EXPECT_EQ(file.grant->kind, GrantKind::kReadWriteFile);
+  ASSERT_NE(file.rule, nullptr);
+  EXPECT_EQ(file.rule->kind, RuleKind::kFile);
   EXPECT_EQ(file.beneath, "f");
 
   const FilePolicy::Match sibling = policy.Find(tree + "/g");
-  ASSERT_NE(sibling.grant, nullptr);
-  EXPECT_EQ(sibling.grant->kind, GrantKind::kReadOnlyTree);
+  ASSERT_NE(sibling.rule, nullptr);
+  EXPECT_EQ(sibling.rule->kind, RuleKind::kTree);
   EXPECT_EQ(sibling.beneath, "g");
 
   // A file grant covers its path only, not what might be beneath it.
   const FilePolicy::Match below = policy.Find(tree + "/f/x");
-  ASSERT_NE(below.grant, nullptr);
-  EXPECT_EQ(below.grant->kind, GrantKind::kReadOnlyTree);
+  ASSERT_NE(below.rule, nullptr);
+  EXPECT_EQ(below.rule->kind, RuleKind::kTree);
   EXPECT_EQ(below.beneath, "f/x");
 }
 
 TEST_F(FilePolicyTest, FileGrantCoversNothingBeneathIt) {
   const std::string file = dir_.path() + "/f";
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile(file));
-  EXPECT_EQ(policy.Find(file + "/x").grant, nullptr);
-  EXPECT_EQ(policy.Find(dir_.path()).grant, nullptr);
+  EXPECT_EQ(policy.Find(file + "/x").rule, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path()).rule, nullptr);
 }
 
 TEST_F(FilePolicyTest, LongestTreeRootWins) {
@@ -206,13 +205,13 @@ TEST_F(FilePolicyTest, LongestTreeRootWins) {
     FilePolicy policy = BuildOrDie(builder);
 
     const FilePolicy::Match deep = policy.Find(inner + "/d/e");
-    ASSERT_NE(deep.grant, nullptr);
-    EXPECT_EQ(deep.grant->path, inner);
+    ASSERT_NE(deep.rule, nullptr);
+    EXPECT_EQ(deep.rule->path, inner);
     EXPECT_EQ(deep.beneath, "d/e");
 
     const FilePolicy::Match between = policy.Find(outer + "/b/x");
-    ASSERT_NE(between.grant, nullptr);
-    EXPECT_EQ(between.grant->path, outer);
+    ASSERT_NE(between.rule, nullptr);
+    EXPECT_EQ(between.rule->path, outer);
     EXPECT_EQ(between.beneath, "b/x");
   }
 }
@@ -221,29 +220,29 @@ TEST_F(FilePolicyTest, PathEqualToATreeRootIsDot) {
   const std::string tree = dir_.Mkdir("t");
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree));
   const FilePolicy::Match match = policy.Find(tree);
-  ASSERT_NE(match.grant, nullptr);
+  ASSERT_NE(match.rule, nullptr);
   EXPECT_EQ(match.beneath, ".");
-  EXPECT_TRUE(SameFile(match.grant->root, tree));
+  EXPECT_TRUE(SameFile(match.rule->root, tree));
 }
 
 TEST_F(FilePolicyTest, RootTreeCoversEverything) {
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree("/"));
   const FilePolicy::Match root = policy.Find("/");
-  ASSERT_NE(root.grant, nullptr);
+  ASSERT_NE(root.rule, nullptr);
   EXPECT_EQ(root.beneath, ".");
   const FilePolicy::Match top = policy.Find("/etc");
-  ASSERT_NE(top.grant, nullptr);
+  ASSERT_NE(top.rule, nullptr);
   EXPECT_EQ(top.beneath, "etc");
   const FilePolicy::Match deep = policy.Find("/etc/ssl/certs");
-  ASSERT_NE(deep.grant, nullptr);
+  ASSERT_NE(deep.rule, nullptr);
   EXPECT_EQ(deep.beneath, "etc/ssl/certs");
 }
 
 TEST_F(FilePolicyTest, RootTreeLosesToALongerTree) {
   const std::string tree = dir_.Mkdir("t");
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree("/").AllowReadTree(tree));
-  EXPECT_EQ(policy.Find(tree + "/x").grant->path, tree);
-  EXPECT_EQ(policy.Find(dir_.path()).grant->path, "/");
+  EXPECT_EQ(policy.Find(tree + "/x").rule->path, tree);
+  EXPECT_EQ(policy.Find(dir_.path()).rule->path, "/");
 }
 
 // Matching is by whole components: "/a/b" is not a prefix of "/a/bc".
@@ -251,19 +250,19 @@ TEST_F(FilePolicyTest, SiblingWithACommonPrefixDoesNotMatch) {
   const std::string tree = dir_.Mkdir("b");
   dir_.Mkdir("bc");
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadTree(tree));
-  EXPECT_EQ(policy.Find(dir_.path() + "/bc").grant, nullptr);
-  EXPECT_EQ(policy.Find(dir_.path() + "/bc/x").grant, nullptr);
-  EXPECT_EQ(policy.Find(dir_.path() + "/b2").grant, nullptr);
-  EXPECT_NE(policy.Find(dir_.path() + "/b/c").grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/bc").rule, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/bc/x").rule, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/b2").rule, nullptr);
+  EXPECT_NE(policy.Find(dir_.path() + "/b/c").rule, nullptr);
 }
 
 TEST_F(FilePolicyTest, NoGrantsFindsNothing) {
   FilePolicy policy = BuildOrDie(FilePolicy::Builder());
-  EXPECT_EQ(policy.Find("/").grant, nullptr);
-  EXPECT_EQ(policy.Find("/etc/passwd").grant, nullptr);
+  EXPECT_EQ(policy.Find("/").rule, nullptr);
+  EXPECT_EQ(policy.Find("/etc/passwd").rule, nullptr);
 }
 
-// File grants in one directory share its descriptor, so 10,000 grants here hold 501.
+// File grants in one directory share its descriptor, so 10,000 grants here hold 502.
 TEST_F(FilePolicyTest, TenThousandGrantsStillFindTheRightOne) {
   constexpr int kTrees = 500;
   constexpr int kFiles = 9500;
@@ -274,26 +273,26 @@ TEST_F(FilePolicyTest, TenThousandGrantsStillFindTheRightOne) {
   for (int i = 0; i < kTrees; ++i) builder.AllowReadTree(dir_.Mkdir("t" + std::to_string(i)));
   for (int i = 0; i < kFiles; ++i) builder.AllowReadFile(files_dir + "/f" + std::to_string(i));
   FilePolicy policy = BuildOrDie(builder);
-  ASSERT_EQ(policy.grants().size(), static_cast<size_t>(kTrees + kFiles));
-  EXPECT_EQ(CountOpenFds() - fds_before, kTrees + 1);
+  ASSERT_EQ(policy.rules().size(), static_cast<size_t>(kTrees + kFiles));
+  EXPECT_EQ(CountOpenFds() - fds_before, kTrees + 2);  // and "/", for stat'ing ancestors
 
   for (int i = 0; i < kTrees; ++i) {
     const std::string root = dir_.path() + "/t" + std::to_string(i);
     const FilePolicy::Match match = policy.Find(root + "/sub/leaf");
-    ASSERT_NE(match.grant, nullptr) << root;
-    ASSERT_EQ(match.grant->path, root);
+    ASSERT_NE(match.rule, nullptr) << root;
+    ASSERT_EQ(match.rule->path, root);
     ASSERT_EQ(match.beneath, "sub/leaf");
   }
   for (int i = 0; i < kFiles; ++i) {
     const std::string name = "f" + std::to_string(i);
     const FilePolicy::Match match = policy.Find(files_dir + "/" + name);
-    ASSERT_NE(match.grant, nullptr) << name;
-    ASSERT_EQ(match.grant->kind, GrantKind::kReadOnlyFile);
+    ASSERT_NE(match.rule, nullptr) << name;
+    ASSERT_EQ(match.rule->kind, RuleKind::kFile);
     ASSERT_EQ(match.beneath, name);
   }
-  EXPECT_EQ(policy.Find(dir_.path() + "/t" + std::to_string(kTrees)).grant, nullptr);
-  EXPECT_EQ(policy.Find(files_dir + "/f" + std::to_string(kFiles)).grant, nullptr);
-  EXPECT_EQ(policy.Find(dir_.path() + "/t1x").grant, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/t" + std::to_string(kTrees)).rule, nullptr);
+  EXPECT_EQ(policy.Find(files_dir + "/f" + std::to_string(kFiles)).rule, nullptr);
+  EXPECT_EQ(policy.Find(dir_.path() + "/t1x").rule, nullptr);
 }
 
 }  // namespace

@@ -5,18 +5,27 @@
 
 #include "broker/decision.h"
 #include "broker/file_policy.h"
+#include "broker/sandbox_state.h"
 #include "proto/codec.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
 
-// Decides and performs one file request (open, access, stat) under a FilePolicy. Stateless
-// beyond its two references, so broker threads share one.
+// Decides and performs one file request under a FilePolicy: every op but Op::kNewChannel.
+// Stateless beyond its references, so broker threads share one.
 //
-// Every path is resolved by openat2(2) beneath the matching grant's root descriptor, with
-// RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS; file grants add RESOLVE_NO_SYMLINKS. Nothing is
-// checked on a path string and then reopened by name, so a rename or symlink swap between the
-// check and the open cannot redirect it. The errno for each refusal is in PROTOCOL.md's table.
+// Containment is the kernel's: every path is resolved by openat2(2) beneath the deciding rule's
+// root descriptor with RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS, first with
+// RESOLVE_NO_SYMLINKS. Name operations (mkdir, unlink, rename, ...) act on a parent directory
+// opened that way, through the *at syscalls, on the last component only. Nothing is checked on
+// a path string and then reopened by name.
+//
+// Symlinks: a file rule never follows one (ELOOP). Beneath a tree, an open, stat, access,
+// chmod, truncate or connect whose path crosses a symlink is retried following symlinks that
+// stay beneath the same root (RESOLVE_BENEATH; absolute symlinks never do), and then allowed
+// only if the policy grants the same permissions on the path the descriptor really has
+// (deny rules included). Opens that create or truncate never follow a symlink. The errno of
+// each refusal is in proto/PROTOCOL.md's table.
 class FileRequestHandler {
  public:
   // `log` may be empty. Both must outlive the handler.
@@ -24,13 +33,15 @@ class FileRequestHandler {
       : policy_(policy), log_(log) {}
 
   struct Outcome {
-    int32_t result = 0;  // 0, or -errno
-    UniqueFd fd;         // open: the descriptor for the sandboxee
+    int32_t result = 0;  // >= 0, or -errno
+    UniqueFd fd;         // open, connect: the descriptor for the sandboxee
     size_t payload_size = 0;
   };
 
-  // `payload` receives a Stat reply's bytes (proto::kWireStatSize of them).
-  Outcome Handle(const proto::Request& request, uint8_t* payload) const;
+  // `dirfds` holds the request's descriptors in fd_paths order (for the paths with one), as
+  // received. `payload` receives up to proto::kMaxReplyPayload bytes (stat, readlink).
+  Outcome Handle(const proto::Request& request, const UniqueFd* dirfds, SandboxState& sandbox,
+                 uint8_t* payload) const;
 
  private:
   const FilePolicy& policy_;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "broker/path_check.h"
 #include "broker/sandboxee_setup.h"
 #include "broker/violation_listener.h"
 #include "proto/fd_transport.h"
@@ -139,10 +141,26 @@ Launcher& Launcher::SetStdio(Stdio stdio) {
   return *this;
 }
 
+Launcher& Launcher::SetWorkingDirectory(std::string directory) {
+  working_directory_ = std::move(directory);
+  return *this;
+}
+
 absl::StatusOr<SandboxResult> Launcher::Run(
     absl::FunctionRef<int(UniqueFd channel)> sandboxee) const {
   const absl::Time deadline =
       timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout_;
+  std::string working_directory = working_directory_;
+  if (working_directory.empty()) {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) return ErrnoError(errno, "getcwd");
+    working_directory = cwd;
+  }
+  if (const PathProblem problem = CheckAbsoluteNormalizedPath(working_directory);
+      problem != PathProblem::kNone) {
+    return absl::InvalidArgumentError(absl::StrFormat("launcher: working directory \"%s\": %s",
+                                                      working_directory, PathProblemText(problem)));
+  }
 
   auto channel = SocketPair(SocketTypeFor(channel_type_));
   if (!channel.ok()) return channel.status();
@@ -186,7 +204,8 @@ absl::StatusOr<SandboxResult> Launcher::Run(
   if (!listener.ok()) return listener.status();
   report->first.reset();
 
-  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_});
+  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
+                                                    pid, std::move(working_directory)});
   if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
 
   SandboxResult result;

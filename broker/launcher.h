@@ -1,6 +1,8 @@
 #ifndef SBOX_BROKER_LAUNCHER_H_
 #define SBOX_BROKER_LAUNCHER_H_
 
+#include <string>
+
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -49,6 +51,9 @@ class Launcher {
   // After this long the sandboxee is killed and the outcome is kTimedOut. Default: none.
   Launcher& SetTimeout(absl::Duration timeout);
   Launcher& SetStdio(Stdio stdio);
+  // Where the sandboxee's relative paths start, as the broker resolves them (absolute and
+  // normalized). Default: the launching process's working directory at Run.
+  Launcher& SetWorkingDirectory(std::string directory);
 
   // Runs `sandboxee` in a new sandboxed child and waits for it. Several runs, one after another
   // or at once from several threads, may share one Launcher. The calling thread is the child's
@@ -69,6 +74,7 @@ class Launcher {
   DecisionLog decision_log_;
   absl::Duration timeout_ = absl::InfiniteDuration();
   Stdio stdio_ = Stdio::kInherit;
+  std::string working_directory_;
 };
 
 }  // namespace sbox

@@ -215,6 +215,10 @@ SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {
   builder.ReturnErrno("newfstatat", ENOSYS);
   builder.ReturnErrno("statx", ENOSYS);
   builder.ReturnErrno("ioctl", ENOTTY);
+  // The broker keeps the sandboxee's working directory (BrokerClient::Chdir); the kernel's
+  // would be silently wrong for brokered relative paths.
+  builder.ReturnErrno("chdir", EPERM);
+  builder.ReturnErrno("fchdir", EPERM);
   return builder;
 }
 

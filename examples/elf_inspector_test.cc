@@ -460,8 +460,9 @@ TEST_P(SandboxedInspection, ParsesSystemBinaryThroughTheBroker) {
   EXPECT_TRUE(result->ok()) << result->ToString();
 
   const std::vector<std::string> lines = decisions.Lines();
-  EXPECT_THAT(lines, Contains(absl::StrCat("open \"", path,
-                                           "\" O_RDONLY: allowed by read-only file ", path)));
+  EXPECT_THAT(lines,
+              Contains(absl::StrCat("open \"", path, "\" O_RDONLY: allowed (rule 1: allow r file ",
+                                    path, ")")));
   EXPECT_THAT(lines, Contains(HasSubstr(absl::StrCat("stat \"", *direct->interpreter,
                                                      "\" follow: denied, EACCES"))));
 }

@@ -25,29 +25,78 @@ void Store(uint8_t* p, T value) {
 
 }  // namespace
 
-bool IsKnownOp(uint16_t op) {
-  return op >= static_cast<uint16_t>(Op::kOpen) && op <= static_cast<uint16_t>(Op::kNewChannel);
+bool IsKnownOp(uint16_t op) { return op >= static_cast<uint16_t>(Op::kOpen) && op <= kLastOp; }
+
+namespace {
+
+// What each op reads from a request; every other field must be zero.
+struct OpFields {
+  bool path;
+  bool path2;
+  bool flags;
+  bool mode;  // kOpen: only with O_CREAT
+  bool length;
+  uint32_t fd_paths;  // the paths that may come with a directory descriptor
+};
+
+OpFields FieldsOf(Op op) {
+  switch (op) {
+    case Op::kOpen:
+      return {true, false, true, true, false, kFdForPath};
+    case Op::kAccess:
+    case Op::kStat:
+      return {true, false, true, false, false, kFdForPath};
+    case Op::kNewChannel:
+      return {false, false, false, false, false, 0};
+    case Op::kReadlink:
+    case Op::kRmdir:
+    case Op::kUnlink:
+    case Op::kChdir:
+      return {true, false, false, false, false, kFdForPath};
+    case Op::kMkdir:
+    case Op::kChmod:
+      return {true, false, false, true, false, kFdForPath};
+    case Op::kRename:
+      return {true, true, true, false, false, kFdForPath | kFdForPath2};
+    case Op::kLink:
+      return {true, true, false, false, false, kFdForPath | kFdForPath2};
+    case Op::kSymlink:
+      return {true, true, false, false, false, kFdForPath};
+    case Op::kTruncate:
+      return {true, false, false, false, true, kFdForPath};
+    case Op::kConnect:
+      return {true, false, true, false, false, kFdForPath};
+  }
+  return {};
 }
 
+bool IsAbsolute(std::string_view path) { return !path.empty() && path[0] == '/'; }
+
+}  // namespace
+
 ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size) {
-  if (request.path.size() > kMaxPathLength) return -ENAMETOOLONG;
-  const size_t size = kRequestHeaderSize + request.path.size();
+  if (request.path.size() > kMaxPathLength || request.path2.size() > kMaxPathLength) {
+    return -ENAMETOOLONG;
+  }
+  const size_t size = kRequestHeaderSize + request.path.size() + request.path2.size();
   if (out_size < size) return -EMSGSIZE;
   Store<uint16_t>(out + 0, kProtocolVersion);
   Store<uint16_t>(out + 2, static_cast<uint16_t>(request.op));
   Store<uint32_t>(out + 4, request.id);
   Store<uint32_t>(out + 8, request.flags);
   Store<uint32_t>(out + 12, request.mode);
-  Store<uint64_t>(out + 16, 0);
+  Store<uint64_t>(out + 16, request.length);
   Store<uint16_t>(out + 24, static_cast<uint16_t>(request.path.size()));
-  Store<uint16_t>(out + 26, 0);
-  Store<uint32_t>(out + 28, 0);
-  if (!request.path.empty())
-    memcpy(out + kRequestHeaderSize, request.path.data(), request.path.size());
+  Store<uint16_t>(out + 26, static_cast<uint16_t>(request.path2.size()));
+  Store<uint32_t>(out + 28, request.fd_paths);
+  uint8_t* cursor = out + kRequestHeaderSize;
+  if (!request.path.empty()) memcpy(cursor, request.path.data(), request.path.size());
+  cursor += request.path.size();
+  if (!request.path2.empty()) memcpy(cursor, request.path2.data(), request.path2.size());
   return static_cast<ptrdiff_t>(size);
 }
 
-int DecodeRequest(const uint8_t* data, size_t size, Request* out) {
+int DecodeRequest(const uint8_t* data, size_t size, int fd_count, Request* out) {
   *out = Request{};
   out->op = static_cast<Op>(0);
   if (size >= 8) {
@@ -56,33 +105,43 @@ int DecodeRequest(const uint8_t* data, size_t size, Request* out) {
   }
   if (size >= 2 && Load<uint16_t>(data) != kProtocolVersion) return EPROTONOSUPPORT;
   if (size < kRequestHeaderSize) return EBADMSG;
-  const uint16_t op = Load<uint16_t>(data + 2);
-  if (!IsKnownOp(op)) return ENOSYS;
+  const uint16_t raw_op = Load<uint16_t>(data + 2);
+  if (!IsKnownOp(raw_op)) return ENOSYS;
+  const Op op = static_cast<Op>(raw_op);
   const size_t path_len = Load<uint16_t>(data + 24);
-  if (Load<uint64_t>(data + 16) != 0 || Load<uint16_t>(data + 26) != 0 ||
-      Load<uint32_t>(data + 28) != 0) {
-    return EBADMSG;
-  }
-  if (size != kRequestHeaderSize + path_len) return EBADMSG;
-  if (path_len > kMaxPathLength) return ENAMETOOLONG;
+  const size_t path2_len = Load<uint16_t>(data + 26);
+  if (size != kRequestHeaderSize + path_len + path2_len) return EBADMSG;
+  if (path_len > kMaxPathLength || path2_len > kMaxPathLength) return ENAMETOOLONG;
+
   const uint32_t flags = Load<uint32_t>(data + 8);
   const uint32_t mode = Load<uint32_t>(data + 12);
+  const uint64_t length = Load<uint64_t>(data + 16);
+  const uint32_t fd_paths = Load<uint32_t>(data + 28);
+  const std::string_view path(reinterpret_cast<const char*>(data + kRequestHeaderSize), path_len);
+  const std::string_view path2(reinterpret_cast<const char*>(data + kRequestHeaderSize + path_len),
+                               path2_len);
+
   // Fields an op does not use must be zero, so that a later version may give them a meaning.
-  switch (static_cast<Op>(op)) {
-    case Op::kOpen:
-      if (!(flags & O_CREAT) && mode != 0) return EBADMSG;
-      break;
-    case Op::kAccess:
-    case Op::kStat:
-      if (mode != 0) return EBADMSG;
-      break;
-    case Op::kNewChannel:
-      if (path_len != 0 || flags != 0 || mode != 0) return EBADMSG;
-      break;
+  const OpFields fields = FieldsOf(op);
+  const bool mode_allowed = fields.mode && (op != Op::kOpen || (flags & O_CREAT));
+  if ((!fields.path && path_len != 0) || (!fields.path2 && path2_len != 0) ||
+      (!fields.flags && flags != 0) || (!mode_allowed && mode != 0) ||
+      (!fields.length && length != 0) || (fd_paths & ~fields.fd_paths) != 0) {
+    return EBADMSG;
   }
+  // A directory descriptor goes with a relative path only, and one must come for each.
+  if (((fd_paths & kFdForPath) && IsAbsolute(path)) ||
+      ((fd_paths & kFdForPath2) && IsAbsolute(path2))) {
+    return EBADMSG;
+  }
+  if (fd_count != __builtin_popcount(fd_paths)) return EBADMSG;
+
   out->flags = flags;
   out->mode = mode;
-  out->path = std::string_view(reinterpret_cast<const char*>(data + kRequestHeaderSize), path_len);
+  out->length = length;
+  out->fd_paths = fd_paths;
+  out->path = path;
+  out->path2 = path2;
   return 0;
 }
 
@@ -108,7 +167,7 @@ int DecodeReply(const uint8_t* data, size_t size, Reply* out) {
   const size_t payload_len = Load<uint16_t>(data + 14);
   if (payload_len > kMaxReplyPayload || size != kReplyHeaderSize + payload_len) return EPROTO;
   const uint16_t fd_count = Load<uint16_t>(data + 12);
-  if (fd_count > kMaxDescriptorsPerMessage) return EPROTO;
+  if (fd_count > kMaxReplyDescriptors) return EPROTO;
   out->op = static_cast<Op>(Load<uint16_t>(data + 2));
   out->id = Load<uint32_t>(data + 4);
   out->result = Load<int32_t>(data + 8);

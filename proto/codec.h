@@ -23,7 +23,10 @@ struct Request {
   uint32_t id = 0;
   uint32_t flags = 0;
   uint32_t mode = 0;
-  std::string_view path;  // points into the buffer that was decoded
+  uint64_t length = 0;
+  uint32_t fd_paths = 0;  // kFdForPath | kFdForPath2
+  std::string_view path;  // these point into the buffer that was decoded
+  std::string_view path2;
 };
 
 struct Reply {
@@ -35,27 +38,29 @@ struct Reply {
 };
 
 // Writes `request` into `out` (at least kMaxRequestSize bytes). Returns the message length, or
-// -ENAMETOOLONG when the path exceeds kMaxPathLength.
+// -ENAMETOOLONG when a path exceeds kMaxPathLength.
 ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size);
 
-// Decodes a received request. The checks run in this order: version (as soon as 2 bytes are
-// there), header length, op, reserved fields, path length, fields the op does not use. Returns
-// 0, or the errno that the error reply carries:
+// Decodes a received request that came with `fd_count` descriptors. The checks run in this
+// order: version (as soon as 2 bytes are there), header length, op, path lengths against the
+// size, path lengths against kMaxPathLength, fields the op does not use, descriptors. Returns 0,
+// or the errno that the error reply carries:
 //   EPROTONOSUPPORT  version is not kProtocolVersion
-//   EBADMSG          shorter than the header, path_len disagrees with the size, reserved field
-//                    not zero, or a field the op does not use (see Op) not zero
+//   EBADMSG          shorter than the header, path lengths disagree with the size, a field the
+//                    op does not use (see Op) not zero, fd_paths naming a path the op has not
+//                    or an absolute one, or a descriptor count that differs from fd_paths
 //   ENOSYS           unknown op
-//   ENAMETOOLONG     path_len exceeds kMaxPathLength
+//   ENAMETOOLONG     a path length exceeds kMaxPathLength
 // On any error, `out->op` and `out->id` hold what could be read (0 otherwise) so the error reply
 // can echo them.
-int DecodeRequest(const uint8_t* data, size_t size, Request* out);
+int DecodeRequest(const uint8_t* data, size_t size, int fd_count, Request* out);
 
 // Writes `reply` into `out` (at least kMaxReplySize bytes). Returns the message length, or
 // -EMSGSIZE when the payload exceeds kMaxReplyPayload.
 ptrdiff_t EncodeReply(const Reply& reply, uint8_t* out, size_t out_size);
 
 // Decodes a received reply. Returns 0 or EPROTO (short, wrong version, payload length that
-// disagrees with the size, fd_count above kMaxDescriptorsPerMessage).
+// disagrees with the size, fd_count above kMaxReplyDescriptors).
 int DecodeReply(const uint8_t* data, size_t size, Reply* out);
 
 // The Stat payload, as laid out in PROTOCOL.md.

@@ -75,7 +75,7 @@ struct RawReply {
 };
 
 int Decode(const std::vector<uint8_t>& bytes, Request* out) {
-  return DecodeRequest(bytes.data(), bytes.size(), out);
+  return DecodeRequest(bytes.data(), bytes.size(), 0, out);
 }
 
 int Decode(const std::vector<uint8_t>& bytes, Reply* out) {
@@ -143,7 +143,7 @@ TEST(CodecTest, RequestRoundTripsForEveryOp) {
     ASSERT_EQ(size, static_cast<ptrdiff_t>(kRequestHeaderSize + c.path.size()));
 
     Request decoded;
-    ASSERT_EQ(DecodeRequest(buffer, static_cast<size_t>(size), &decoded), 0);
+    ASSERT_EQ(DecodeRequest(buffer, static_cast<size_t>(size), 0, &decoded), 0);
     EXPECT_EQ(decoded.op, c.op);
     EXPECT_EQ(decoded.id, 0xfedcba98u);
     EXPECT_EQ(decoded.flags, c.flags);
@@ -178,7 +178,7 @@ TEST(CodecTest, LongestPathRoundTripsAndOneMoreByteIsRefused) {
   const ptrdiff_t size = EncodeRequest(request, buffer, sizeof(buffer));
   ASSERT_EQ(size, static_cast<ptrdiff_t>(kRequestHeaderSize + kMaxPathLength));
   Request decoded;
-  ASSERT_EQ(DecodeRequest(buffer, static_cast<size_t>(size), &decoded), 0);
+  ASSERT_EQ(DecodeRequest(buffer, static_cast<size_t>(size), 0, &decoded), 0);
   EXPECT_EQ(decoded.path, longest);
 
   const std::string too_long = longest + "a";
@@ -201,11 +201,11 @@ void ExpectEcho(const Request& decoded, uint16_t op, uint32_t id) {
 
 TEST(CodecDecodeRequestTest, EmptyAndOneByteMessagesAreEBADMSG) {
   Request decoded;
-  EXPECT_EQ(DecodeRequest(nullptr, 0, &decoded), EBADMSG);
+  EXPECT_EQ(DecodeRequest(nullptr, 0, 0, &decoded), EBADMSG);
   ExpectEcho(decoded, 0, 0);
   // One byte cannot hold the version, whatever its value: the message is just short.
   for (uint8_t byte : {uint8_t{0x01}, uint8_t{0x02}, uint8_t{0xff}}) {
-    EXPECT_EQ(DecodeRequest(&byte, 1, &decoded), EBADMSG) << int{byte};
+    EXPECT_EQ(DecodeRequest(&byte, 1, 0, &decoded), EBADMSG) << int{byte};
     ExpectEcho(decoded, 0, 0);
   }
 }
@@ -219,7 +219,7 @@ TEST(CodecDecodeRequestTest, WrongVersionIsEPROTONOSUPPORTEvenWhenShort) {
     EXPECT_EQ(Decode(bytes, &decoded), EPROTONOSUPPORT) << version;
     ExpectEcho(decoded, raw.op, raw.id);
     // Two bytes are enough to tell the version, but not the op and id.
-    EXPECT_EQ(DecodeRequest(bytes.data(), 2, &decoded), EPROTONOSUPPORT) << version;
+    EXPECT_EQ(DecodeRequest(bytes.data(), 2, 0, &decoded), EPROTONOSUPPORT) << version;
     ExpectEcho(decoded, 0, 0);
   }
 }
@@ -228,7 +228,7 @@ TEST(CodecDecodeRequestTest, ShorterThanTheHeaderIsEBADMSG) {
   const std::vector<uint8_t> bytes = RawRequest().Bytes();
   Request decoded;
   for (size_t size = 2; size < kRequestHeaderSize; ++size) {
-    EXPECT_EQ(DecodeRequest(bytes.data(), size, &decoded), EBADMSG) << size;
+    EXPECT_EQ(DecodeRequest(bytes.data(), size, 0, &decoded), EBADMSG) << size;
     if (size >= 8) {
       ExpectEcho(decoded, static_cast<uint16_t>(Op::kOpen), 0x11223344);
     } else {
@@ -238,7 +238,7 @@ TEST(CodecDecodeRequestTest, ShorterThanTheHeaderIsEBADMSG) {
 }
 
 TEST(CodecDecodeRequestTest, UnknownOpIsENOSYSAndEchoed) {
-  for (uint16_t op : {uint16_t{0}, uint16_t{5}, uint16_t{0x8001}, uint16_t{0xffff}}) {
+  for (uint16_t op : {uint16_t{0}, uint16_t{kLastOp + 1}, uint16_t{0x8001}, uint16_t{0xffff}}) {
     RawRequest raw;
     raw.op = op;
     Request decoded;
@@ -307,7 +307,7 @@ TEST(CodecDecodeRequestTest, ChecksApplyInTheDocumentedOrder) {
   Request decoded;
   RawRequest version_and_short;
   version_and_short.version = 9;
-  EXPECT_EQ(DecodeRequest(version_and_short.Bytes().data(), 10, &decoded), EPROTONOSUPPORT);
+  EXPECT_EQ(DecodeRequest(version_and_short.Bytes().data(), 10, 0, &decoded), EPROTONOSUPPORT);
 
   RawRequest op_and_reserved;
   op_and_reserved.op = 42;
@@ -436,10 +436,11 @@ TEST(CodecTest, DecodeReplyErrorsAreEPROTO) {
   }
 }
 
-TEST(CodecTest, IsKnownOpCoversExactlyOneToFour) {
+TEST(CodecTest, IsKnownOpCoversExactlyOneToLastOp) {
   EXPECT_FALSE(IsKnownOp(0));
-  for (uint16_t op = 1; op <= 4; ++op) EXPECT_TRUE(IsKnownOp(op)) << op;
-  EXPECT_FALSE(IsKnownOp(5));
+  for (uint16_t op = 1; op <= kLastOp; ++op) EXPECT_TRUE(IsKnownOp(op)) << op;
+  EXPECT_EQ(kLastOp, 15);
+  EXPECT_FALSE(IsKnownOp(kLastOp + 1));
   EXPECT_FALSE(IsKnownOp(0xffff));
 }
 

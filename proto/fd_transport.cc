@@ -31,21 +31,27 @@ union ControlBuffer {
 }  // namespace
 
 int SendMessage(int socket, const void* data, size_t size, int fd, int flags) {
+  return SendMessageWithFds(socket, data, size, &fd, fd >= 0 ? 1 : 0, flags);
+}
+
+int SendMessageWithFds(int socket, const void* data, size_t size, const int* fds, int fd_count,
+                       int flags) {
   ErrnoKeeper keep_errno;
+  if (fd_count < 0 || fd_count > kMaxDescriptorsPerMessage) return -EINVAL;
   iovec iov = {const_cast<void*>(data), size};
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   ControlBuffer control;
-  if (fd >= 0) {
+  if (fd_count > 0) {
     memset(&control, 0, sizeof(control));
     msg.msg_control = control.bytes;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int));
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fd_count);
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
+    memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * fd_count);
   }
   ssize_t sent;
   do {

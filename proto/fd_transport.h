@@ -21,6 +21,9 @@ namespace sbox::proto {
 // Returns 0, or -errno from sendmsg (EINTR is retried): -EAGAIN, -EPIPE, -ECONNREFUSED, ...
 // A short send, which SEQPACKET and DGRAM sockets do not produce, is reported as -EMSGSIZE.
 int SendMessage(int socket, const void* data, size_t size, int fd, int flags);
+// The same with `fd_count` (<= kMaxDescriptorsPerMessage) descriptors.
+int SendMessageWithFds(int socket, const void* data, size_t size, const int* fds, int fd_count,
+                       int flags);
 
 struct ReceivedMessage {
   size_t size = 0;

@@ -18,14 +18,31 @@ namespace sbox::proto {
 inline constexpr uint16_t kProtocolVersion = 1;
 
 // Request operations. Values are stable: a number is never reused for another meaning.
+// Every field an op does not list must be zero. "path" ops may send their path relative, with
+// a directory descriptor (see fd_paths) or against the sandbox's working directory.
 enum class Op : uint16_t {
-  kOpen = 1,        // flags: open(2) flags; mode: create mode (O_CREAT only, else 0).
+  kOpen = 1,        // path; flags: open(2) flags; mode: create mode (O_CREAT only).
                     // A successful reply carries 1 descriptor.
-  kAccess = 2,      // flags: access(2) mode (F_OK or R_OK|W_OK|X_OK); mode: 0.
-  kStat = 3,        // flags: 0 or AT_SYMLINK_NOFOLLOW; mode: 0. Reply payload: a WireStat.
-  kNewChannel = 4,  // flags, mode: 0; no path. A successful reply carries 1 descriptor: a new
-                    // channel to the broker.
+  kAccess = 2,      // path; flags: access(2) mode (F_OK or R_OK|W_OK|X_OK).
+  kStat = 3,        // path; flags: 0 or AT_SYMLINK_NOFOLLOW. Reply payload: a WireStat.
+  kNewChannel = 4,  // nothing. A successful reply carries 1 descriptor: a new channel.
+  kReadlink = 5,    // path. Reply payload: the link's target; result: its length.
+  kMkdir = 6,       // path; mode.
+  kRmdir = 7,       // path.
+  kUnlink = 8,      // path.
+  kRename = 9,      // path: old name; path2: new name; flags: RENAME_NOREPLACE or
+                    // RENAME_EXCHANGE.
+  kLink = 10,       // path: existing file; path2: new name.
+  kSymlink = 11,    // path: the new link; path2: its target, stored as given (never a
+                    // directory descriptor).
+  kChmod = 12,      // path; mode: permission bits.
+  kTruncate = 13,   // path; length.
+  kConnect = 14,    // path: an AF_UNIX socket; flags: SOCK_STREAM, SOCK_SEQPACKET or
+                    // SOCK_DGRAM, optionally | SOCK_NONBLOCK. A successful reply carries 1
+                    // descriptor: a connected socket.
+  kChdir = 15,      // path: the sandbox's new working directory.
 };
+inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kChdir);
 
 // True for the operations this version defines.
 bool IsKnownOp(uint16_t op);
@@ -37,12 +54,15 @@ bool IsKnownOp(uint16_t op);
 //        4    4 request_id    echoed in the reply
 //        8    4 flags         per op
 //       12    4 mode          per op
-//       16    8 reserved64    must be 0 (room for a length, e.g. truncate)
+//       16    8 length        per op (truncate)
 //       24    2 path_len      bytes of path that follow the header
-//       26    2 path2_len     must be 0 (room for a second path, e.g. rename)
-//       28    4 reserved32    must be 0
-//       32    … path
+//       26    2 path2_len     bytes of path2 that follow path (rename, link, symlink)
+//       28    4 fd_paths      which paths come with a directory descriptor, in this order:
+//                             kFdForPath, kFdForPath2; the path must then be relative
+//       32    … path, then path2
 inline constexpr size_t kRequestHeaderSize = 32;
+inline constexpr uint32_t kFdForPath = 1u << 0;
+inline constexpr uint32_t kFdForPath2 = 1u << 1;
 inline constexpr size_t kMaxPathLength = 4095;  // PATH_MAX without the NUL
 inline constexpr size_t kMaxRequestSize = kRequestHeaderSize + 2 * kMaxPathLength;
 
@@ -59,8 +79,10 @@ inline constexpr size_t kReplyHeaderSize = 16;
 inline constexpr size_t kMaxReplyPayload = 4096;
 inline constexpr size_t kMaxReplySize = kReplyHeaderSize + kMaxReplyPayload;
 
-// No message of this version carries more than one descriptor; requests carry none.
-inline constexpr int kMaxDescriptorsPerMessage = 1;
+// A request carries at most two descriptors (directories, see fd_paths), a reply at most one.
+inline constexpr int kMaxDescriptorsPerMessage = 2;
+inline constexpr int kMaxRequestDescriptors = 2;
+inline constexpr int kMaxReplyDescriptors = 1;
 
 // The Stat reply's payload: 16 little-endian 64-bit fields in this order. Times are signed.
 inline constexpr size_t kWireStatFieldCount = 16;

@@ -1,10 +1,12 @@
 #ifndef SBOX_SANDBOXEE_BROKER_CLIENT_H_
 #define SBOX_SANDBOXEE_BROKER_CLIENT_H_
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,17 +21,24 @@ namespace sbox::sandboxee {
 // The sandboxee's side of the broker: file operations it cannot make itself.
 //
 // Safe to use from several threads at once; each concurrent request gets a channel of its own
-// (see ChannelPool). Paths must be absolute and normalized.
+// (see ChannelPool).
+//
+// Paths: absolute ones must be normalized (no "." or ".." component, no "//", no trailing '/').
+// A relative path resolves against `dirfd` when it is a directory descriptor the broker handed
+// out, or against the sandbox's working directory when `dirfd` is AT_FDCWD (the default); its
+// "." and ".." components are folded from there.
 //
 // Errors keep the broker's errno: ErrnoOf(status) returns it, and the message names the
 // operation, the path and the errno, e.g. `open("/etc/shadow", O_RDONLY): EACCES (Permission
-// denied)`. The errnos a caller sees:
-//   EACCES        no grant covers the path; write access on a read-only grant; a symlink that
-//                 leads outside the grant
-//   EINVAL        relative path, "." or ".." component, "//", trailing '/', NUL byte; open flags
-//                 outside the allowlist; unknown access mode or stat flags
+// denied)`. The errnos a caller sees (proto/PROTOCOL.md has the full table):
+//   EACCES        no rule allows it (no rule, a deny rule, a permission the rule lacks), a
+//                 symlink that leads outside the rule's root or to a path not granted
+//   EINVAL        unnormalized absolute path, empty path, NUL byte; open flags outside the
+//                 allowlist; unknown access mode, stat, rename or socket flags
 //   ENAMETOOLONG  longer than 4095 bytes
-//   ELOOP         a symlink where a file grant names a file, or O_NOFOLLOW on a symlink
+//   ELOOP         a symlink under a file rule, one a create or truncate would cross, or
+//                 O_NOFOLLOW on a symlink
+//   EPERM         chmod with setuid, setgid or sticky bits
 //   others        what the kernel said when the broker performed the operation (ENOENT, ...)
 //   EPIPE, ECONNRESET, EPROTO  the channel failed; see RoundTrip
 class BrokerClient {
@@ -37,26 +46,48 @@ class BrokerClient {
   // Takes the channel the launcher handed to the sandboxee.
   explicit BrokerClient(UniqueFd channel);
 
-  // open(2) through the broker. The descriptor is close-on-exec (it is received with
-  // MSG_CMSG_CLOEXEC) and never a controlling terminal. With O_CREAT the file is created with
-  // `mode & 0600`, less the broker's umask.
-  absl::StatusOr<UniqueFd> Open(absl::string_view path, int flags, mode_t mode = 0600);
-  // access(2) through the broker: F_OK, or any of R_OK, W_OK, X_OK.
-  absl::Status Access(absl::string_view path, int mode);
-  // stat(2) and lstat(2) through the broker.
-  absl::StatusOr<struct stat> Stat(absl::string_view path);
-  absl::StatusOr<struct stat> Lstat(absl::string_view path);
+  // open(2), openat(2), creat(2). The descriptor is close-on-exec (it is received with
+  // MSG_CMSG_CLOEXEC) and never a controlling terminal. With O_CREAT the file's mode is
+  // `mode` masked with the policy's create mode (default 0600), less the broker's umask.
+  absl::StatusOr<UniqueFd> Open(absl::string_view path, int flags, mode_t mode = 0600,
+                                int dirfd = AT_FDCWD);
+  // access(2), faccessat(2): F_OK, or any of R_OK, W_OK, X_OK.
+  absl::Status Access(absl::string_view path, int mode, int dirfd = AT_FDCWD);
+  // stat(2), lstat(2), fstatat(2) (flags: 0 or AT_SYMLINK_NOFOLLOW).
+  absl::StatusOr<struct stat> Stat(absl::string_view path, int dirfd = AT_FDCWD);
+  absl::StatusOr<struct stat> Lstat(absl::string_view path, int dirfd = AT_FDCWD);
+  // readlink(2): the whole target.
+  absl::StatusOr<std::string> Readlink(absl::string_view path, int dirfd = AT_FDCWD);
+  absl::Status Mkdir(absl::string_view path, mode_t mode, int dirfd = AT_FDCWD);
+  absl::Status Rmdir(absl::string_view path, int dirfd = AT_FDCWD);
+  absl::Status Unlink(absl::string_view path, int dirfd = AT_FDCWD);
+  // rename(2), renameat2(2): flags 0, RENAME_NOREPLACE or RENAME_EXCHANGE.
+  absl::Status Rename(absl::string_view old_path, absl::string_view new_path,
+                      unsigned int flags = 0, int old_dirfd = AT_FDCWD, int new_dirfd = AT_FDCWD);
+  absl::Status Link(absl::string_view old_path, absl::string_view new_path,
+                    int old_dirfd = AT_FDCWD, int new_dirfd = AT_FDCWD);
+  // symlink(2): `target` is stored as given; the broker judges the path it points to.
+  absl::Status Symlink(absl::string_view target, absl::string_view link_path, int dirfd = AT_FDCWD);
+  absl::Status Chmod(absl::string_view path, mode_t mode, int dirfd = AT_FDCWD);
+  absl::Status Truncate(absl::string_view path, off_t length, int dirfd = AT_FDCWD);
+  // A socket of `type` (SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM; | SOCK_NONBLOCK) connected to
+  // the AF_UNIX socket at `path`.
+  absl::StatusOr<UniqueFd> Connect(absl::string_view path, int type, int dirfd = AT_FDCWD);
+  // Changes the working directory relative paths resolve against, for every thread.
+  absl::Status Chdir(absl::string_view path, int dirfd = AT_FDCWD);
 
-  // The same operations without allocation, for hot paths and signal handlers: they return a
-  // descriptor (Open) or 0, or -errno.
-  int OpenRaw(absl::string_view path, int flags, mode_t mode);
-  int AccessRaw(absl::string_view path, int mode);
-  int StatRaw(absl::string_view path, int flags, struct stat* out);
+  // Without allocation, for hot paths and signal handlers: a descriptor (OpenRaw), a length
+  // (ReadlinkRaw: bytes copied into `buffer`, truncated to `size` as readlink(2) does), or 0;
+  // or -errno.
+  int OpenRaw(int dirfd, absl::string_view path, int flags, mode_t mode);
+  int AccessRaw(int dirfd, absl::string_view path, int mode);
+  int StatRaw(int dirfd, absl::string_view path, int flags, struct stat* out);
+  int ReadlinkRaw(int dirfd, absl::string_view path, char* buffer, size_t size);
+  // Any request: fills in the id and the descriptors for `dirfd` and `dirfd2`, sends it and
+  // reads the reply.
+  int Call(proto::Request request, int dirfd, int dirfd2, RoundTripReply* reply);
 
  private:
-  // Gives `request` an id, sends it on a leased channel and reads the reply.
-  int Transact(proto::Request& request, RoundTripReply* reply);
-
   ChannelPool pool_;
   std::atomic<uint32_t> next_id_{1};
 };

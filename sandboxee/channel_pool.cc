@@ -100,7 +100,7 @@ int ChannelPool::RequestChannel(int control) {
   proto::Request request;
   request.op = proto::Op::kNewChannel;
   RoundTripReply reply;
-  const int result = RoundTrip(control, request, &reply);
+  const int result = RoundTrip(control, request, nullptr, &reply);
   if (result < 0) return result;
   return reply.fd.release();
 }

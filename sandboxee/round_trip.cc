@@ -11,14 +11,25 @@ namespace {
 
 // True when a successful reply to `op` carries a descriptor.
 bool ReturnsDescriptor(proto::Op op) {
-  return op == proto::Op::kOpen || op == proto::Op::kNewChannel;
+  return op == proto::Op::kOpen || op == proto::Op::kNewChannel || op == proto::Op::kConnect;
 }
 
-size_t ExpectedPayload(proto::Op op) { return op == proto::Op::kStat ? proto::kWireStatSize : 0; }
+// The payload a successful reply to `op` with `result` carries.
+bool PayloadFits(proto::Op op, int32_t result, size_t size) {
+  switch (op) {
+    case proto::Op::kStat:
+      return size == proto::kWireStatSize;
+    case proto::Op::kReadlink:
+      return size == static_cast<size_t>(result);
+    default:
+      return size == 0;
+  }
+}
 
 }  // namespace
 
-int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply) {
+int RoundTrip(int channel, const proto::Request& request, const int* dirfds,
+              RoundTripReply* reply) {
   reply->fd.reset();
   reply->payload_size = 0;
   reply->channel_failed = false;
@@ -27,11 +38,14 @@ int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply)
   const ptrdiff_t size = proto::EncodeRequest(request, buffer, sizeof(buffer));
   if (size < 0) return static_cast<int>(size);
   reply->channel_failed = true;
-  if (proto::SendMessage(channel, buffer, static_cast<size_t>(size), -1, 0) != 0) return -EPIPE;
+  if (proto::SendMessageWithFds(channel, buffer, static_cast<size_t>(size), dirfds,
+                                __builtin_popcount(request.fd_paths), 0) != 0) {
+    return -EPIPE;
+  }
 
   proto::ReceivedMessage message;
   const ssize_t got = proto::ReceiveMessage(channel, buffer, proto::kMaxReplySize,
-                                            proto::kMaxDescriptorsPerMessage, &message);
+                                            proto::kMaxReplyDescriptors, &message);
   if (got == 0 || got == -ECONNRESET) return -ECONNRESET;
   if (got < 0) return -EPROTO;
   proto::Reply decoded;
@@ -39,9 +53,10 @@ int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply)
   if (decoded.op != request.op || decoded.id != request.id) return -EPROTO;
   const bool success = decoded.result >= 0;
   const int expected_fds = success && ReturnsDescriptor(request.op) ? 1 : 0;
-  const size_t expected_payload = success ? ExpectedPayload(request.op) : 0;
-  if (message.fd_count != expected_fds || decoded.fd_count != expected_fds ||
-      decoded.payload.size() != expected_payload) {
+  const bool payload_fits = success
+                                ? PayloadFits(request.op, decoded.result, decoded.payload.size())
+                                : decoded.payload.empty();
+  if (message.fd_count != expected_fds || decoded.fd_count != expected_fds || !payload_fits) {
     return -EPROTO;  // `message` closes whatever descriptor came
   }
   if (expected_fds == 1) reply->fd = std::move(message.fds[0]);

@@ -9,12 +9,11 @@
 
 namespace sbox::sandboxee {
 
-// The reply to one request. `payload` is a copy (the largest payload of this protocol
-// version, a Stat, fits).
+// The reply to one request. `payload` is a copy.
 struct RoundTripReply {
   int32_t result = 0;  // >= 0, or -errno
   UniqueFd fd;
-  uint8_t payload[proto::kWireStatSize];
+  uint8_t payload[proto::kMaxReplyPayload];
   size_t payload_size = 0;
   // The channel can no longer be trusted to pair requests with replies: the caller should
   // close it (ChannelPool::Lease::Discard).
@@ -32,7 +31,8 @@ struct RoundTripReply {
 // Every local failure but ENAMETOOLONG sets `reply->channel_failed`. A descriptor that arrives
 // with a reply the op does not allow is closed.
 // Async-signal-safe; errno is preserved.
-int RoundTrip(int channel, const proto::Request& request, RoundTripReply* reply);
+// `dirfds` holds the directory descriptors request.fd_paths announces, in its order.
+int RoundTrip(int channel, const proto::Request& request, const int* dirfds, RoundTripReply* reply);
 
 }  // namespace sbox::sandboxee
 

@@ -36,11 +36,11 @@ class RoundTripTest : public ::testing::Test {
       proto::ReceivedMessage message;
       const ssize_t size = proto::ReceiveMessage(peer_.get(), buffer, sizeof(buffer), 0, &message);
       proto::Request received;
-      if (size > 0 && proto::DecodeRequest(buffer, static_cast<size_t>(size), &received) == 0) {
+      if (size > 0 && proto::DecodeRequest(buffer, static_cast<size_t>(size), 0, &received) == 0) {
         answer(received);
       }
     });
-    const int result = RoundTrip(client_.get(), request, &reply_);
+    const int result = RoundTrip(client_.get(), request, nullptr, &reply_);
     peer.join();
     return result;
   }
@@ -136,7 +136,7 @@ TEST_F(RoundTripTest, AnOverlongPathIsRefusedBeforeSending) {
   proto::Request request = OpenRequest();
   const std::string path = "/" + std::string(proto::kMaxPathLength, 'a');
   request.path = path;
-  EXPECT_EQ(RoundTrip(client_.get(), request, &reply_), -ENAMETOOLONG);
+  EXPECT_EQ(RoundTrip(client_.get(), request, nullptr, &reply_), -ENAMETOOLONG);
   EXPECT_FALSE(reply_.channel_failed);
 }
 

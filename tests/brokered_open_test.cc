@@ -180,7 +180,8 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
   const std::vector<Case> cases = {
       {"granted file", open(readable, O_RDONLY), 0},
       {"path outside the policy", open(secret, O_RDONLY), EACCES},
-      {"relative path", open("readable.txt", O_RDONLY), EINVAL},
+      {"relative path outside the working directory's grants", open("readable.txt", O_RDONLY),
+       EACCES},
       {"'..' component", open(tree + "/../readable.txt", O_RDONLY), EINVAL},
       {"'.' component", open(tree + "/./inside.txt", O_RDONLY), EINVAL},
       {"trailing slash", open(tree + "/", O_RDONLY), EINVAL},
@@ -250,15 +251,17 @@ TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
   });
   const std::vector<std::string> lines = log_.Lines();
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0], "open \"" + file + "\" O_RDONLY: allowed by read-only file " + file);
+  EXPECT_EQ(lines[0],
+            "open \"" + file + "\" O_RDONLY: allowed (rule 1: allow r file " + file + ")");
   EXPECT_EQ(lines[1], "open \"" + file +
-                          "\" O_WRONLY: denied, EACCES: write, truncate, append or create on a "
-                          "read-only grant (read-only file " +
+                          "\" O_WRONLY: denied, EACCES: writing, O_TRUNC or O_APPEND needs w "
+                          "(rule 1: allow r file " +
                           file + ")");
-  EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no grant covers the path");
+  EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no rule covers the path");
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest, testing::BothChannelTypes(), testing::ChannelTypeName);
+INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest, testing::BothChannelTypes(),
+                         testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

@@ -115,7 +115,8 @@ TEST_P(ConcurrencyTest, DestroyedClientsGiveTheirChannelsBack) {
   EXPECT_EQ(served[0], 50);
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest, testing::BothChannelTypes(), testing::ChannelTypeName);
+INSTANTIATE_TEST_SUITE_P(Channels, ConcurrencyTest, testing::BothChannelTypes(),
+                         testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

@@ -297,7 +297,8 @@ TEST_P(HostileSandboxeeTest, ChannelRequestsBeyondTheLimitAreRefusedAndChurnLeak
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Channels, HostileSandboxeeTest, testing::BothChannelTypes(), testing::ChannelTypeName);
+INSTANTIATE_TEST_SUITE_P(Channels, HostileSandboxeeTest, testing::BothChannelTypes(),
+                         testing::ChannelTypeName);
 
 }  // namespace
 }  // namespace sbox

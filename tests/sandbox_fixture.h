@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "gtest/gtest.h"
 #include "broker/decision.h"
 #include "broker/launcher.h"
+#include "gtest/gtest.h"
 #include "tests/fd_count.h"
 
 namespace sbox::testing {

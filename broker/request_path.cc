@@ -1,0 +1,104 @@
+#include "broker/request_path.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "broker/path_check.h"
+
+namespace sbox {
+namespace {
+
+// Appends `path`'s components to `out` (an absolute, normalized path), folding "." and "..".
+void AppendFolded(std::string_view path, std::string* out) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view component = path.substr(start, end - start);
+    start = end + 1;
+    if (component.empty() || component == ".") continue;
+    if (component == "..") {
+      const size_t slash = out->rfind('/');
+      out->resize(slash == 0 ? 1 : slash);
+      continue;
+    }
+    if (out->back() != '/') out->push_back('/');
+    out->append(component.data(), component.size());
+  }
+}
+
+// "/proc/self" or "/proc/thread-self" followed by nothing or by "/".
+size_t ProcSelfPrefix(std::string_view path) {
+  for (std::string_view prefix :
+       {std::string_view("/proc/self"), std::string_view("/proc/thread-self")}) {
+    if (path.substr(0, prefix.size()) == prefix &&
+        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      return prefix.size();
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int ResolveRequestPath(std::string_view path, std::string_view base, pid_t pid, std::string* out,
+                       const char** reason) {
+  if (path.find('\0') != std::string_view::npos) {
+    *reason = PathProblemText(PathProblem::kEmbeddedNul);
+    return EINVAL;
+  }
+  if (path.empty()) {
+    *reason = PathProblemText(PathProblem::kEmpty);
+    return EINVAL;
+  }
+  if (path[0] == '/') {
+    const PathProblem problem = CheckAbsoluteNormalizedPath(path);
+    if (problem != PathProblem::kNone) {
+      *reason = PathProblemText(problem);
+      return PathProblemErrno(problem);
+    }
+    out->assign(path.data(), path.size());
+  } else {
+    out->assign(base.data(), base.size());
+    AppendFolded(path, out);
+  }
+  if (pid != 0) {
+    if (const size_t prefix = ProcSelfPrefix(*out); prefix != 0) {
+      out->replace(0, prefix, absl::StrCat("/proc/", pid));
+    }
+  }
+  if (out->size() > PATH_MAX - 1) {
+    *reason = PathProblemText(PathProblem::kTooLong);
+    return ENAMETOOLONG;
+  }
+  return 0;
+}
+
+int DescriptorPath(int fd, std::string* out) {
+  char link[64];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  char target[PATH_MAX];
+  const ssize_t size = readlink(link, target, sizeof(target));
+  if (size <= 0 || static_cast<size_t>(size) >= sizeof(target) || target[0] != '/') {
+    return ENOENT;
+  }
+  const std::string_view path(target, static_cast<size_t>(size));
+  // The kernel marks a deleted file's path; such a path names nothing the policy can judge.
+  if (path.size() >= 10 && path.substr(path.size() - 10) == " (deleted)") return ENOENT;
+  if (CheckAbsoluteNormalizedPath(path) != PathProblem::kNone) return ENOENT;
+  out->assign(path.data(), path.size());
+  return 0;
+}
+
+int DirectoryPath(int fd, std::string* out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return EBADF;
+  if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+  return DescriptorPath(fd, out) == 0 ? 0 : EBADF;
+}
+
+}  // namespace sbox
