@@ -38,10 +38,15 @@ int RoundTrip(int channel, const proto::Request& request, const int* dirfds,
   const ptrdiff_t size = proto::EncodeRequest(request, buffer, sizeof(buffer));
   if (size < 0) return static_cast<int>(size);
   reply->channel_failed = true;
-  if (proto::SendMessageWithFds(channel, buffer, static_cast<size_t>(size), dirfds,
-                                __builtin_popcount(request.fd_paths), 0) != 0) {
-    return -EPIPE;
+  const int sent = proto::SendMessageWithFds(channel, buffer, static_cast<size_t>(size), dirfds,
+                                             __builtin_popcount(request.fd_paths), 0);
+  // A bad directory descriptor fails the whole sendmsg before anything is sent: the channel is
+  // as good as before.
+  if (sent == -EBADF && request.fd_paths != 0) {
+    reply->channel_failed = false;
+    return -EBADF;
   }
+  if (sent != 0) return -EPIPE;
 
   proto::ReceivedMessage message;
   const ssize_t got = proto::ReceiveMessage(channel, buffer, proto::kMaxReplySize,

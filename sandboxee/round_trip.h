@@ -23,6 +23,7 @@ struct RoundTripReply {
 // Sends `request` on `channel` and reads its reply, on the stack. Returns the broker's result,
 // which is >= 0 or -errno, or one of these local failures:
 //   -ENAMETOOLONG  the path exceeds proto::kMaxPathLength
+//   -EBADF         a directory descriptor in `dirfds` is not open (nothing was sent)
 //   -EPIPE         the request could not be sent (the broker is gone)
 //   -ECONNRESET    the channel closed, or was reset, before the reply came
 //   -EPROTO        the reply is malformed, answers another request, carries a descriptor the

@@ -132,6 +132,15 @@ TEST_F(RoundTripTest, APeerThatHangsUpIsAConnectionReset) {
   EXPECT_TRUE(reply_.channel_failed);
 }
 
+TEST_F(RoundTripTest, AClosedDirectoryDescriptorSendsNothingAndKeepsTheChannel) {
+  proto::Request request = OpenRequest();
+  request.path = "relative";
+  request.fd_paths = proto::kFdForPath;
+  const int closed = 9999;
+  EXPECT_EQ(RoundTrip(client_.get(), request, &closed, &reply_), -EBADF);
+  EXPECT_FALSE(reply_.channel_failed);
+}
+
 TEST_F(RoundTripTest, AnOverlongPathIsRefusedBeforeSending) {
   proto::Request request = OpenRequest();
   const std::string path = "/" + std::string(proto::kMaxPathLength, 'a');
