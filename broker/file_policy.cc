@@ -7,8 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "broker/path_check.h"
+#include "broker/request_path.h"
 
 namespace sbox {
 namespace {
@@ -126,6 +128,11 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     }
     slot = static_cast<int>(rule.index);
 
+    for (size_t slash = rule.path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = rule.path.rfind('/', slash - 1)) {
+      policy.rule_ancestors_.insert(rule.path.substr(0, slash));
+    }
+    if (rule.path != "/") policy.rule_ancestors_.insert("/");
     if (rule.kind != RuleKind::kDeny) {
       const std::string root_path = RootPath(rule);
       auto [root, inserted] = root_fds.emplace(root_path, -1);
@@ -140,6 +147,10 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
         policy.roots_.push_back(std::move(fd));
       }
       rule.root = root->second;
+      if (DescriptorPath(rule.root, &rule.canonical_root) != 0) {
+        return absl::FailedPreconditionError(
+            absl::StrFormat("%s: \"%s\" has no path the broker can name", name, root_path));
+      }
       // Every proper ancestor, "/" included, may be stat'ed.
       for (size_t slash = rule.path.rfind('/'); slash != std::string::npos && slash > 0;
            slash = rule.path.rfind('/', slash - 1)) {
@@ -180,6 +191,27 @@ FilePolicy::Match FilePolicy::Find(std::string_view path) const {
 
 bool FilePolicy::IsAncestorOfAllowed(std::string_view path) const {
   return ancestors_.contains(AsAbsl(path));
+}
+
+bool FilePolicy::ContainsRulePaths(std::string_view path) const {
+  return rule_ancestors_.contains(AsAbsl(path));
+}
+
+std::string FilePolicy::PolicyPathOf(const Rule& rule, std::string_view real) const {
+  const std::string_view canonical = rule.canonical_root;
+  const std::string root = RootPath(rule);
+  if (real == canonical) return root;
+  // What follows the canonical root, starting with '/'.
+  std::string_view rest;
+  if (canonical == "/") {
+    rest = real;
+  } else if (real.size() > canonical.size() && real.substr(0, canonical.size()) == canonical &&
+             real[canonical.size()] == '/') {
+    rest = real.substr(canonical.size());
+  } else {
+    return "";
+  }
+  return root == "/" ? std::string(rest) : root + std::string(rest);
 }
 
 }  // namespace sbox

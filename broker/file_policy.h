@@ -47,6 +47,9 @@ struct Rule {
   Permissions permissions;  // allow rules; kTemporary implies kRead|kWrite|kCreate
   std::string path;
   int root = -1;
+  // The root directory's path with every symlink resolved, as the kernel names files beneath it
+  // (on merged-/usr systems "/lib/x" is "/usr/lib/x").
+  std::string canonical_root = {};
   size_t index = 0;  // position in the policy, in the order the rules were added
 
   bool IsTree() const { return kind != RuleKind::kFile; }
@@ -112,6 +115,13 @@ class FilePolicy {
 
   // True when `path` is a proper ancestor of some allow rule's path.
   bool IsAncestorOfAllowed(std::string_view path) const;
+  // True when `path` is a proper ancestor of any rule's path, allow or deny: renaming it would
+  // move rules' paths out from under them.
+  bool ContainsRulePaths(std::string_view path) const;
+
+  // The path, as the policy names it, of a file whose kernel path is `real` and that was
+  // reached beneath `rule`'s root; empty when `real` is not beneath the root's canonical path.
+  std::string PolicyPathOf(const Rule& rule, std::string_view real) const;
 
   // O_PATH descriptor of "/", for stat'ing ancestors.
   int filesystem_root() const { return filesystem_root_.get(); }
@@ -135,7 +145,8 @@ class FilePolicy {
   std::vector<UniqueFd> roots_;
   UniqueFd filesystem_root_;
   absl::flat_hash_map<std::string, RulesAtPath> by_path_;
-  absl::flat_hash_set<std::string> ancestors_;
+  absl::flat_hash_set<std::string> ancestors_;       // of allow rules
+  absl::flat_hash_set<std::string> rule_ancestors_;  // of every rule
   mode_t file_mode_ = 0600;
   mode_t directory_mode_ = 0700;
 };

@@ -69,7 +69,15 @@ int OpenAt2(int dirfd, std::string_view path, uint64_t flags, uint64_t mode, uin
   how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
   how.mode = mode;
   how.resolve = resolve;
-  const long fd = syscall(SYS_openat2, dirfd, CName(path).get(), &how, sizeof(how));
+  const CName name(path);
+  // A rename anywhere on the system while ".." is resolved beneath a root makes openat2 fail
+  // with EAGAIN, to be retried; a bounded number of tries keeps a flood of renames from
+  // holding the broker.
+  long fd = -1;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    fd = syscall(SYS_openat2, dirfd, name.get(), &how, sizeof(how));
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   return fd >= 0 ? static_cast<int>(fd) : -errno;
 }
 
@@ -85,6 +93,9 @@ class Handler {
  private:
   // Resolves and judges the request's path (`second`: path2). False when refused.
   bool Locate(bool second, Target* target);
+  // Some allow rule covers `target` (or, when `ancestor_ok`, it is an ancestor of one). Every op
+  // checks this first, so a path the policy does not allow is EACCES whatever the arguments.
+  bool Covered(const Target& target, bool ancestor_ok);
   // The policy grants `needed` on `target`.
   bool Require(const Target& target, Permissions needed, const char* why);
   // Opens `target` beneath its rule's root, as described in the header. Returns the descriptor
@@ -142,14 +153,19 @@ bool Handler::Locate(bool second, Target* target) {
     return verdict_.Deny(error, reason);
   }
   target->match = policy_.Find(target->path);
-  if (target->match.rule != nullptr) verdict_.rule = target->match.rule;
   if (!target->match.allowed()) {
     target->ancestor = policy_.IsAncestorOfAllowed(target->path);
   }
   return true;
 }
 
+bool Handler::Covered(const Target& target, bool ancestor_ok) {
+  if (ancestor_ok && target.ancestor) return true;
+  return Require(target, 0, "");
+}
+
 bool Handler::Require(const Target& target, Permissions needed, const char* why) {
+  verdict_.rule = target.match.rule;
   if (!target.match.allowed()) {
     return verdict_.Deny(EACCES, target.match.rule != nullptr ? "a deny rule covers the path"
                                                               : "no rule covers the path");
@@ -173,11 +189,12 @@ int Handler::Open(const Target& target, uint64_t flags, uint64_t mode, Permissio
       // A symlink was followed: judge where the descriptor really is.
       UniqueFd opened(fd);
       std::string real;
-      if (DescriptorPath(fd, &real) != 0) {
-        verdict_.Deny(EACCES, "a symlink led to a file that has no path");
+      std::string judged;
+      if (DescriptorPath(fd, &real) != 0 || (judged = policy_.PolicyPathOf(rule, real)).empty()) {
+        verdict_.Deny(EACCES, "a symlink led to a file that has no path beneath the root");
         return -1;
       }
-      const FilePolicy::Match match = policy_.Find(real);
+      const FilePolicy::Match match = policy_.Find(judged);
       if (!match.allowed() || (match.rule->permissions & needed) != needed ||
           match.rule->kind == RuleKind::kTemporary) {
         verdict_.Deny(EACCES, "a symlink led to a path the policy does not grant");
@@ -203,8 +220,9 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent,
                          std::string_view* name) {
   const Rule& rule = *target.match.rule;
   const std::string_view beneath = target.match.beneath;
-  if (beneath == ".")
-    return verdict_.Deny(EACCES, "the rule's own root cannot be renamed or removed");
+  if (beneath == ".") {
+    return verdict_.Deny(EACCES, "a name operation on a rule's own root (its parent is outside)");
+  }
   const size_t slash = beneath.rfind('/');
   *name = slash == std::string_view::npos ? beneath : beneath.substr(slash + 1);
   if (slash == std::string_view::npos) {
@@ -225,6 +243,7 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent,
 }
 
 int Handler::OpenAncestor(const Target& target, uint64_t flags) {
+  verdict_.rule = nullptr;
   const std::string_view beneath =
       target.path == "/" ? std::string_view(".") : std::string_view(target.path).substr(1);
   const int fd =
@@ -239,9 +258,10 @@ int Handler::OpenAncestor(const Target& target, uint64_t flags) {
 }
 
 void Handler::DoOpen() {
-  const uint32_t flags = request_.flags;
-  // The policy first, then the flags: a path no rule allows is EACCES whatever the flags.
-  if (!Locate(false, &first_) || !Require(first_, 0, "")) return;
+  // A relative path's trailing '/' (folded away) still means "a directory", as for the kernel.
+  const bool trailing_slash = !request_.path.empty() && request_.path.back() == '/';
+  const uint32_t flags = request_.flags | (trailing_slash ? O_DIRECTORY : 0);
+  if (!Locate(false, &first_) || !Covered(first_, false)) return;
   if ((flags & ~kAllowedOpenFlags) != 0 || (flags & O_ACCMODE) == O_ACCMODE) {
     verdict_.Deny(EINVAL, "open flags outside the allowlist");
     return;
@@ -297,7 +317,7 @@ void Handler::DoOpen() {
 
 void Handler::DoAccess() {
   const uint32_t mode = request_.flags;
-  if (!Locate(false, &first_)) return;
+  if (!Locate(false, &first_) || !Covered(first_, true)) return;
   if ((mode & ~static_cast<uint32_t>(R_OK | W_OK | X_OK)) != 0) {
     verdict_.Deny(EINVAL, "access mode has bits other than R_OK|W_OK|X_OK");
     return;
@@ -320,7 +340,7 @@ void Handler::DoAccess() {
 }
 
 void Handler::DoStat() {
-  if (!Locate(false, &first_)) return;
+  if (!Locate(false, &first_) || !Covered(first_, true)) return;
   if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
     verdict_.Deny(EINVAL, "stat flags other than AT_SYMLINK_NOFOLLOW");
     return;
@@ -366,6 +386,10 @@ void Handler::DoReadlink() {
 
 void Handler::DoMkdir() {
   if (!Locate(false, &first_) || !Require(first_, kCreate, "mkdir needs c")) return;
+  if (first_.match.beneath == ".") {
+    verdict_.Fail(EEXIST);  // a tree's root exists: it was opened when the policy was built
+    return;
+  }
   UniqueFd owned;
   int parent;
   std::string_view name;
@@ -391,7 +415,10 @@ constexpr Permissions kFileAccess = kRead | kWrite | kConnect;
 
 void Handler::DoRename() {
   const uint32_t flags = request_.flags;
-  if (!Locate(false, &first_) || !Locate(true, &second_)) return;
+  if (!Locate(false, &first_) || !Locate(true, &second_) || !Covered(first_, false) ||
+      !Covered(second_, false)) {
+    return;
+  }
   if ((flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
       flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     verdict_.Deny(EINVAL, "rename flags other than RENAME_NOREPLACE or RENAME_EXCHANGE");
@@ -408,6 +435,12 @@ void Handler::DoRename() {
   }
   if (!Require(first_, old_needed, "renaming needs r and d on the old name") ||
       !Require(second_, new_needed, "renaming needs c (and d to replace) on the new name")) {
+    return;
+  }
+  // Renaming a directory above other rules' paths would carry files out from under a deny
+  // rule, or a narrower grant, to where the broader rule applies.
+  if (policy_.ContainsRulePaths(first_.path) || policy_.ContainsRulePaths(second_.path)) {
+    verdict_.Deny(EACCES, "renaming would move paths that other rules name");
     return;
   }
   const Permissions widened = second_.permissions() & ~first_.permissions() & kFileAccess;
@@ -462,17 +495,13 @@ void Handler::DoSymlink() {
   std::string directory = first_.path.substr(0, first_.path.rfind('/'));
   if (directory.empty()) directory = "/";
   const char* reason = "";
-  second_.path.clear();
-  if (target[0] == '/'
-          ? CheckAbsoluteNormalizedPath(target) != PathProblem::kNone
-          : ResolveRequestPath(target, directory, sandbox_.pid(), &second_.path, &reason) != 0) {
+  if (ResolveRequestPath(target, directory, sandbox_.pid(), &second_.path, &reason) != 0) {
     second_.path.assign(target.data(), target.size());
     verdict_.Deny(EACCES, "symlink target is not a normalized path the policy can judge");
     return;
   }
-  if (target[0] == '/') second_.path.assign(target.data(), target.size());
   second_.match = policy_.Find(second_.path);
-  if (!second_.match.allowed()) {
+  if (!second_.match.allowed() || second_.match.rule->kind == RuleKind::kTemporary) {
     verdict_.Deny(EACCES, "symlink target is a path the policy does not grant");
     return;
   }
@@ -486,7 +515,7 @@ void Handler::DoSymlink() {
 }
 
 void Handler::DoChmod() {
-  if (!Locate(false, &first_)) return;
+  if (!Locate(false, &first_) || !Covered(first_, false)) return;
   if ((request_.mode & ~07777u) != 0) {
     verdict_.Deny(EINVAL, "chmod mode has bits beyond 07777");
     return;
@@ -499,6 +528,17 @@ void Handler::DoChmod() {
   const int fd = Open(first_, O_PATH, 0, kWrite, true);
   if (fd < 0) return;
   UniqueFd target(fd);
+  // chmod may not grant what creating could not: the policy's create modes are the ceiling.
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    verdict_.Fail(errno);
+    return;
+  }
+  const mode_t ceiling = S_ISDIR(st.st_mode) ? policy_.directory_mode() : policy_.file_mode();
+  if ((request_.mode & ~ceiling) != 0) {
+    verdict_.Deny(EPERM, "chmod beyond the policy's create mode");
+    return;
+  }
   // chmod(2) through the descriptor's magic link acts on the very inode that was opened.
   char link[64];
   snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -518,7 +558,7 @@ void Handler::DoTruncate() {
 }
 
 void Handler::DoConnect() {
-  if (!Locate(false, &first_)) return;
+  if (!Locate(false, &first_) || !Covered(first_, false)) return;
   const uint32_t type = request_.flags & ~static_cast<uint32_t>(SOCK_NONBLOCK);
   if (type != SOCK_STREAM && type != SOCK_SEQPACKET && type != SOCK_DGRAM) {
     verdict_.Deny(EINVAL, "socket type other than SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM");

@@ -49,6 +49,11 @@ BrokerClient::BrokerClient(UniqueFd channel) : pool_(std::move(channel)) {}
 int BrokerClient::Call(proto::Request request, int dirfd, int dirfd2, RoundTripReply* reply) {
   request.id = next_id_.fetch_add(1, std::memory_order_relaxed);
   // A descriptor goes only with a relative path; AT_FDCWD means the working directory.
+  const auto relative = [](std::string_view path) { return !path.empty() && path[0] != '/'; };
+  if ((dirfd < 0 && dirfd != AT_FDCWD && relative(request.path)) ||
+      (dirfd2 < 0 && dirfd2 != AT_FDCWD && relative(request.path2))) {
+    return -EBADF;
+  }
   int dirfds[2];
   int count = 0;
   request.fd_paths = 0;
@@ -71,7 +76,7 @@ int BrokerClient::OpenRaw(int dirfd, absl::string_view path, int flags, mode_t m
   request.flags = static_cast<uint32_t>(flags);
   request.mode = (flags & O_CREAT) ? mode : 0;
   RoundTripReply reply;
-  const int result = Call(request, dirfd, -1, &reply);
+  const int result = Call(request, dirfd, AT_FDCWD, &reply);
   return result < 0 ? result : reply.fd.release();
 }
 
@@ -79,7 +84,7 @@ int BrokerClient::AccessRaw(int dirfd, absl::string_view path, int mode) {
   proto::Request request = PathRequest(proto::Op::kAccess, path);
   request.flags = static_cast<uint32_t>(mode);
   RoundTripReply reply;
-  const int result = Call(request, dirfd, -1, &reply);
+  const int result = Call(request, dirfd, AT_FDCWD, &reply);
   return result < 0 ? result : 0;
 }
 
@@ -87,7 +92,7 @@ int BrokerClient::StatRaw(int dirfd, absl::string_view path, int flags, struct s
   proto::Request request = PathRequest(proto::Op::kStat, path);
   request.flags = static_cast<uint32_t>(flags);
   RoundTripReply reply;
-  const int result = Call(request, dirfd, -1, &reply);
+  const int result = Call(request, dirfd, AT_FDCWD, &reply);
   if (result < 0) return result;
   const std::string_view payload(reinterpret_cast<const char*>(reply.payload), reply.payload_size);
   return proto::DecodeStat(payload, out) == 0 ? 0 : -EPROTO;
@@ -95,7 +100,7 @@ int BrokerClient::StatRaw(int dirfd, absl::string_view path, int flags, struct s
 
 int BrokerClient::ReadlinkRaw(int dirfd, absl::string_view path, char* buffer, size_t size) {
   RoundTripReply reply;
-  const int result = Call(PathRequest(proto::Op::kReadlink, path), dirfd, -1, &reply);
+  const int result = Call(PathRequest(proto::Op::kReadlink, path), dirfd, AT_FDCWD, &reply);
   if (result < 0) return result;
   const size_t copied = reply.payload_size < size ? reply.payload_size : size;
   memcpy(buffer, reply.payload, copied);
@@ -139,19 +144,19 @@ absl::Status BrokerClient::Mkdir(absl::string_view path, mode_t mode, int dirfd)
   proto::Request request = PathRequest(proto::Op::kMkdir, path);
   request.mode = mode;
   RoundTripReply reply;
-  return StatusOf(Call(request, dirfd, -1, &reply),
+  return StatusOf(Call(request, dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("mkdir(%s, %#o)", Quoted(path), mode); });
 }
 
 absl::Status BrokerClient::Rmdir(absl::string_view path, int dirfd) {
   RoundTripReply reply;
-  return StatusOf(Call(PathRequest(proto::Op::kRmdir, path), dirfd, -1, &reply),
+  return StatusOf(Call(PathRequest(proto::Op::kRmdir, path), dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("rmdir(%s)", Quoted(path)); });
 }
 
 absl::Status BrokerClient::Unlink(absl::string_view path, int dirfd) {
   RoundTripReply reply;
-  return StatusOf(Call(PathRequest(proto::Op::kUnlink, path), dirfd, -1, &reply),
+  return StatusOf(Call(PathRequest(proto::Op::kUnlink, path), dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("unlink(%s)", Quoted(path)); });
 }
 
@@ -181,7 +186,7 @@ absl::Status BrokerClient::Symlink(absl::string_view target, absl::string_view l
   proto::Request request = PathRequest(proto::Op::kSymlink, link_path);
   request.path2 = AsStd(target);
   RoundTripReply reply;
-  return StatusOf(Call(request, dirfd, -1, &reply), [&] {
+  return StatusOf(Call(request, dirfd, AT_FDCWD, &reply), [&] {
     return absl::StrFormat("symlink(%s, %s)", Quoted(target), Quoted(link_path));
   });
 }
@@ -190,7 +195,7 @@ absl::Status BrokerClient::Chmod(absl::string_view path, mode_t mode, int dirfd)
   proto::Request request = PathRequest(proto::Op::kChmod, path);
   request.mode = mode;
   RoundTripReply reply;
-  return StatusOf(Call(request, dirfd, -1, &reply),
+  return StatusOf(Call(request, dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("chmod(%s, %#o)", Quoted(path), mode); });
 }
 
@@ -200,7 +205,7 @@ absl::Status BrokerClient::Truncate(absl::string_view path, off_t length, int di
   proto::Request request = PathRequest(proto::Op::kTruncate, path);
   request.length = static_cast<uint64_t>(length);
   RoundTripReply reply;
-  return StatusOf(Call(request, dirfd, -1, &reply),
+  return StatusOf(Call(request, dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("truncate(%s, %d)", Quoted(path), length); });
 }
 
@@ -208,7 +213,7 @@ absl::StatusOr<UniqueFd> BrokerClient::Connect(absl::string_view path, int type,
   proto::Request request = PathRequest(proto::Op::kConnect, path);
   request.flags = static_cast<uint32_t>(type);
   RoundTripReply reply;
-  const int result = Call(request, dirfd, -1, &reply);
+  const int result = Call(request, dirfd, AT_FDCWD, &reply);
   if (result < 0) {
     return BrokerError(-result, absl::StrFormat("connect(%s, type %#x)", Quoted(path), type));
   }
@@ -217,7 +222,7 @@ absl::StatusOr<UniqueFd> BrokerClient::Connect(absl::string_view path, int type,
 
 absl::Status BrokerClient::Chdir(absl::string_view path, int dirfd) {
   RoundTripReply reply;
-  return StatusOf(Call(PathRequest(proto::Op::kChdir, path), dirfd, -1, &reply),
+  return StatusOf(Call(PathRequest(proto::Op::kChdir, path), dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("chdir(%s)", Quoted(path)); });
 }
 

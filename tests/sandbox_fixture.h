@@ -20,6 +20,9 @@ class ScratchDir {
  public:
   ScratchDir();
   ~ScratchDir();
+  // A copy would delete the directory when it is destroyed: capture path() instead.
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
   const std::string& path() const { return path_; }
   // Writes `contents` to path()/name (mode 0644) and returns the full path.
   std::string WriteFile(const std::string& name, const std::string& contents) const;
