@@ -232,7 +232,6 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent,
   const int fd = OpenAt2(rule.root, beneath.substr(0, slash), O_PATH | O_DIRECTORY, 0,
                          kContained | RESOLVE_NO_SYMLINKS);
   if (fd == -ELOOP) return verdict_.Deny(ELOOP, "a name operation never crosses a symlink");
-  if (fd == -EXDEV) return verdict_.Deny(EACCES, "the path leads outside the rule's root");
   if (fd < 0) {
     verdict_.Fail(-fd);
     return false;

@@ -38,7 +38,9 @@ namespace sbox::sandboxee {
 //   ENAMETOOLONG  longer than 4095 bytes
 //   ELOOP         a symlink under a file rule, one a create or truncate would cross, or
 //                 O_NOFOLLOW on a symlink
-//   EPERM         chmod with setuid, setgid or sticky bits
+//   EPERM         chmod with setuid, setgid or sticky bits, or beyond the policy's create mode
+//   EEXIST        mkdir of a tree rule's own root (and the kernel's EEXIST)
+//   EBADF         a relative path with a negative dirfd other than AT_FDCWD, or a closed dirfd
 //   others        what the kernel said when the broker performed the operation (ENOENT, ...)
 //   EPIPE, ECONNRESET, EPROTO  the channel failed; see RoundTrip
 class BrokerClient {

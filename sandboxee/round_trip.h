@@ -29,9 +29,8 @@ struct RoundTripReply {
 //   -EPROTO        the reply is malformed, answers another request, carries a descriptor the
 //                  op does not return, lacks one it does, or has a payload of the wrong size; or
 //                  recvmsg failed in another way
-// Every local failure but ENAMETOOLONG sets `reply->channel_failed`. A descriptor that arrives
-// with a reply the op does not allow is closed.
-// Async-signal-safe; errno is preserved.
+// Every local failure but ENAMETOOLONG and EBADF sets `reply->channel_failed`. A descriptor that
+// arrives with a reply the op does not allow is closed. Async-signal-safe; errno is preserved.
 // `dirfds` holds the directory descriptors request.fd_paths announces, in its order.
 int RoundTrip(int channel, const proto::Request& request, const int* dirfds, RoundTripReply* reply);
 
