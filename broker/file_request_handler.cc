@@ -104,6 +104,19 @@ class Handler {
   int Open(const Target& target, uint64_t flags, uint64_t mode, Permissions needed, bool follow);
   // The parent directory of `target` beneath its rule's root, and the last component.
   bool OpenParent(const Target& target, UniqueFd* owned, int* parent, std::string_view* name);
+  // Rename and link: both parent directories and last components.
+  struct NameOperands {
+    UniqueFd old_owned;
+    UniqueFd new_owned;
+    int old_parent = -1;
+    int new_parent = -1;
+    std::string_view old_name;
+    std::string_view new_name;
+  };
+  bool OpenParents(NameOperands* names);
+  // The new name's rule grants read, write or connect the old one lacks (or, `both_ways`, the
+  // reverse too); refuses the request if so.
+  bool Widens(bool both_ways);
   // Opens an ancestor of the allowed paths for stat or access: beneath "/", no symlinks.
   int OpenAncestor(const Target& target, uint64_t flags);
 
@@ -412,6 +425,19 @@ void Handler::DoRemove(int at_flags) {
 // file writable.
 constexpr Permissions kFileAccess = kRead | kWrite | kConnect;
 
+bool Handler::Widens(bool both_ways) {
+  const Permissions widened = second_.permissions() & ~first_.permissions() & kFileAccess;
+  const Permissions narrowed = first_.permissions() & ~second_.permissions() & kFileAccess;
+  if (widened == 0 && (!both_ways || narrowed == 0)) return false;
+  verdict_.Deny(EACCES, "the new name would grant the file more than the old one");
+  return true;
+}
+
+bool Handler::OpenParents(NameOperands* names) {
+  return OpenParent(first_, &names->old_owned, &names->old_parent, &names->old_name) &&
+         OpenParent(second_, &names->new_owned, &names->new_parent, &names->new_name);
+}
+
 void Handler::DoRename() {
   const uint32_t flags = request_.flags;
   if (!Locate(false, &first_) || !Locate(true, &second_) || !Covered(first_, false) ||
@@ -442,21 +468,11 @@ void Handler::DoRename() {
     verdict_.Deny(EACCES, "renaming would move paths that other rules name");
     return;
   }
-  const Permissions widened = second_.permissions() & ~first_.permissions() & kFileAccess;
-  const Permissions narrowed = first_.permissions() & ~second_.permissions() & kFileAccess;
-  if (widened != 0 || (exchange && narrowed != 0)) {
-    verdict_.Deny(EACCES, "the new name would grant the file more than the old one");
-    return;
-  }
-  UniqueFd old_owned, new_owned;
-  int old_parent, new_parent;
-  std::string_view old_name, new_name;
-  if (!OpenParent(first_, &old_owned, &old_parent, &old_name) ||
-      !OpenParent(second_, &new_owned, &new_parent, &new_name)) {
-    return;
-  }
-  if (syscall(SYS_renameat2, old_parent, CName(old_name).get(), new_parent, CName(new_name).get(),
-              flags) != 0) {
+  if (Widens(exchange)) return;
+  NameOperands names;
+  if (!OpenParents(&names)) return;
+  if (syscall(SYS_renameat2, names.old_parent, CName(names.old_name).get(), names.new_parent,
+              CName(names.new_name).get(), flags) != 0) {
     verdict_.Fail(errno);
   }
 }
@@ -467,18 +483,11 @@ void Handler::DoLink() {
       !Require(second_, kCreate, "linking needs c on the new name")) {
     return;
   }
-  if ((second_.permissions() & ~first_.permissions() & kFileAccess) != 0) {
-    verdict_.Deny(EACCES, "the new name would grant the file more than the old one");
-    return;
-  }
-  UniqueFd old_owned, new_owned;
-  int old_parent, new_parent;
-  std::string_view old_name, new_name;
-  if (!OpenParent(first_, &old_owned, &old_parent, &old_name) ||
-      !OpenParent(second_, &new_owned, &new_parent, &new_name)) {
-    return;
-  }
-  if (linkat(old_parent, CName(old_name).get(), new_parent, CName(new_name).get(), 0) != 0) {
+  if (Widens(false)) return;
+  NameOperands names;
+  if (!OpenParents(&names)) return;
+  if (linkat(names.old_parent, CName(names.old_name).get(), names.new_parent,
+             CName(names.new_name).get(), 0) != 0) {
     verdict_.Fail(errno);
   }
 }
