@@ -16,15 +16,24 @@
 //   BM_OpenClose   BrokerClient::OpenRaw(O_RDONLY) + close
 // each with rules:10 and rules:10000 as separate benchmarks, and /paired: one request to each
 // broker per iteration, in alternating order, each timed, so that both policies meet the same
-// load from the rest of a shared machine. Printed at the end, for each op, the ratio
-// 10000 rules / 10 rules: of the separate benchmarks' medians, and the paired one, judged against
-// its spread over the repetitions.
+// load from the rest of a shared machine; BM_Stat/paired_control pairs two identical 10-rule
+// brokers, an A/A control of the method. BM_Find times FilePolicy::Find of the benchmarked path
+// in this process, with hot caches and with the L1 and L2 caches evicted before each lookup.
+// Printed at the end, for each op, the ratio 10000 rules / 10 rules: of the separate
+// benchmarks' medians, and the paired one, judged against its spread over the repetitions and
+// against the A/A control; and the Find times.
 //
-//   ./bazelw run -c opt //bench:policy_size_bench [-- --benchmark_repetitions=N ...]
+// By default this process and both brokers run pinned to one CPU (--pin=same_cpu): unpinned
+// (--pin=none), the scheduler may place one broker's threads beside the client and the other's
+// across, and that placement, sticky for seconds, differs more than the policies do. Pinned to
+// two CPUs: --pin=split_cpus.
+//
+//   ./bazelw run -c opt //bench:policy_size_bench [-- --pin=none --benchmark_repetitions=N ...]
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +50,13 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
@@ -105,6 +116,10 @@ struct Fixture {
   std::string outside;  // a path no rule of either policy covers
   Broker small;
   Broker large;
+  Broker control;  // a second 10-rule broker: the paired method's A/A control
+  // The same two policies, built in this process for BM_Find.
+  std::unique_ptr<FilePolicy> small_policy;
+  std::unique_ptr<FilePolicy> large_policy;
 };
 
 Fixture* fixture = nullptr;
@@ -181,7 +196,38 @@ void CheckBroker(const Fixture& f, const Broker& broker) {
   close(opened);
 }
 
-void SetUp(Fixture* f) {
+enum class Pin {
+  kSameCpu,    // this process and both brokers on one CPU: every round trip a context switch
+  kSplitCpus,  // this process on one CPU, both brokers on another: a cross-CPU wake-up each way
+  kNone,       // wherever the scheduler puts them, which may differ between the two brokers
+};
+
+// The CPUs for this process and for both brokers under `pin`; false: leave them unpinned.
+bool PinCpus(Pin pin, int* self_cpu, int* broker_cpu) {
+  cpu_set_t allowed;
+  if (pin == Pin::kNone || sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return false;
+  int cpus[2] = {-1, -1};
+  for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus[found++] = cpu;
+  }
+  *self_cpu = cpus[0];
+  *broker_cpu = pin == Pin::kSameCpu ? cpus[0] : cpus[1];
+  if (*broker_cpu < 0) {
+    fprintf(stderr, "policy_size_bench: split_cpus needs two CPUs; not pinning\n");
+    return false;
+  }
+  return true;
+}
+
+// Pins the calling thread, and whatever it forks from now on, to `cpu`.
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) Die("sched_setaffinity");
+}
+
+void SetUp(Fixture* f, Pin pin) {
   // The large broker holds a descriptor per root directory: raise the soft limit to the hard one.
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -202,16 +248,39 @@ void SetUp(Fixture* f) {
   if (fd < 0 || write(fd, "sbox\n", 5) != 5 || close(fd) != 0) Die("write " + f->file);
   f->outside = f->dir + "/deep/l1/l2/outside.txt";
 
+  // The brokers, and every thread they start, inherit the mask in force when they are forked.
+  int self_cpu = -1;
+  int broker_cpu = -1;
+  const bool pinned = PinCpus(pin, &self_cpu, &broker_cpu);
+  if (pinned) PinTo(broker_cpu);
   std::vector<int> parent_fds;
   StartBroker(PolicyOfSize(f->dir, kSmallPolicy), kSmallPolicy, &parent_fds, &f->small);
   StartBroker(PolicyOfSize(f->dir, kLargePolicy), kLargePolicy, &parent_fds, &f->large);
+  StartBroker(PolicyOfSize(f->dir, kSmallPolicy), kSmallPolicy, &parent_fds, &f->control);
+  if (pinned) PinTo(self_cpu);
   CheckBroker(*f, f->small);
   CheckBroker(*f, f->large);
+  CheckBroker(*f, f->control);
+
+  for (auto [size, policy] : {std::make_pair(kSmallPolicy, &f->small_policy),
+                              std::make_pair(kLargePolicy, &f->large_policy)}) {
+    absl::StatusOr<FilePolicy> built = PolicyOfSize(f->dir, size).Build();
+    if (!built.ok()) {
+      fprintf(stderr, "policy_size_bench: %s\n", built.status().ToString().c_str());
+      exit(1);
+    }
+    *policy = std::make_unique<FilePolicy>(*std::move(built));
+    const FilePolicy::Match match = (*policy)->Find(f->file);
+    if (!match.allowed() || match.beneath != "l4/l5/l6/l7/file.txt") {
+      fprintf(stderr, "policy_size_bench: the %d-rule policy does not match as expected\n", size);
+      exit(1);
+    }
+  }
 }
 
 bool TearDown(Fixture* f) {
   bool clean = true;
-  for (Broker* broker : {&f->small, &f->large}) {
+  for (Broker* broker : {&f->small, &f->large, &f->control}) {
     broker->client.reset();
     close(broker->lifeline);
     int status;
@@ -292,10 +361,11 @@ double Median(std::vector<double>* values) {
 // `op` against both brokers in turn, each iteration one request to each, the order alternating:
 // both policies see the same spells of load from the rest of the machine, which on a shared
 // machine swamp separate runs. Counters: each policy's median latency in this repetition and
-// their ratio, large / small.
-void BM_Paired(benchmark::State& state, Op op) {
+// their ratio, large / small. With `control`, a second 10-rule broker stands in for the large
+// one: that ratio shows how far from 1.0 the method itself strays.
+void BM_Paired(benchmark::State& state, Op op, bool control) {
   sandboxee::BrokerClient& small = *fixture->small.client;
-  sandboxee::BrokerClient& large = *fixture->large.client;
+  sandboxee::BrokerClient& large = control ? *fixture->control.client : *fixture->large.client;
   std::vector<double> small_seconds;
   std::vector<double> large_seconds;
   small_seconds.reserve(1 << 16);
@@ -318,11 +388,50 @@ void BM_Paired(benchmark::State& state, Op op) {
   state.SetItemsProcessed(2 * state.iterations());
 }
 
-std::string Name(Op op, int rules) {
-  return absl::StrCat(OpName(op), "/rules:", rules, "/real_time");
+// FilePolicy::Find for the benchmarked path, in this process, with hot caches.
+void BM_FindHot(benchmark::State& state, int rules) {
+  const FilePolicy& policy =
+      rules == kSmallPolicy ? *fixture->small_policy : *fixture->large_policy;
+  const std::string& path = fixture->file;
+  for (auto _ : state) {
+    FilePolicy::Match match = policy.Find(path);
+    benchmark::DoNotOptimize(match);
+  }
 }
 
-std::string PairedName(Op op) { return absl::StrCat(OpName(op), "/paired/real_time"); }
+// The same, timed alone after 2 MiB are written before each lookup, evicting the policy from the
+// L1 and L2 caches as the client, the other brokers and the kernel do between two requests of a
+// broker pinned beside them. A fixed number of iterations: manual time counts only the lookups,
+// so a minimum time would take millions of evictions.
+constexpr int kColdFindIterations = 2000;
+
+void BM_FindCold(benchmark::State& state, int rules) {
+  const FilePolicy& policy =
+      rules == kSmallPolicy ? *fixture->small_policy : *fixture->large_policy;
+  const std::string& path = fixture->file;
+  std::vector<char> evict(2 << 20);
+  char round = 0;
+  for (auto _ : state) {
+    ++round;
+    for (size_t i = 0; i < evict.size(); i += 64) evict[i] = round;
+    benchmark::ClobberMemory();
+    const double start = NowSeconds();
+    FilePolicy::Match match = policy.Find(path);
+    benchmark::DoNotOptimize(match);
+    state.SetIterationTime(NowSeconds() - start);
+  }
+}
+
+std::string Name(Op op, int rules) { return absl::StrCat(OpName(op), "/rules:", rules); }
+
+// As registered; the reporter knows runs by it too.
+std::string FindName(int rules, bool cold) {
+  return absl::StrCat("BM_Find/rules:", rules, cold ? "/cold" : "/hot");
+}
+
+std::string PairedName(Op op, bool control) {
+  return absl::StrCat(OpName(op), control ? "/paired_control" : "/paired");
+}
 
 // The console table, plus what the summary needs: for each benchmark its median, mean and
 // standard deviation of real time per operation over the repetitions, and its counters' median,
@@ -346,7 +455,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
         continue;
       }
       const double per_op = run.real_accumulated_time / static_cast<double>(run.iterations);
-      Stats& stats = stats_[run.run_name.str()];
+      // By the name the benchmark was registered under, without /real_time and the like.
+      Stats& stats = stats_[run.run_name.function_name];
       double* time = nullptr;
       std::map<std::string, double>* counters = nullptr;
       if (run.aggregate_name == "median") {
@@ -381,39 +491,73 @@ double Cv(const RatioReporter::Stats& stats) {
   return stats.mean > 0 ? stats.stddev / stats.mean : 0;
 }
 
+struct PairedRatio {
+  double ratio = 0;
+  double stddev = 0;  // over the repetitions
+  double large_us = 0;
+  double small_us = 0;
+};
+
+std::optional<PairedRatio> FindPaired(const RatioReporter& reporter, const std::string& name) {
+  const RatioReporter::Stats* paired = reporter.Find(name);
+  if (paired == nullptr || paired->counter_median.count("ratio") == 0) return std::nullopt;
+  PairedRatio result;
+  result.ratio = paired->counter_median.at("ratio");
+  result.stddev = paired->counter_stddev.count("ratio") ? paired->counter_stddev.at("ratio") : 0;
+  result.large_us = paired->counter_median.at("large_us");
+  result.small_us = paired->counter_median.at("small_us");
+  return result;
+}
+
 // Prints, for `op`: the ratio large / small of the separate runs' medians, with their spread;
-// and the paired ratio with its spread over repetitions, which decides whether the ratio is 1.0
-// within the noise (twice the paired ratio's standard deviation, and at least 2%).
-void PrintRatio(const RatioReporter& reporter, const char* label, Op op) {
+// and the paired ratio, which decides. Its noise: twice its standard deviation over the
+// repetitions, or what the A/A control shows the method strays by between two identical
+// brokers (the control's distance from 1.0 plus twice its standard deviation), the larger.
+void PrintRatio(const RatioReporter& reporter, const char* label, Op op,
+                const std::optional<PairedRatio>& control) {
   const RatioReporter::Stats* small = reporter.Find(Name(op, kSmallPolicy));
   const RatioReporter::Stats* large = reporter.Find(Name(op, kLargePolicy));
-  const RatioReporter::Stats* paired = reporter.Find(PairedName(op));
   printf("  %s\n", label);
   if (small != nullptr && large != nullptr) {
-    printf(
-        "    separate runs: %7.3f us / %7.3f us = %.3f  (spread of repetitions: cv %.1f%% / "
-        "%.1f%%)\n",
-        large->median * 1e6, small->median * 1e6, large->median / small->median, Cv(*large) * 100,
-        Cv(*small) * 100);
+    printf("    %-15s %7.3f us / %7.3f us = %.3f  (spread of repetitions: cv %.1f%% / %.1f%%)\n",
+           "separate runs:", large->median * 1e6, small->median * 1e6,
+           large->median / small->median, Cv(*large) * 100, Cv(*small) * 100);
   } else {
-    printf("    separate runs: n/a (not run with repetitions)\n");
+    printf("    %-15s n/a (not run with repetitions)\n", "separate runs:");
   }
-  if (paired == nullptr || paired->counter_median.count("ratio") == 0) {
-    printf("    paired:        n/a (not run with repetitions)\n");
+  const std::optional<PairedRatio> paired = FindPaired(reporter, PairedName(op, false));
+  if (!paired) {
+    printf("    %-15s n/a (not run with repetitions)\n", "paired:");
     return;
   }
-  const double ratio = paired->counter_median.at("ratio");
-  const double stddev =
-      paired->counter_stddev.count("ratio") ? paired->counter_stddev.at("ratio") : 0;
-  const double band = std::max(0.02, 2 * stddev);
-  const char* verdict = std::fabs(ratio - 1) <= band ? "1.0 within noise"
-                        : ratio > 1                  ? "SLOWER beyond noise"
-                                                     : "faster beyond noise";
-  printf(
-      "    paired:        %7.3f us / %7.3f us = %.3f  (stddev over repetitions %.3f, band "
-      "+-%.3f): %s\n",
-      paired->counter_median.at("large_us"), paired->counter_median.at("small_us"), ratio, stddev,
-      band, verdict);
+  double noise = 2 * paired->stddev;
+  if (control) noise = std::max(noise, std::fabs(control->ratio - 1) + 2 * control->stddev);
+  const double off = paired->ratio - 1;
+  std::string verdict;
+  if (std::fabs(off) <= noise) {
+    verdict = "1.0 within noise";
+  } else if (std::fabs(off) <= 0.02) {
+    verdict = absl::StrFormat("%s by %.1f%% (%.2f us): beyond the noise, within 2%%",
+                              off > 0 ? "slower" : "faster", std::fabs(off) * 100,
+                              std::fabs(paired->large_us - paired->small_us));
+  } else {
+    verdict = off > 0 ? "SLOWER by more than 2%" : "faster by more than 2%";
+  }
+  printf("    %-15s %7.3f us / %7.3f us = %.3f  (stddev %.3f, noise +-%.3f): %s\n",
+         "paired:", paired->large_us, paired->small_us, paired->ratio, paired->stddev, noise,
+         verdict.c_str());
+}
+
+void PrintFind(const RatioReporter& reporter, bool cold) {
+  const RatioReporter::Stats* small = reporter.Find(FindName(kSmallPolicy, cold));
+  const RatioReporter::Stats* large = reporter.Find(FindName(kLargePolicy, cold));
+  if (small == nullptr || large == nullptr) {
+    printf("    %-15s n/a (not run with repetitions)\n", cold ? "cold caches:" : "hot caches:");
+    return;
+  }
+  printf("    %-15s %7.1f ns / %7.1f ns = %.3f  (%+.1f ns)\n",
+         cold ? "cold caches:" : "hot caches:", large->median * 1e9, small->median * 1e9,
+         large->median / small->median, (large->median - small->median) * 1e9);
 }
 
 void PrintSummary(const RatioReporter& reporter) {
@@ -421,10 +565,22 @@ void PrintSummary(const RatioReporter& reporter) {
          kSmallPolicy);
   printf(
       "  separate runs: medians over repetitions of each benchmark's mean time;\n"
-      "  paired: median over repetitions of each repetition's ratio of median latencies\n");
-  PrintRatio(reporter, "stat:", Op::kStat);
-  PrintRatio(reporter, "access:", Op::kAccess);
-  PrintRatio(reporter, "open+close:", Op::kOpenClose);
+      "  paired: median over repetitions of each repetition's ratio of median latencies;\n"
+      "  A/A control: paired stat with a second 10-rule broker for the 10,000-rule one\n");
+  const std::optional<PairedRatio> control =
+      FindPaired(reporter, PairedName(Op::kStat, /*control=*/true));
+  if (control) {
+    printf("  A/A control:    %7.3f us / %7.3f us = %.3f  (stddev %.3f)\n", control->large_us,
+           control->small_us, control->ratio, control->stddev);
+  } else {
+    printf("  A/A control:    n/a (not run with repetitions)\n");
+  }
+  PrintRatio(reporter, "stat:", Op::kStat, control);
+  PrintRatio(reporter, "access:", Op::kAccess, control);
+  PrintRatio(reporter, "open+close:", Op::kOpenClose, control);
+  printf("  FilePolicy::Find of the benchmarked path, in-process (median per lookup):\n");
+  PrintFind(reporter, /*cold=*/false);
+  PrintFind(reporter, /*cold=*/true);
   double load[3];
   if (getloadavg(load, 3) == 3) {
     printf(
@@ -437,12 +593,26 @@ void PrintSummary(const RatioReporter& reporter) {
 void RegisterBenchmarks() {
   for (const Op op : {Op::kStat, Op::kAccess, Op::kOpenClose}) {
     for (const int rules : {kSmallPolicy, kLargePolicy}) {
-      benchmark::RegisterBenchmark(absl::StrCat(OpName(op), "/rules:", rules).c_str(), BM_Op, op,
-                                   rules)
+      benchmark::RegisterBenchmark(Name(op, rules).c_str(), BM_Op, op, rules)->UseRealTime();
+    }
+    benchmark::RegisterBenchmark(PairedName(op, false).c_str(), BM_Paired, op, /*control=*/false)
+        ->UseRealTime();
+    if (op == Op::kStat) {
+      benchmark::RegisterBenchmark(PairedName(op, true).c_str(), BM_Paired, op, /*control=*/true)
           ->UseRealTime();
     }
-    benchmark::RegisterBenchmark(absl::StrCat(OpName(op), "/paired").c_str(), BM_Paired, op)
-        ->UseRealTime();
+  }
+  for (const int rules : {kSmallPolicy, kLargePolicy}) {
+    for (const bool cold : {false, true}) {
+      if (cold) {
+        benchmark::RegisterBenchmark(FindName(rules, cold).c_str(), BM_FindCold, rules)
+            ->UseManualTime()
+            ->Iterations(kColdFindIterations);
+      } else {
+        benchmark::RegisterBenchmark(FindName(rules, cold).c_str(), BM_FindHot, rules)
+            ->UseRealTime();
+      }
+    }
   }
 }
 
@@ -454,20 +624,32 @@ int main(int argc, char** argv) {
   // Defaults for a shared, noisy 2-CPU machine, about 35 s in all: repetitions in random order,
   // so that a slow spell spreads over both policies instead of skewing one ratio, and medians.
   // Flags given on the command line come later and win.
+  sbox::bench::Pin pin = sbox::bench::Pin::kSameCpu;
   std::vector<char*> args = {argv[0]};
   char repetitions[] = "--benchmark_repetitions=10";
   char interleave[] = "--benchmark_enable_random_interleaving=true";
-  char min_time[] = "--benchmark_min_time=0.25";
+  char min_time[] = "--benchmark_min_time=0.2";
   char aggregates[] = "--benchmark_display_aggregates_only=true";
   for (char* flag : {repetitions, interleave, min_time, aggregates}) args.push_back(flag);
-  args.insert(args.end(), argv + 1, argv + argc);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--pin=same_cpu") {
+      pin = sbox::bench::Pin::kSameCpu;
+    } else if (arg == "--pin=split_cpus") {
+      pin = sbox::bench::Pin::kSplitCpus;
+    } else if (arg == "--pin=none") {
+      pin = sbox::bench::Pin::kNone;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
   int args_count = static_cast<int>(args.size());
   args.push_back(nullptr);
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
 
   sbox::bench::Fixture shared;
-  sbox::bench::SetUp(&shared);
+  sbox::bench::SetUp(&shared, pin);
   fixture = &shared;
   sbox::bench::RegisterBenchmarks();
 
