@@ -78,9 +78,9 @@ std::string ReadStart(int fd) {
 
 // openat2(2) fails a RESOLVE_BENEATH lookup that went through ".." with EAGAIN when anything was
 // renamed (or mounted) anywhere on the system meanwhile, and tells the caller to retry. The broker
-// passes that EAGAIN on to the sandboxee (UnrelatedRenamesDoNotFailOpensThroughDotDot
-// below), so a sandboxee whose expected outcome does not depend on a race retries, or tests that
-// rename in parallel would make it flaky. Returns the last errno (0: success).
+// retries a bounded number of times (UnrelatedRenamesDoNotFailOpensThroughDotDot below); the
+// races in this file rename far faster than any real system, so a sandboxee whose expected
+// outcome does not depend on a race retries too. Returns the last errno (0: success).
 int RetryOnEagain(const std::function<int()>& call) {
   int error = call();
   for (int i = 0; i < 1000 && error == EAGAIN; ++i) error = call();
@@ -140,8 +140,8 @@ class OpenTally {
     return total;
   }
   // EACCES (the policy or RESOLVE_BENEATH said no), ENOENT (nothing there at that moment) and
-  // EAGAIN (openat2(2): a rename anywhere on the system during a scoped lookup through "..",
-  // which the kernel refuses rather than risk an escape; the broker passes it on).
+  // EAGAIN (openat2(2): renames during a scoped lookup through "..", which the kernel refuses
+  // rather than risk an escape; past the broker's bounded retries it reaches the sandboxee).
   int refusals() const { return errors(EACCES) + errors(ENOENT) + errors(EAGAIN); }
   int opens() const { return expected_reads() + secret_reads() + other_contents() + all_errors(); }
 
@@ -789,12 +789,11 @@ TEST(SymlinkInsideTreeTest, AbsoluteRefusedRelativeChainFollowedLoopsEndInEloop)
   }
 }
 
-// Not containment but robustness, and failing today, hence DISABLED_ (run it with
-// --gtest_also_run_disabled_tests): a lookup beneath a rule's root that goes through ".." (a
+// Not containment but robustness: a lookup beneath a rule's root that goes through ".." (a
 // relative symlink such as "../inside.txt") fails with EAGAIN whenever anything on the system is
-// renamed meanwhile, even files no rule mentions. openat2(2) asks the caller to retry; the broker
-// (Handler::Open in broker/file_request_handler.cc) passes the EAGAIN on instead, so a busy
-// machine (a build renaming its outputs) makes a granted open fail spuriously.
+// renamed meanwhile, even files no rule mentions. openat2(2) asks the caller to retry, and the
+// broker does (OpenAt2 in broker/file_request_handler.cc), so a busy machine (a build renaming
+// its outputs) does not make granted opens fail.
 TEST(SymlinkInsideTreeTest, UnrelatedRenamesDoNotFailOpensThroughDotDot) {
   ScratchDir dir;
   const std::string tree = dir.MakeDir("tree");
