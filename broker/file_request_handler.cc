@@ -183,7 +183,6 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
     return verdict_.Deny(EACCES, target.match.rule != nullptr ? "a deny rule covers the path"
                                                               : "no rule covers the path");
   }
-  verdict_.rule = target.match.rule;
   if (target.match.rule->kind == RuleKind::kTemporary && request_.op != proto::Op::kOpen) {
     return verdict_.Deny(EACCES, "a temporary-files rule allows only creating opens");
   }
