@@ -45,8 +45,9 @@ std::string SandboxResult::ToString() const {
       return absl::StrFormat("exited with code %d", exit_code);
     case Outcome::kSignaled: {
       const char* name = sigabbrev_np(signal);
-      return absl::StrFormat("killed by signal SIG%s (%d)%s", name != nullptr ? name : "?", signal,
-                             signal == SIGSYS ? ": a syscall of another architecture" : "");
+      return absl::StrFormat(
+          "killed by signal SIG%s (%d)%s", name != nullptr ? name : "?", signal,
+          signal == SIGSYS ? ": the seccomp filter killed or trapped a syscall" : "");
     }
     case Outcome::kViolation:
       return absl::StrFormat("syscall violation: %s",

@@ -26,7 +26,8 @@ struct SyscallViolation {
 struct SandboxResult {
   enum class Outcome {
     kExited,     // returned or called exit: exit_code
-    kSignaled,   // killed by a signal: signal (SIGSYS alone: a syscall of another architecture)
+    kSignaled,   // killed by a signal: signal (SIGSYS: the filter killed or trapped a call: one
+                 // of another architecture, a Trap rule, or a kill-process or trap default)
     kViolation,  // made a syscall the policy does not allow: violation; killed by the broker
     kTimedOut,   // ran past the launcher's timeout; killed by the broker
   };

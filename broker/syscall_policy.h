@@ -3,24 +3,28 @@
 
 #include <linux/filter.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace sbox {
 
-// One comparison of a syscall argument (index 0..5) against a 64-bit value.
+// One comparison of a syscall argument (index 0..5) against 64-bit values. On x86_64 every
+// comparison covers all 64 bits of the argument.
 struct ArgCondition {
-  enum class Compare { kEq, kNe, kLt, kLe, kGt, kGe, kMaskedEq };
+  enum class Compare { kEq, kNe, kLt, kLe, kGt, kGe, kMaskedEq, kIn };
   int index;
   Compare compare;
   uint64_t value;
-  uint64_t mask = 0;  // kMaskedEq: (arg & mask) == value
+  uint64_t mask = 0;                  // kMaskedEq: (arg & mask) == value
+  std::vector<uint64_t> values = {};  // kIn: arg equals one of them; must not be empty
 };
 
-// Builds conditions: Arg(2).MaskedEq(PROT_EXEC, 0).
+// Builds conditions: Arg(2).MaskedEq(PROT_EXEC, 0), Arg(0).In({1, 2}).
 class Arg {
  public:
   explicit constexpr Arg(int index) : index_(index) {}
@@ -33,18 +37,85 @@ class Arg {
   ArgCondition MaskedEq(uint64_t mask, uint64_t v) const {
     return {index_, ArgCondition::Compare::kMaskedEq, v, mask};
   }
+  // The argument equals one of `values`. Compiles to one filter rule per value, each with the
+  // other conditions of the same Allow (several In in one Allow: one rule per combination).
+  ArgCondition In(std::vector<uint64_t> values) const {
+    return {index_, ArgCondition::Compare::kIn, 0, 0, std::move(values)};
+  }
 
  private:
   int index_;
 };
 
+// What the filter does with a syscall the policy does not name.
+//
+//   builder.SetDefaultAction(DefaultAction::kKillProcess);
+//   builder.SetDefaultAction(DefaultAction::Errno(EPERM));
+struct DefaultAction {
+  enum Kind {
+    // A seccomp user notification: the launcher reads it from the kernel, kills the sandboxee
+    // and reports the call (SandboxResult::Outcome::kViolation). The default.
+    kKillAndReport,
+    // The kernel kills the whole process at once (outcome kSignaled, SIGSYS); no report.
+    kKillProcess,
+    // The calling thread gets SIGSYS (SECCOMP_RET_TRAP); with no handler the process dies by
+    // it (outcome kSignaled, SIGSYS). A sandboxee may handle it, except under BrokeredParser()
+    // and kSignals, which keep SIGSYS's disposition away from it.
+    kTrap,
+    // The call fails with `error` (1..4094) without running. Use Errno(error).
+    kErrno,
+  };
+  // Implicit, so that a Kind reads as an action: SetDefaultAction(DefaultAction::kTrap).
+  constexpr DefaultAction(Kind kind = kKillAndReport) : kind(kind) {}  // NOLINT
+  static constexpr DefaultAction Errno(int error) {
+    DefaultAction action(kErrno);
+    action.error = error;
+    return action;
+  }
+
+  Kind kind;
+  int error = 0;  // kErrno only
+};
+
+// Syscall groups with fixed members, for building policies from parts. Every member below is
+// allowed by AllowGroup unless a condition or an errno answer is given for it.
+enum class SyscallGroup {
+  // I/O on descriptors already held: read, readv, pread64, preadv, preadv2, write, writev,
+  // pwrite64, pwritev, pwritev2, lseek, fstat, getdents64, dup, dup3, fcntl, ftruncate, fsync,
+  // fdatasync. Nothing that takes a path or makes a descriptor from a name.
+  kBasicIo,
+  // Memory that cannot become executable: brk, munmap, mremap, madvise; mmap and mprotect
+  // only when arg 2 (prot) has no PROT_EXEC.
+  kMemoryWithoutExec,
+  // clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep.
+  kTime,
+  // rt_sigaction for any signal but SIGSYS (arg 0 != SIGSYS: the filter's trap signal stays
+  // sbox's), rt_sigprocmask, rt_sigreturn, sigaltstack, restart_syscall.
+  kSignals,
+  // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
+  // set_robust_list, get_robust_list, rseq, sched_yield, gettid. Also: clone3 fails with ENOSYS
+  // (its flags are in memory the filter cannot read), so glibc falls back to clone.
+  kThreads,
+  // exit, exit_group.
+  kExit,
+  // getpid, getuid, geteuid, getgid, getegid.
+  kIdentity,
+  // getrandom.
+  kRandom,
+  // The broker channel: sendmsg, recvmsg, close.
+  kBrokerChannel,
+};
+
 // A seccomp filter for the sandboxee, compiled once in the parent into a classic BPF program
 // that the child only installs.
 //
-// Every syscall the policy does not name reaches the default action: a seccomp user
-// notification that the launcher reads from the kernel and answers by killing the sandboxee
-// and reporting the call (SandboxResult::violation). The filter checks the architecture: any
-// non-x86_64 syscall, x32 included, kills the process at once (SIGSYS, no report).
+// Every syscall the policy does not name reaches the default action (DefaultAction; by
+// default kKillAndReport). The filter checks the architecture: any non-x86_64 syscall, x32
+// included, kills the process at once (SIGSYS, no report).
+//
+// Each syscall has one action: allowed (possibly only under conditions; the rest reach the
+// default action), an errno answer, or a trap. Naming one syscall with two different actions
+// is an error, repeating the same rule is not.
 class SyscallPolicy {
  public:
   class Builder {
@@ -53,33 +124,46 @@ class SyscallPolicy {
     Builder& Allow(std::string name);
     // Allows `name` when every condition holds. Several calls for one syscall are alternatives.
     Builder& Allow(std::string name, std::vector<ArgCondition> all_of);
-    // `name` fails with `error` without running.
+    // Allows every member of `group` as SyscallGroup documents it.
+    Builder& AllowGroup(SyscallGroup group);
+    // `name` fails with `error` (1..4094) without running.
     Builder& ReturnErrno(std::string name, int error);
+    // `name` does not run; the calling thread gets SIGSYS (SECCOMP_RET_TRAP).
+    Builder& Trap(std::string name);
+    // What a syscall the policy does not name gets. Default: DefaultAction::kKillAndReport.
+    Builder& SetDefaultAction(DefaultAction action);
 
-    // Errors name the syscall at fault: InvalidArgument for an unknown name, an argument index
-    // outside 0..5 or a conflicting rule; ResourceExhausted when the program exceeds the
-    // kernel's BPF_MAXINSNS.
+    // Errors name the syscall at fault. InvalidArgument for: an unknown name, an argument
+    // index outside 0..5, an empty In set, an errno outside 1..4094 (libseccomp 2.5 refuses
+    // 4095, the kernel's MAX_ERRNO; for the default action the message says "default
+    // action"), conflicting actions for one syscall.
+    // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
     absl::StatusOr<SyscallPolicy> Build() const;
 
    private:
+    enum class Action { kAllow, kErrno, kTrap };
     struct Rule {
       std::string name;
-      bool allow;
-      int error;
+      Action action;
+      int error;  // kErrno only
       std::vector<ArgCondition> all_of;
     };
     std::vector<Rule> rules_;
+    DefaultAction default_action_;
   };
 
   // What every policy allows, because the sandbox's own runtime needs it: the channel
   // (sendmsg, recvmsg, close), exiting, and returning from a signal handler.
   static const std::vector<std::string>& RuntimeSyscalls();
 
-  // A policy for an in-process parser that gets its files from the broker: I/O on descriptors
-  // it holds, memory without PROT_EXEC, threads (clone with CLONE_THREAD; clone3 answers
-  // ENOSYS so libc falls back), signal handlers for any signal but SIGSYS, futexes, time,
-  // randomness, its own ids. newfstatat and statx answer ENOSYS (they take a path; use the
-  // broker's Stat), ioctl answers ENOTTY.
+  // The syscalls `group` allows, conditions aside, in the order SyscallGroup lists them
+  // (kThreads' clone3, which answers ENOSYS, is not among them).
+  static const std::vector<std::string>& GroupMembers(SyscallGroup group);
+
+  // A policy for an in-process parser that gets its files from the broker: every group above.
+  // Besides, newfstatat and statx answer ENOSYS (they take a path; use the broker's Stat),
+  // ioctl answers ENOTTY, chdir and fchdir answer EPERM (the broker keeps the working
+  // directory).
   static Builder BrokeredParser();
 
   const std::vector<sock_filter>& program() const { return program_; }
@@ -87,6 +171,9 @@ class SyscallPolicy {
     return sock_fprog{static_cast<unsigned short>(program_.size()),
                       const_cast<sock_filter*>(program_.data())};
   }
+  // The length of the BPF program in instructions: what every syscall may have to run through
+  // at worst, and what the kernel limits to BPF_MAXINSNS.
+  size_t instruction_count() const { return program_.size(); }
 
  private:
   SyscallPolicy() = default;
