@@ -280,12 +280,19 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
   // libseccomp makes of it. One action per syscall: libseccomp would accept some mixes (an
   // errno rule beside a conditional allow) and resolve them by its own precedence.
   std::map<int, const Rule*> action_of;
+  std::set<int> allowed_unconditionally;
   for (const Rule& rule : rules) {
     const int nr = seccomp_syscall_resolve_name(rule.name.c_str());
     if (nr == __NR_SCMP_ERROR) {
       return absl::InvalidArgumentError(absl::StrFormat("unknown syscall \"%s\"", rule.name));
     }
+    std::set<int> conditioned;
     for (const ArgCondition& c : rule.all_of) {
+      if (!conditioned.insert(c.index).second) {
+        // libseccomp compiles one comparison per argument and rule.
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "syscall %s: two conditions on argument %d in one rule", rule.name, c.index));
+      }
       if (c.index < 0 || c.index > 5) {
         return absl::InvalidArgumentError(
             absl::StrFormat("syscall %s: argument index %d is outside 0..5", rule.name, c.index));
@@ -299,6 +306,7 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
       return absl::InvalidArgumentError(
           absl::StrFormat("syscall %s: errno %d is outside 1..4094", rule.name, rule.error));
     }
+    if (rule.action == Action::kAllow && rule.all_of.empty()) allowed_unconditionally.insert(nr);
     auto [it, inserted] = action_of.emplace(nr, &rule);
     if (!inserted && (it->second->action != rule.action || it->second->error != rule.error)) {
       const Rule& first = *it->second;
@@ -320,6 +328,9 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
     if (rule.action == Action::kTrap) action = SCMP_ACT_TRAP;
     // libseccomp rejects a rule that repeats the default action; the default gives it anyway.
     if (action == default_action) continue;
+    // An unconditional allow already covers every conditional one for the same syscall (a
+    // group allowing fcntl, and a line allowing some of its commands); libseccomp refuses both.
+    if (!rule.all_of.empty() && allowed_unconditionally.count(nr) != 0) continue;
     for (const std::vector<scmp_arg_cmp>& comparisons : ExpandConditions(rule.all_of)) {
       std::vector<std::tuple<unsigned, int, uint64_t, uint64_t>> key;
       for (const scmp_arg_cmp& c : comparisons) key.emplace_back(c.arg, c.op, c.datum_a, c.datum_b);
