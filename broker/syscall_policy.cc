@@ -210,10 +210,22 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::Allow(std::string name,
   return *this;
 }
 
-SyscallPolicy::Builder& SyscallPolicy::Builder::AllowGroup(SyscallGroup group) {
-  for (const GroupEntry& entry : GroupEntries(group)) Allow(entry.name, entry.all_of);
+std::vector<SyscallPolicy::GroupRule> SyscallPolicy::GroupRules(SyscallGroup group) {
+  std::vector<GroupRule> rules;
+  for (const GroupEntry& entry : GroupEntries(group)) rules.push_back({entry.name, entry.all_of});
   // clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc use clone.
-  if (group == SyscallGroup::kThreads) ReturnErrno("clone3", ENOSYS);
+  if (group == SyscallGroup::kThreads) rules.push_back({"clone3", {}, ENOSYS});
+  return rules;
+}
+
+SyscallPolicy::Builder& SyscallPolicy::Builder::AllowGroup(SyscallGroup group) {
+  for (GroupRule& rule : GroupRules(group)) {
+    if (rule.error != 0) {
+      ReturnErrno(std::move(rule.name), rule.error);
+    } else {
+      Allow(std::move(rule.name), std::move(rule.all_of));
+    }
+  }
   return *this;
 }
 
@@ -233,6 +245,19 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::SetDefaultAction(DefaultAction a
 }
 
 absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
+  absl::StatusOr<std::vector<sock_filter>> program = Compile(-1);
+  if (!program.ok()) return program.status();
+  SyscallPolicy policy;
+  policy.program_ = *std::move(program);
+  return policy;
+}
+
+absl::Status SyscallPolicy::Builder::ExportPfc(int fd) const {
+  if (fd < 0) return absl::InvalidArgumentError("ExportPfc: no file descriptor");
+  return Compile(fd).status();
+}
+
+absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(int pfc_fd) const {
   uint32_t default_action = SCMP_ACT_NOTIFY;
   switch (default_action_.kind) {
     case DefaultAction::kKillAndReport:
@@ -351,9 +376,12 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
         absl::StrFormat("the filter has %d BPF instructions; the kernel accepts %d",
                         program->size(), BPF_MAXINSNS));
   }
-  SyscallPolicy policy;
-  policy.program_ = *std::move(program);
-  return policy;
+  if (pfc_fd >= 0) {
+    if (const int rc = seccomp_export_pfc(ctx, pfc_fd); rc != 0) {
+      return absl::ErrnoToStatus(-rc, "seccomp_export_pfc");
+    }
+  }
+  return program;
 }
 
 SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace sbox {
@@ -140,7 +141,13 @@ class SyscallPolicy {
     // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
     absl::StatusOr<SyscallPolicy> Build() const;
 
+    // Writes libseccomp's pseudo-filter-code text (seccomp_export_pfc) of the filter Build()
+    // would compile to `fd`, for people auditing a policy; fails as Build() does.
+    absl::Status ExportPfc(int fd) const;
+
    private:
+    // Build()'s work; with `pfc_fd` >= 0 it also writes the filter's PFC text there.
+    absl::StatusOr<std::vector<sock_filter>> Compile(int pfc_fd) const;
     enum class Action { kAllow, kErrno, kTrap };
     struct Rule {
       std::string name;
@@ -159,6 +166,15 @@ class SyscallPolicy {
   // The syscalls `group` allows, conditions aside, in the order SyscallGroup lists them
   // (kThreads' clone3, which answers ENOSYS, is not among them).
   static const std::vector<std::string>& GroupMembers(SyscallGroup group);
+
+  // What AllowGroup(group) adds, rule by rule: the members with their conditions (empty: always
+  // allowed), then any errno answers (kThreads' clone3 ENOSYS), for tools that explain a policy.
+  struct GroupRule {
+    std::string name;
+    std::vector<ArgCondition> all_of;
+    int error = 0;  // not 0: the syscall answers this errno instead of being allowed
+  };
+  static std::vector<GroupRule> GroupRules(SyscallGroup group);
 
   // A policy for an in-process parser that gets its files from the broker: every group above.
   // Besides, newfstatat and statx answer ENOSYS (they take a path; use the broker's Stat),

@@ -1,0 +1,511 @@
+#include "tools/audit_command.h"
+
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "broker/policy_text.h"
+#include "broker/syscall_policy.h"
+#include "proto/unique_fd.h"
+#include "tools/bpf_eval.h"
+
+namespace sbox {
+
+const char kAuditUsage[] =
+    R"(usage: sbox audit [--format=text|json|pfc|bpf] POLICY
+       sbox audit --lint POLICY
+       sbox audit --diff A B
+       sbox audit --eval POLICY SYSCALL [ARG0..ARG5]
+
+Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
+
+  --format=text  (default) the default action, then one row per syscall the policy allows or
+                 answers, by name: action, conditions, and where it came from (FILE:LINE,
+                 "group NAME via FILE:LINE", or "runtime" for what every policy allows)
+  --format=json  the same as a JSON array: first {"default": ACTION, "source": SOURCE}, then
+                 {"syscall", "action", "conditions": [...], "sources": [...]} per syscall
+  --format=pfc   libseccomp's pseudo filter code for the compiled filter
+  --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
+                 then the instruction count
+  --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON; a rule line ending in
+                 justify "..." is not reported
+  --diff A B     per syscall, "- " what A allows or answers that B does not, "+ " the reverse
+  --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
+                 with the given arguments (decimal or 0x hex; missing ones are 0) and prints
+                 ALLOW, ERRNO(n), TRAP, KILL_PROCESS or USER_NOTIF (violation report)
+
+exit status: 0 ok; 1 lint findings or the policies differ; 2 usage error; 3 policy error
+)";
+
+namespace {
+
+// One rule's part in what a policy does with one syscall.
+struct Entry {
+  enum class Action { kAllow, kErrno, kTrap };
+  Action action = Action::kAllow;
+  int error = 0;
+  std::vector<ArgCondition> all_of;
+  std::vector<std::vector<std::string>> spelled;
+  std::string source;  // "FILE:LINE", "group NAME via FILE:LINE" or "runtime"
+  std::string file;    // empty for runtime entries
+  int line = 0;
+  std::string justification;
+};
+
+struct Audited {
+  ParsedPolicy parsed;
+  std::string default_action;                         // "kill-and-report", "errno EPERM", ...
+  std::string default_source;                         // FILE:LINE or "implicit"
+  std::map<std::string, std::vector<Entry>> entries;  // by syscall name
+};
+
+struct Row {
+  std::string syscall;
+  std::string action;                   // "allow", "allow if", "errno EPERM", "trap"
+  std::vector<std::string> conditions;  // alternatives; empty when unconditional
+  std::vector<std::string> sources;
+};
+
+// The canonical text of one condition list, through FormatRule so that it reads as the policy
+// format does; `spelled` false gives numbers only (for comparing policies).
+std::string ConditionsText(const std::string& name, const Entry& entry, bool spelled) {
+  PolicyRule rule;
+  rule.kind = PolicyRule::Kind::kAllow;
+  rule.name = name;
+  rule.all_of = entry.all_of;
+  if (spelled) rule.spelled = entry.spelled;
+  return std::string(absl::StripPrefix(FormatRule(rule), absl::StrCat("allow ", name, " if ")));
+}
+
+std::string ErrnoText(int error) {
+  PolicyRule rule;
+  rule.kind = PolicyRule::Kind::kErrno;
+  rule.name = "x";
+  rule.error = error;
+  return std::string(absl::StripSuffix(FormatRule(rule), " x"));
+}
+
+std::string GroupText(SyscallGroup group) {
+  PolicyRule rule;
+  rule.kind = PolicyRule::Kind::kAllowGroup;
+  rule.group = group;
+  return std::string(absl::StripPrefix(FormatRule(rule), "allow "));
+}
+
+// Parses and compiles `path`: a policy that does not build is a policy error, not a table.
+absl::StatusOr<Audited> Load(const std::string& path) {
+  absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile(path);
+  if (!parsed.ok()) return parsed.status();
+  if (absl::StatusOr<SyscallPolicy> built = parsed->syscalls.Build(); !built.ok()) {
+    return built.status();
+  }
+  Audited audited;
+  audited.parsed = *std::move(parsed);
+  audited.default_action = "kill-and-report";
+  audited.default_source = "implicit";
+  for (const std::string& name : SyscallPolicy::RuntimeSyscalls()) {
+    Entry entry;
+    entry.source = "runtime";
+    audited.entries[name].push_back(entry);
+  }
+  for (const PolicyRule& rule : audited.parsed.rules) {
+    Entry entry;
+    entry.file = rule.file;
+    entry.line = rule.line;
+    entry.source = absl::StrCat(rule.file, ":", rule.line);
+    entry.justification = rule.justification;
+    switch (rule.kind) {
+      case PolicyRule::Kind::kDefault: {
+        PolicyRule bare = rule;
+        bare.justification.clear();
+        audited.default_action = std::string(absl::StripPrefix(FormatRule(bare), "default "));
+        audited.default_source = entry.source;
+        break;
+      }
+      case PolicyRule::Kind::kAllow:
+        entry.all_of = rule.all_of;
+        entry.spelled = rule.spelled;
+        audited.entries[rule.name].push_back(entry);
+        break;
+      case PolicyRule::Kind::kErrno:
+        entry.action = Entry::Action::kErrno;
+        entry.error = rule.error;
+        audited.entries[rule.name].push_back(entry);
+        break;
+      case PolicyRule::Kind::kTrap:
+        entry.action = Entry::Action::kTrap;
+        audited.entries[rule.name].push_back(entry);
+        break;
+      case PolicyRule::Kind::kAllowGroup:
+        entry.source = absl::StrCat(GroupText(rule.group), " via ", entry.source);
+        for (const SyscallPolicy::GroupRule& member : SyscallPolicy::GroupRules(rule.group)) {
+          Entry e = entry;
+          e.all_of = member.all_of;
+          if (member.error != 0) {
+            e.action = Entry::Action::kErrno;
+            e.error = member.error;
+          }
+          audited.entries[member.name].push_back(e);
+        }
+        break;
+      default:
+        break;  // file rules are the broker's, not the filter's
+    }
+  }
+  return audited;
+}
+
+// What the filter does with each syscall. Build() succeeded, so each syscall has one action.
+std::vector<Row> Rows(const Audited& audited, bool spelled) {
+  std::vector<Row> rows;
+  for (const auto& [name, entries] : audited.entries) {
+    Row row;
+    row.syscall = name;
+    const Entry& first = entries.front();
+    bool unconditional = false;
+    std::set<std::string> alternatives;
+    for (const Entry& e : entries) {
+      if (std::find(row.sources.begin(), row.sources.end(), e.source) == row.sources.end()) {
+        row.sources.push_back(e.source);
+      }
+      if (e.all_of.empty()) unconditional = true;
+      if (!e.all_of.empty()) alternatives.insert(ConditionsText(name, e, spelled));
+    }
+    switch (first.action) {
+      case Entry::Action::kAllow:
+        // An unconditional allow covers the conditional ones, as in the filter.
+        row.action = unconditional ? "allow" : "allow if";
+        if (!unconditional) row.conditions.assign(alternatives.begin(), alternatives.end());
+        break;
+      case Entry::Action::kErrno:
+        row.action = ErrnoText(first.error);
+        break;
+      case Entry::Action::kTrap:
+        row.action = "trap";
+        break;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string Alternatives(const Row& row) {
+  if (row.conditions.empty()) return "-";
+  if (row.conditions.size() == 1) return row.conditions[0];
+  std::vector<std::string> wrapped;
+  for (const std::string& c : row.conditions) wrapped.push_back(absl::StrCat("(", c, ")"));
+  return absl::StrJoin(wrapped, " || ");
+}
+
+void PrintText(const Audited& audited, std::ostream& out) {
+  out << "default: " << audited.default_action << " (" << audited.default_source << ")\n";
+  const std::vector<Row> rows = Rows(audited, true);
+  size_t w_name = 7, w_action = 6, w_cond = 10;
+  for (const Row& row : rows) {
+    w_name = std::max(w_name, row.syscall.size());
+    w_action = std::max(w_action, row.action.size());
+    w_cond = std::max(w_cond, Alternatives(row).size());
+  }
+  out << absl::StrFormat("%-*s  %-*s  %-*s  %s\n", w_name, "SYSCALL", w_action, "ACTION", w_cond,
+                         "CONDITIONS", "SOURCE");
+  for (const Row& row : rows) {
+    out << absl::StrFormat("%-*s  %-*s  %-*s  %s\n", w_name, row.syscall, w_action, row.action,
+                           w_cond, Alternatives(row), absl::StrJoin(row.sources, "; "));
+  }
+}
+
+std::string Json(const std::string& text) {
+  std::string quoted = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      absl::StrAppend(&quoted, "\\", std::string(1, static_cast<char>(c)));
+    } else if (c < 0x20) {
+      absl::StrAppend(&quoted, absl::StrFormat("\\u%04x", c));
+    } else {
+      quoted += static_cast<char>(c);
+    }
+  }
+  return quoted + "\"";
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  for (const std::string& item : items) quoted.push_back(Json(item));
+  return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+}
+
+void PrintJson(const Audited& audited, std::ostream& out) {
+  out << "[\n  {\"default\": " << Json(audited.default_action)
+      << ", \"source\": " << Json(audited.default_source) << "}";
+  for (const Row& row : Rows(audited, true)) {
+    out << ",\n  {\"syscall\": " << Json(row.syscall) << ", \"action\": " << Json(row.action)
+        << ", \"conditions\": " << JsonArray(row.conditions)
+        << ", \"sources\": " << JsonArray(row.sources) << "}";
+  }
+  out << "\n]\n";
+}
+
+int PrintPfc(const Audited& audited, std::ostream& out, std::ostream& err) {
+  UniqueFd memfd(memfd_create("sbox-pfc", MFD_CLOEXEC));
+  if (!memfd.valid()) {
+    err << "sbox audit: memfd_create: " << strerror(errno) << "\n";
+    return kAuditPolicyError;
+  }
+  if (absl::Status status = audited.parsed.syscalls.ExportPfc(memfd.get()); !status.ok()) {
+    err << "sbox audit: " << status << "\n";
+    return kAuditPolicyError;
+  }
+  std::string text;
+  char buffer[4096];
+  for (off_t offset = 0;;) {
+    const ssize_t n = pread(memfd.get(), buffer, sizeof(buffer), offset);
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    offset += n;
+  }
+  out << text;
+  return kAuditOk;
+}
+
+int PrintBpf(const SyscallPolicy& policy, std::ostream& out) {
+  for (const sock_filter& insn : policy.program()) {
+    out << absl::StrFormat("0x%04x 0x%02x 0x%02x 0x%08x\n", insn.code, insn.jt, insn.jf, insn.k);
+  }
+  out << policy.instruction_count() << " instructions\n";
+  return kAuditOk;
+}
+
+// ---- Lint ---------------------------------------------------------------------------------
+
+constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                     CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+
+// Why allowing a syscall at all, under any condition, is dangerous.
+const std::map<std::string, std::string>& AlwaysDangerous() {
+  static const auto* const kReasons = [] {
+    auto* reasons = new std::map<std::string, std::string>{
+        {"ptrace", "can read and write other processes, and escape their filters"},
+        {"process_vm_readv", "reads another process's memory"},
+        {"process_vm_writev", "writes another process's memory"},
+        {"bpf", "loads eBPF programs: a large kernel attack surface"},
+        {"perf_event_open", "a large kernel attack surface, and can leak kernel addresses"},
+        {"userfaultfd", "lets the sandboxee stall the kernel at will, easing kernel exploits"},
+        {"personality", "changes the execution domain, e.g. turns off address randomization"},
+        {"seccomp", "installs filters and notifiers of the sandboxee's own"},
+        {"unshare", "creates namespaces, a large kernel attack surface"},
+        {"setns", "enters other namespaces"},
+        {"execve", "runs another program, which then holds everything the sandboxee holds"},
+        {"execveat", "runs another program, which then holds everything the sandboxee holds"},
+    };
+    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+      (*reasons)[name] = "io_uring does I/O the filter never sees";
+    }
+    for (const char* name : {"keyctl", "add_key", "request_key"}) {
+      (*reasons)[name] = "the kernel keyring is shared outside the sandbox";
+    }
+    for (const char* name : {"mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen",
+                             "fsmount", "fsconfig", "fspick", "mount_setattr"}) {
+      (*reasons)[name] = "changes mounts, the file system the broker vouches for";
+    }
+    for (const char* name : {"kexec_load", "kexec_file_load"}) {
+      (*reasons)[name] = "replaces the running kernel";
+    }
+    for (const char* name : {"init_module", "finit_module", "delete_module"}) {
+      (*reasons)[name] = "loads or unloads kernel modules";
+    }
+    for (const char* name : {"open", "openat", "openat2", "creat"}) {
+      (*reasons)[name] = "opens files directly, bypassing the broker's file policy";
+    }
+    return reasons;
+  }();
+  return *kReasons;
+}
+
+// Empty when an allow of `name` under `all_of` is not dangerous.
+std::string LintReason(const std::string& name, const std::vector<ArgCondition>& all_of) {
+  if (auto it = AlwaysDangerous().find(name); it != AlwaysDangerous().end()) return it->second;
+  if (name == "clone") {
+    // Safe only when arg 0 must have CLONE_THREAD and none of the namespace flags.
+    for (const ArgCondition& c : all_of) {
+      if (c.index == 0 && c.compare == ArgCondition::Compare::kMaskedEq &&
+          (c.mask & (kNamespaceFlags | CLONE_THREAD)) == (kNamespaceFlags | CLONE_THREAD) &&
+          (c.value & (kNamespaceFlags | CLONE_THREAD)) == CLONE_THREAD) {
+        return "";
+      }
+    }
+    return "allows new processes or namespaces: require arg0 & CLONE_THREAD|CLONE_NEW* == "
+           "CLONE_THREAD";
+  }
+  if (name == "ioctl" && all_of.empty()) {
+    return "any ioctl reaches every driver the sandboxee holds a descriptor of";
+  }
+  if (name == "socket") {
+    for (const ArgCondition& c : all_of) {
+      if (c.index == 0) return "";
+    }
+    return "any address family, including the network: condition arg0 (domain)";
+  }
+  return "";
+}
+
+int Lint(const Audited& audited, std::ostream& out) {
+  std::vector<std::tuple<std::string, int, std::string, std::string>> findings;
+  for (const auto& [name, entries] : audited.entries) {
+    for (const Entry& e : entries) {
+      if (e.action != Entry::Action::kAllow || e.file.empty() || !e.justification.empty()) continue;
+      std::string reason = LintReason(name, e.all_of);
+      if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));
+    }
+  }
+  std::sort(findings.begin(), findings.end());
+  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
+  for (const auto& [file, line, name, reason] : findings) {
+    out << file << ":" << line << ": " << name << ": " << reason << "\n";
+  }
+  return findings.empty() ? kAuditOk : kAuditFindings;
+}
+
+// ---- Diff ---------------------------------------------------------------------------------
+
+std::map<std::string, std::string> Behaviour(const Audited& audited) {
+  std::map<std::string, std::string> behaviour;
+  behaviour["(default)"] = audited.default_action;
+  for (const Row& row : Rows(audited, false)) {
+    behaviour[row.syscall] =
+        row.conditions.empty() ? row.action : absl::StrCat(row.action, " ", Alternatives(row));
+  }
+  return behaviour;
+}
+
+int Diff(const Audited& a, const Audited& b, std::ostream& out) {
+  const std::map<std::string, std::string> in_a = Behaviour(a);
+  const std::map<std::string, std::string> in_b = Behaviour(b);
+  std::set<std::string> names;
+  for (const auto& [name, unused] : in_a) names.insert(name);
+  for (const auto& [name, unused] : in_b) names.insert(name);
+  bool differ = false;
+  for (const std::string& name : names) {
+    auto ia = in_a.find(name);
+    auto ib = in_b.find(name);
+    if (ia != in_a.end() && ib != in_b.end() && ia->second == ib->second) continue;
+    differ = true;
+    if (ia != in_a.end()) out << "- " << name << ": " << ia->second << "\n";
+    if (ib != in_b.end()) out << "+ " << name << ": " << ib->second << "\n";
+  }
+  return differ ? kAuditFindings : kAuditOk;
+}
+
+// ---- Eval ---------------------------------------------------------------------------------
+
+bool ParseArg(const std::string& text, uint64_t* value) {
+  if (absl::StartsWith(text, "0x") || absl::StartsWith(text, "0X")) {
+    return text.size() > 2 && absl::SimpleHexAtoi(text.substr(2), value);
+  }
+  return !text.empty() && text[0] != '-' && text[0] != '+' && absl::SimpleAtoi(text, value);
+}
+
+int Usage(std::ostream& err, const std::string& problem) {
+  err << "sbox audit: " << problem << "\n" << kAuditUsage;
+  return kAuditUsageError;
+}
+
+int PolicyError(std::ostream& err, const absl::Status& status) {
+  err << "sbox audit: " << status.message() << "\n";
+  return kAuditPolicyError;
+}
+
+}  // namespace
+
+int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string format = "text";
+  std::string mode;  // "", "lint", "diff", "eval"
+  std::vector<std::string> positional;
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      out << kAuditUsage;
+      return kAuditOk;
+    }
+    if (absl::StartsWith(arg, "--format=")) {
+      format = arg.substr(9);
+      if (format != "text" && format != "json" && format != "pfc" && format != "bpf") {
+        return Usage(err, absl::StrCat("unknown format \"", format, "\""));
+      }
+    } else if (arg == "--lint" || arg == "--diff" || arg == "--eval") {
+      if (!mode.empty()) return Usage(err, "--lint, --diff and --eval exclude each other");
+      mode = arg.substr(2);
+    } else if (absl::StartsWith(arg, "-")) {
+      return Usage(err, absl::StrCat("unknown option \"", arg, "\""));
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (!mode.empty() && format != "text") return Usage(err, "--format applies to the table only");
+
+  if (mode == "diff") {
+    if (positional.size() != 2) return Usage(err, "--diff needs two policies");
+    absl::StatusOr<Audited> a = Load(positional[0]);
+    if (!a.ok()) return PolicyError(err, a.status());
+    absl::StatusOr<Audited> b = Load(positional[1]);
+    if (!b.ok()) return PolicyError(err, b.status());
+    return Diff(*a, *b, out);
+  }
+  if (mode == "eval") {
+    if (positional.size() < 2 || positional.size() > 8) {
+      return Usage(err, "--eval needs a policy, a syscall and at most 6 arguments");
+    }
+    const int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, positional[1].c_str());
+    if (nr == __NR_SCMP_ERROR)
+      return Usage(err, absl::StrCat("unknown syscall \"", positional[1], "\""));
+    std::vector<uint64_t> call_args;
+    for (size_t i = 2; i < positional.size(); ++i) {
+      uint64_t value = 0;
+      if (!ParseArg(positional[i], &value)) {
+        return Usage(err, absl::StrCat("argument \"", positional[i], "\" is not a number"));
+      }
+      call_args.push_back(value);
+    }
+    absl::StatusOr<Audited> audited = Load(positional[0]);
+    if (!audited.ok()) return PolicyError(err, audited.status());
+    absl::StatusOr<SyscallPolicy> policy = audited->parsed.syscalls.Build();
+    if (!policy.ok()) return PolicyError(err, policy.status());
+    absl::StatusOr<uint32_t> ret =
+        RunSeccompFilter(policy->program(), MakeSeccompData(nr, call_args));
+    if (!ret.ok()) return PolicyError(err, ret.status());
+    out << SeccompReturnText(*ret) << "\n";
+    return kAuditOk;
+  }
+
+  if (positional.size() != 1) return Usage(err, "expected one policy file");
+  absl::StatusOr<Audited> audited = Load(positional[0]);
+  if (!audited.ok()) return PolicyError(err, audited.status());
+  if (mode == "lint") return Lint(*audited, out);
+  if (format == "json") {
+    PrintJson(*audited, out);
+    return kAuditOk;
+  }
+  if (format == "pfc") return PrintPfc(*audited, out, err);
+  if (format == "bpf") {
+    absl::StatusOr<SyscallPolicy> policy = audited->parsed.syscalls.Build();
+    if (!policy.ok()) return PolicyError(err, policy.status());
+    return PrintBpf(*policy, out);
+  }
+  PrintText(*audited, out);
+  return kAuditOk;
+}
+
+}  // namespace sbox

@@ -1,0 +1,388 @@
+// `sbox audit`: the table, the exports, each lint class, --diff, and --eval against the kernel.
+
+#include "tools/audit_command.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "broker/launcher.h"
+#include "broker/policy_text.h"
+#include "broker/syscall_policy.h"
+#include "gtest/gtest.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using testing::ScratchDir;
+using testing::SharedInts;
+
+struct Output {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Output Audit(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int status = RunAudit(args, out, err);
+  return {status, out.str(), err.str()};
+}
+
+TEST(Audit, TextTableHasOneRowPerSyscall) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy",
+                                      "default errno EPERM\n"
+                                      "allow getppid if arg0 == 1 # c\n"
+                                      "errno ENOTTY ioctl\n"
+                                      "trap getsid\n"
+                                      "allow group exit\n");
+  const Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_EQ(
+      o.out,
+      absl::StrCat("default: errno EPERM (", p, ":1)\n",
+                   "SYSCALL       ACTION        CONDITIONS  SOURCE\n",
+                   "close         allow         -           runtime\n",
+                   "exit          allow         -           runtime; group exit via ", p, ":5\n",
+                   "exit_group    allow         -           runtime; group exit via ", p,
+                   ":5\n",  //
+                   "getppid       allow if      arg0 == 1   ", p, ":2\n",
+                   "getsid        trap          -           ", p, ":4\n",
+                   "ioctl         errno ENOTTY  -           ", p, ":3\n",
+                   "recvmsg       allow         -           runtime\n",
+                   "rt_sigreturn  allow         -           runtime\n",
+                   "sendmsg       allow         -           runtime\n"));
+}
+
+TEST(Audit, ConditionalAlternativesAndGroupConditions) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile(
+      "t.policy", "allow getppid if arg0 == 1\nallow getppid if arg1 == 2\nallow group threads\n");
+  const Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_NE(o.out.find("(arg0 == 1) || (arg1 == 2)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("arg0 & 0x7e030000 == 0x10000"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("errno ENOSYS"), std::string::npos) << o.out;  // clone3
+}
+
+TEST(Audit, JsonIsAnArrayOfObjects) {
+  ScratchDir dir;
+  const std::string p =
+      dir.WriteFile("t.policy", "allow socket if arg0 == AF_UNIX justify \"a \\\"q\\\"\"\n");
+  const Output o = Audit({"--format=json", p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  // Structure: [ {..}, {..} ] with balanced braces outside strings.
+  ASSERT_GE(o.out.size(), 2u);
+  EXPECT_EQ(o.out.front(), '[');
+  EXPECT_EQ(o.out.substr(o.out.size() - 2), "]\n");
+  int depth = 0, objects = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < o.out.size(); ++i) {
+    const char c = o.out[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') --depth;
+    if (c == '{' && depth == 2) ++objects;
+    ASSERT_GE(depth, 0);
+  }
+  EXPECT_EQ(depth, 0);
+  EXPECT_FALSE(in_string);
+  EXPECT_EQ(objects, 8);  // the default and 7 syscalls (6 runtime + socket)
+  EXPECT_NE(o.out.find(R"({"syscall": "socket", "action": "allow if", "conditions": ["arg0 == )"
+                       R"(AF_UNIX"])"),
+            std::string::npos)
+      << o.out;
+}
+
+TEST(Audit, PfcMentionsTheSyscalls) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy", "allow getppid\n");
+  const Output o = Audit({"--format=pfc", p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_NE(o.out.find("\"getppid\""), std::string::npos) << o.out;
+}
+
+TEST(Audit, BpfCountIsTheInstructionCount) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy", "allow group threads\nallow getppid\n");
+  const Output o = Audit({"--format=bpf", p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile(p);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<SyscallPolicy> policy = parsed->syscalls.Build();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  std::vector<std::string> lines = absl::StrSplit(o.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), absl::StrCat(policy->instruction_count(), " instructions"));
+  EXPECT_EQ(lines.size() - 1, policy->instruction_count());
+}
+
+TEST(Audit, UsageAndPolicyErrors) {
+  EXPECT_EQ(Audit({}).status, kAuditUsageError);
+  EXPECT_EQ(Audit({"--format=xml", "p"}).status, kAuditUsageError);
+  EXPECT_EQ(Audit({"--bogus", "p"}).status, kAuditUsageError);
+  EXPECT_EQ(Audit({"--help"}).status, kAuditOk);
+  EXPECT_EQ(Audit({"/nonexistent/p.policy"}).status, kAuditPolicyError);
+  ScratchDir dir;
+  EXPECT_EQ(Audit({dir.WriteFile("bad.policy", "allow nosuchcall\n")}).status, kAuditPolicyError);
+  EXPECT_EQ(Audit({dir.WriteFile("c.policy", "allow getppid\nerrno EPERM getppid\n")}).status,
+            kAuditPolicyError);
+  const std::string p = dir.WriteFile("ok.policy", "allow getppid\n");
+  EXPECT_EQ(Audit({"--eval", p, "nosuchcall"}).status, kAuditUsageError);
+  EXPECT_EQ(Audit({"--eval", p, "getppid", "12x"}).status, kAuditUsageError);
+}
+
+// ---- Lint ---------------------------------------------------------------------------------
+
+TEST(AuditLint, EachClassFiresAndJustifySilencesIt) {
+  const std::vector<std::string> dangerous = {
+      "allow ptrace",
+      "allow process_vm_readv",
+      "allow process_vm_writev",
+      "allow bpf",
+      "allow perf_event_open",
+      "allow userfaultfd",
+      "allow io_uring_setup",
+      "allow io_uring_enter",
+      "allow io_uring_register",
+      "allow keyctl",
+      "allow add_key",
+      "allow request_key",
+      "allow mount",
+      "allow umount2",
+      "allow pivot_root",
+      "allow move_mount",
+      "allow open_tree",
+      "allow fsopen",
+      "allow fsmount",
+      "allow fsconfig",
+      "allow fspick",
+      "allow mount_setattr",
+      "allow unshare",
+      "allow setns",
+      "allow clone",
+      "allow clone if arg0 & CLONE_THREAD == CLONE_THREAD",
+      "allow kexec_load",
+      "allow kexec_file_load",
+      "allow init_module",
+      "allow finit_module",
+      "allow delete_module",
+      "allow personality if arg0 == 0",
+      "allow seccomp",
+      "allow ioctl",
+      "allow execve",
+      "allow execveat",
+      "allow socket",
+      "allow socket if arg1 == SOCK_STREAM",
+      "allow open",
+      "allow openat if arg2 == O_RDONLY",
+      "allow openat2",
+      "allow creat",
+  };
+  ScratchDir dir;
+  for (const std::string& line : dangerous) {
+    SCOPED_TRACE(line);
+    const std::string name = std::vector<std::string>(absl::StrSplit(line, ' '))[1];
+    const std::string p = dir.WriteFile("l.policy", absl::StrCat("# lint\n", line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    EXPECT_EQ(o.out.rfind(absl::StrCat(p, ":2: ", name, ": "), 0), 0u) << o.out;
+    EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 1) << o.out;
+
+    const std::string j =
+        dir.WriteFile("j.policy", absl::StrCat("# lint\n", line, " justify \"reviewed\"\n"));
+    const Output silenced = Audit({"--lint", j});
+    EXPECT_EQ(silenced.status, kAuditOk) << silenced.out;
+    EXPECT_EQ(silenced.out, "");
+  }
+}
+
+TEST(AuditLint, SafeFormsAreNotFindings) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("s.policy",
+                                      "allow group threads\n"
+                                      "allow group basic-io\n"
+                                      "allow group memory-without-exec\n"
+                                      "allow group signals\n"
+                                      "allow socket if arg0 == AF_UNIX && arg1 == SOCK_STREAM\n"
+                                      "allow ioctl if arg1 == TCGETS\n"
+                                      "errno EPERM ptrace\n"
+                                      "trap execve\n"
+                                      "errno ENOSYS openat\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
+TEST(AuditLint, ReportsEveryUnjustifiedLineInOrder) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile(
+      "m.policy", "allow openat\nallow ptrace justify \"gdb\"\nallow getppid\nallow ioctl\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out, absl::StrCat(p,
+                                ":1: openat: opens files directly, bypassing the broker's file "
+                                "policy\n",
+                                p,
+                                ":4: ioctl: any ioctl reaches every driver the sandboxee holds a "
+                                "descriptor of\n"));
+}
+
+// ---- Diff ---------------------------------------------------------------------------------
+
+TEST(AuditDiff, BothDirections) {
+  ScratchDir dir;
+  const std::string a =
+      dir.WriteFile("a.policy", "allow getppid\nerrno ENOTTY ioctl\nallow getuid\n");
+  const std::string b = dir.WriteFile(
+      "b.policy", "allow getppid if arg0 == 1\nallow getpid\nallow getuid\ndefault trap\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out,
+            "- (default): kill-and-report\n"
+            "+ (default): trap\n"
+            "+ getpid: allow\n"
+            "- getppid: allow\n"
+            "+ getppid: allow if arg0 == 1\n"
+            "- ioctl: errno ENOTTY\n");
+  const Output reverse = Audit({"--diff", b, a});
+  EXPECT_EQ(reverse.status, kAuditFindings);
+  EXPECT_NE(reverse.out.find("- getpid: allow\n"), std::string::npos) << reverse.out;
+  EXPECT_NE(reverse.out.find("+ ioctl: errno ENOTTY\n"), std::string::npos) << reverse.out;
+}
+
+TEST(AuditDiff, EqualPoliciesWrittenDifferently) {
+  ScratchDir dir;
+  const std::string a = dir.WriteFile("a.policy", "allow group exit\nallow openat if arg2 == 0\n");
+  const std::string b =
+      dir.WriteFile("b.policy", "allow exit_group\nallow openat if arg2 == O_RDONLY\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
+// ---- Eval against the kernel --------------------------------------------------------------
+
+struct EvalCase {
+  std::string syscall;
+  int nr;
+  std::vector<uint64_t> args;
+  std::string expected;  // what --eval must print
+  int errno_if_run;      // the call's own result when allowed: 0 or an errno
+};
+
+SandboxResult RunCall(const std::string& policy_path, const EvalCase& c, SharedInts& r) {
+  absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile(policy_path);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<SyscallPolicy> syscalls = parsed->syscalls.Build();
+  EXPECT_TRUE(syscalls.ok()) << syscalls.status();
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
+  EXPECT_TRUE(files.ok()) << files.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetTimeout(absl::Seconds(60));
+  uint64_t a[6] = {};
+  for (size_t i = 0; i < c.args.size(); ++i) a[i] = c.args[i];
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd) {
+    r[0] = 1;
+    const long rc = syscall(c.nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    r[1] = rc >= 0 ? 0 : errno;
+    return 0;
+  });
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : SandboxResult();
+}
+
+void ExpectKernelAgrees(const std::string& policy_path, const std::vector<EvalCase>& cases) {
+  for (const EvalCase& c : cases) {
+    std::vector<std::string> args = {"--eval", policy_path, c.syscall};
+    for (uint64_t v : c.args) args.push_back(absl::StrCat("0x", absl::Hex(v)));
+    const Output o = Audit(args);
+    SCOPED_TRACE(absl::StrCat(c.syscall, " ", absl::StrJoin(c.args, ","), ": ", o.out));
+    ASSERT_EQ(o.status, kAuditOk) << o.err;
+    EXPECT_EQ(o.out, c.expected + "\n");
+
+    SharedInts r(2);
+    const SandboxResult result = RunCall(policy_path, c, r);
+    EXPECT_EQ(r[0], 1);
+    if (c.expected == "ALLOW") {
+      EXPECT_TRUE(result.ok()) << result.ToString();
+      EXPECT_EQ(r[1], c.errno_if_run);
+    } else if (c.expected.rfind("ERRNO(", 0) == 0) {
+      EXPECT_TRUE(result.ok()) << result.ToString();
+      EXPECT_EQ(absl::StrCat("ERRNO(", r[1], ")"), c.expected);
+    } else if (c.expected == "TRAP" || c.expected == "KILL_PROCESS") {
+      EXPECT_EQ(result.outcome, SandboxResult::Outcome::kSignaled) << result.ToString();
+      EXPECT_EQ(result.signal, SIGSYS);
+      EXPECT_FALSE(result.violation.has_value());
+      EXPECT_EQ(r[1], SharedInts::kUnset);
+    } else {
+      EXPECT_EQ(c.expected, "USER_NOTIF (violation report)");
+      ASSERT_EQ(result.outcome, SandboxResult::Outcome::kViolation) << result.ToString();
+      EXPECT_EQ(result.violation->syscall_name, c.syscall);
+      EXPECT_EQ(r[1], SharedInts::kUnset);
+    }
+  }
+}
+
+TEST(AuditEvalKernel, ErrnoDefault) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("e.policy",
+                                      "default errno EXDEV\n"
+                                      "allow getppid if arg0 == 0x100000001 && arg1 in {1, 2}\n"
+                                      "allow lseek if arg1 >= 0x100000000\n"
+                                      "errno ENOTTY getpgid\n");
+  // lseek's fd 0xffffffff is -1: EBADF when the call runs.
+  ExpectKernelAgrees(p, {
+                            {"getppid", SYS_getppid, {0x100000001, 2}, "ALLOW", 0},
+                            {"getppid", SYS_getppid, {1, 1}, "ERRNO(18)", 0},
+                            {"getppid", SYS_getppid, {0x100000001, 3}, "ERRNO(18)", 0},
+                            {"getppid", SYS_getppid, {0x100000001, 0x100000001}, "ERRNO(18)", 0},
+                            {"lseek", SYS_lseek, {0xffffffff, 0x100000000}, "ALLOW", EBADF},
+                            {"lseek", SYS_lseek, {0xffffffff, 0xffffffffffffffff}, "ALLOW", EBADF},
+                            {"lseek", SYS_lseek, {0xffffffff, 0xffffffff}, "ERRNO(18)", 0},
+                            {"getpgid", SYS_getpgid, {0}, "ERRNO(25)", 0},
+                            {"getuid", SYS_getuid, {}, "ERRNO(18)", 0},
+                        });
+}
+
+TEST(AuditEvalKernel, KillAndReportDefaultAndTrap) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("k.policy", "trap getsid\nallow getppid if arg0 == 7\n");
+  ExpectKernelAgrees(
+      p, {
+             {"getppid", SYS_getppid, {7}, "ALLOW", 0},
+             {"getppid", SYS_getppid, {0x700000007}, "USER_NOTIF (violation report)", 0},
+             {"getsid", SYS_getsid, {0}, "TRAP", 0},
+         });
+}
+
+TEST(AuditEvalKernel, KillProcessDefault) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("p.policy", "default kill-process\nallow getppid\n");
+  ExpectKernelAgrees(p, {
+                            {"getppid", SYS_getppid, {5, 6}, "ALLOW", 0},
+                            {"getpgid", SYS_getpgid, {0}, "KILL_PROCESS", 0},
+                        });
+}
+
+}  // namespace
+}  // namespace sbox
