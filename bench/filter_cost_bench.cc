@@ -1,5 +1,5 @@
 // What the seccomp filter costs a syscall, measured in one process: first without a filter,
-// then with a policy of about 60 rules installed (BrokeredParser() and eleven more, some with
+// then with a policy of about 70 rules installed (BrokeredParser() and eleven more, some with
 // argument checks), so that the ratios printed at the end compare like with like.
 //   BM_Getppid  an unconditionally allowed call: the kernel answers it from its constant-action
 //               cache without running the filter

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace sbox {
@@ -34,9 +35,14 @@ std::string SyscallName(int number) {
 }
 
 std::string SyscallViolation::ToString() const {
-  return absl::StrFormat("%s (%d) on %s, args (%#x, %#x, %#x, %#x, %#x, %#x), ip %#x, thread %d",
-                         syscall_name, syscall_number, ArchName(arch), args[0], args[1], args[2],
-                         args[3], args[4], args[5], instruction_pointer, thread_id);
+  // The raw words stay beside the decoded call: the decoding's strings are the sandboxee's.
+  std::string text = absl::StrFormat("%s (%d) on %s", syscall_name, syscall_number, ArchName(arch));
+  if (!call.empty()) absl::StrAppend(&text, ": ", call);
+  absl::StrAppendFormat(&text, ", args (%#x, %#x, %#x, %#x, %#x, %#x), ip %#x, thread %d", args[0],
+                        args[1], args[2], args[3], args[4], args[5], instruction_pointer,
+                        thread_id);
+  if (!suggested_rule.empty()) absl::StrAppend(&text, "; suggestion: ", suggested_rule);
+  return text;
 }
 
 std::string SandboxResult::ToString() const {

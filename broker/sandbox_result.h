@@ -10,7 +10,9 @@
 namespace sbox {
 
 // A syscall the policy does not allow, as the kernel reported it through the seccomp user
-// notification: nothing in it comes from the sandboxee's own memory or words.
+// notification. The number, arch, args, ip and thread come from the kernel. `call` is decoded
+// from them, except its strings (paths): those are read from the sandboxee's memory while the
+// thread is blocked, so they show what the sandboxee passed, which it controls.
 struct SyscallViolation {
   int syscall_number = -1;
   std::string syscall_name;  // "openat"; "syscall_<n>" when the number has no name
@@ -19,7 +21,15 @@ struct SyscallViolation {
   uint64_t instruction_pointer = 0;
   pid_t thread_id = 0;  // in the broker's pid namespace
 
-  // "openat (257) on x86_64, args (0xffffff9c, 0x7ffc..., 0, 0, 0, 0), ip 0x7f..., thread 1234"
+  // `openat(AT_FDCWD, "/etc/passwd", O_RDONLY)` (see broker/syscall_decoder.h); empty when
+  // the violation was not decoded.
+  std::string call;
+  // The policy line that would allow the call, `allow socket if arg0 == AF_INET`, or a `# ...`
+  // comment when the brokered design refuses it on purpose; empty when not decoded.
+  std::string suggested_rule;
+
+  // "openat (257) on x86_64: openat(AT_FDCWD, "/etc/passwd", O_RDONLY), args (0xffffff9c,
+  // 0x7ffc..., 0, 0, 0, 0), ip 0x7f..., thread 1234; suggestion: # open files through ..."
   std::string ToString() const;
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "broker/syscall_decoder.h"
 
 namespace sbox {
 
@@ -33,6 +34,17 @@ absl::StatusOr<std::optional<SyscallViolation>> ReadViolation(int listener) {
   for (int i = 0; i < 6; ++i) violation.args[i] = notif->data.args[i];
   violation.instruction_pointer = notif->data.instruction_pointer;
   violation.thread_id = static_cast<pid_t>(notif->pid);
+  // Strings must be read now, while the thread is blocked in the kernel: the launcher kills it
+  // next, and its memory goes with it.
+  const pid_t thread = violation.thread_id;
+  DecodeViolation(&violation,
+                  [thread](uint64_t address) { return ReadSandboxeeString(thread, address); });
+  // Had the thread died before the reads, its pid could name another process by now: keep
+  // the decoding only when the notification is still pending, else decode without strings.
+  uint64_t id = notif->id;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
+    DecodeViolation(&violation, nullptr);
+  }
   return violation;
 }
 

@@ -12,6 +12,10 @@ namespace sbox {
 // SECCOMP_FILTER_FLAG_NEW_LISTENER returned in the sandboxee). The kernel fills it: the
 // syscall number, architecture, arguments and instruction pointer of the disallowed call, and
 // the thread that made it, which stays blocked in the kernel until it is killed or answered.
+// It also decodes the call (broker/syscall_decoder.h): the number, arch, args and ip come from
+// the kernel, but decoded strings (paths) are read from the sandboxee's memory with
+// process_vm_readv while the thread is still blocked, so they show what the sandboxee passed,
+// which it controls. Must be called before the thread is killed, for those reads to work.
 // Returns std::nullopt when there was nothing to read or the thread died meanwhile.
 absl::StatusOr<std::optional<SyscallViolation>> ReadViolation(int listener);
 
