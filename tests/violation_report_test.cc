@@ -1,0 +1,196 @@
+// What a violation report says about the call: the decoded arguments (strings read from the
+// sandboxee while it is blocked) and the suggested policy line.
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "broker/launcher.h"
+#include "broker/open_flags.h"
+#include "broker/policy_text.h"
+#include "broker/syscall_decoder.h"
+#include "gtest/gtest.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using testing::MakeLauncher;
+
+absl::StatusOr<SandboxResult> RunBody(const std::function<int()>& body) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  return launcher.Run([&](UniqueFd) { return body(); });
+}
+
+// A reported violation, or a test failure.
+SyscallViolation Violation(const absl::StatusOr<SandboxResult>& result) {
+  EXPECT_TRUE(result.ok()) << result.status();
+  if (!result.ok()) return {};
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_TRUE(result->violation.has_value());
+  return result->violation.value_or(SyscallViolation());
+}
+
+SyscallViolation Made(const std::string& name, std::initializer_list<uint64_t> args) {
+  SyscallViolation violation;
+  violation.syscall_name = name;
+  violation.arch = AUDIT_ARCH_X86_64;
+  int i = 0;
+  for (uint64_t arg : args) violation.args[i++] = arg;
+  return violation;
+}
+
+// A reader that finds `text` at any address.
+StringReader Returns(std::string text, bool truncated = false) {
+  return [=](uint64_t) { return std::optional<RemoteString>(RemoteString{text, truncated}); };
+}
+
+// The suggestion, when it is a rule, must be a line the policy parser accepts.
+void ExpectParses(const std::string& line) {
+  absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(line + "\n", "suggestion");
+  EXPECT_TRUE(parsed.ok()) << line << ": " << parsed.status();
+}
+
+TEST(ViolationReport, OpenatShowsThePathAndFlagsAndPointsAtTheBroker) {
+  const SyscallViolation v = Violation(RunBody(
+      [] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY)); }));
+  EXPECT_EQ(v.call, "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY)");
+  EXPECT_TRUE(absl::StartsWith(v.suggested_rule, "# open files through the broker"))
+      << v.suggested_rule;
+  const std::string text = v.ToString();
+  EXPECT_TRUE(absl::StartsWith(text, "openat (257) on x86_64: openat(AT_FDCWD, \"/etc/passwd\""))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "; suggestion: # open files through the broker")) << text;
+}
+
+TEST(ViolationReport, SocketIsDecodedAndTheSuggestionNamesTheFamily) {
+  const SyscallViolation v = Violation(RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); }));
+  EXPECT_EQ(v.call, "socket(AF_INET, SOCK_STREAM, 0)");
+  EXPECT_EQ(v.suggested_rule, "allow socket if arg0 == AF_INET");
+  ExpectParses(v.suggested_rule);
+}
+
+TEST(ViolationReport, ExecutableMmapShowsTheProtection) {
+  const SyscallViolation v = Violation(RunBody([] {
+    void* page =
+        mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return page == MAP_FAILED ? 1 : 0;
+  }));
+  EXPECT_EQ(v.call,
+            "mmap(NULL, 4096, PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  EXPECT_EQ(v.suggested_rule, "# executable memory is refused on purpose");
+}
+
+TEST(ViolationReport, LongPathIsCutAndMarked) {
+  const std::string path = "/" + std::string(400, 'a');
+  const SyscallViolation v = Violation(RunBody(
+      [&] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY)); }));
+  const std::string expected =
+      "openat(AT_FDCWD, \"" + path.substr(0, kMaxRemoteString) + "\"…, O_RDONLY)";
+  EXPECT_EQ(v.call, expected);
+}
+
+TEST(ViolationReport, UnreadablePointerIsShownInHex) {
+  const SyscallViolation v = Violation(RunBody([] {
+    return static_cast<int>(
+        syscall(SYS_openat, AT_FDCWD, reinterpret_cast<const char*>(1), O_RDONLY));
+  }));
+  EXPECT_EQ(v.call, "openat(AT_FDCWD, 0x1, O_RDONLY)");
+}
+
+TEST(ViolationReport, PathEndingAtAnUnmappedPageIsReadUpToIt) {
+  // The string's NUL is the last byte of a page followed by an unmapped page: a read of the
+  // full limit in one piece would fail.
+  const SyscallViolation v = Violation(RunBody([] {
+    const long page = sysconf(_SC_PAGESIZE);
+    char* pages = static_cast<char*>(
+        mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (pages == MAP_FAILED || munmap(pages + page, page) != 0) return 1;
+    char* path = pages + page - 5;
+    memcpy(path, "/tmp", 5);
+    return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY));
+  }));
+  EXPECT_EQ(v.call, "openat(AT_FDCWD, \"/tmp\", O_RDONLY)");
+}
+
+TEST(SyscallDecoder, OpenFlagsAndModeOnlyWhenCreating) {
+  EXPECT_EQ(DecodeCall(Made("openat",
+                            {static_cast<uint64_t>(AT_FDCWD), 0x1000, O_RDONLY | O_CLOEXEC, 0777}),
+                       Returns("/etc/passwd")),
+            "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC)");
+  EXPECT_EQ(
+      DecodeCall(Made("openat", {3, 0x1000, O_WRONLY | O_CREAT | O_TRUNC, 0644}), Returns("out")),
+      "openat(3, \"out\", " + OpenFlagsToString(O_WRONLY | O_CREAT | O_TRUNC) + ", 0644)");
+  EXPECT_EQ(DecodeCall(Made("open", {0x1000, O_RDWR}), Returns("x")), "open(\"x\", O_RDWR)");
+}
+
+TEST(SyscallDecoder, StringsAreEscapedAndPointersShownWithoutAReader) {
+  EXPECT_EQ(DecodeCall(Made("unlink", {0x1000}), Returns("a\"b\n\x01")),
+            "unlink(\"a\\\"b\\n\\x01\")");
+  EXPECT_EQ(DecodeCall(Made("unlink", {0x1000}), Returns("abc", true)), "unlink(\"abc\"…)");
+  EXPECT_EQ(DecodeCall(Made("rename", {0x7ffc0000, 0}), nullptr), "rename(0x7ffc0000, NULL)");
+}
+
+TEST(SyscallDecoder, FlagsAndConstants) {
+  EXPECT_EQ(DecodeCall(Made("socket", {AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0}),
+                       nullptr),
+            "socket(AF_UNIX, SOCK_SEQPACKET|SOCK_NONBLOCK|SOCK_CLOEXEC, 0)");
+  EXPECT_EQ(DecodeCall(Made("mprotect", {0x7f0000000000, 8192, PROT_NONE}), nullptr),
+            "mprotect(0x7f0000000000, 8192, PROT_NONE)");
+  EXPECT_EQ(DecodeCall(Made("mmap", {0, 4096, PROT_READ, MAP_SHARED | 0x40000000, 5, 0}), nullptr),
+            "mmap(NULL, 4096, PROT_READ, MAP_SHARED|0x40000000, 5, 0)");
+  EXPECT_EQ(DecodeCall(Made("kill", {1234, SIGKILL}), nullptr), "kill(1234, SIGKILL)");
+  EXPECT_EQ(DecodeCall(Made("tgkill", {10, 11, 200}), nullptr), "tgkill(10, 11, 200)");
+  EXPECT_EQ(DecodeCall(Made("clone", {CLONE_VM | CLONE_FS | CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0}),
+                       nullptr),
+            "clone(CLONE_VM|CLONE_FS|CLONE_NEWUSER|SIGCHLD, NULL, NULL, NULL, 0)");
+  EXPECT_EQ(DecodeCall(Made("ioctl", {1, 0x5401, 0x7ffc0000}), nullptr),
+            "ioctl(1, 0x5401, 0x7ffc0000)");
+  EXPECT_EQ(DecodeCall(Made("ptrace", {16, 99, 0, 0}), nullptr),
+            "ptrace(PTRACE_ATTACH, 99, NULL, NULL)");
+  EXPECT_EQ(DecodeCall(Made("prctl", {38, 1, 0, 0, 0}), nullptr),
+            "prctl(PR_SET_NO_NEW_PRIVS, 0x1, 0, 0, 0)");
+}
+
+TEST(SyscallDecoder, UnknownSyscallsShowNumbers) {
+  EXPECT_EQ(DecodeCall(Made("syscall_999", {1, 0xdeadbeef, 0, 0, 0, 0}), nullptr),
+            "syscall_999(1, 0xdeadbeef, 0, 0, 0, 0)");
+  SyscallViolation other_arch = Made("openat", {1, 2, 3});
+  other_arch.arch = AUDIT_ARCH_I386;
+  EXPECT_EQ(DecodeCall(other_arch, Returns("x")), "openat(1, 2, 3, 0, 0, 0)");
+}
+
+TEST(SyscallDecoder, Suggestions) {
+  EXPECT_EQ(SuggestRule(Made("openat", {})),
+            "# open files through the broker (BrokerClient::Open), not openat");
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("execve", {})), "# execve is refused on purpose"));
+  EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ | PROT_EXEC})),
+            "# executable memory is refused on purpose");
+  EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})), "allow mprotect");
+  EXPECT_EQ(SuggestRule(Made("ptrace", {})), "allow ptrace");
+  EXPECT_EQ(SuggestRule(Made("socket", {AF_INET6, SOCK_DGRAM, 0})),
+            "allow socket if arg0 == AF_INET6");
+  for (const char* name : {"mprotect", "ptrace", "socket"}) {
+    ExpectParses(SuggestRule(Made(name, {AF_INET, 0, 0})));
+  }
+}
+
+TEST(SyscallDecoder, ToStringKeepsTheRawWordsAndAddsTheDecoding) {
+  SyscallViolation v = Made("kill", {1234, SIGKILL});
+  v.syscall_number = SYS_kill;
+  DecodeViolation(&v, nullptr);
+  EXPECT_EQ(v.ToString(),
+            "kill (62) on x86_64: kill(1234, SIGKILL), args (0x4d2, 0x9, 0, 0, 0, 0), ip 0, "
+            "thread 0; suggestion: allow kill");
+}
+
+}  // namespace
+}  // namespace sbox
