@@ -43,11 +43,19 @@ const char* SetupStepName(SetupStep step) {
       return "seccomp(SECCOMP_SET_MODE_FILTER)";
     case SetupStep::kReport:
       return "sending the seccomp listener to the broker";
+    case SetupStep::kWorkingDirectory:
+      return "chdir to the working directory";
+    case SetupStep::kExec:
+      return "execve";
   }
   return "unknown step";
 }
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
+namespace {
+
+// The steps both entry points share. `working_directory`: chdir'ed to before the filter, or
+// nullptr. Returns the setup socket, still open, after the listener has been sent on it.
+int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory) {
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
@@ -60,21 +68,25 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
   if (scratch_report < 0) Fail(report, SetupStep::kDescriptors, errno);
   report = scratch_report;
   const int channel = ToScratch(plan.channel_fd);
-  const int null_fd = plan.null_fd >= 0 ? ToScratch(plan.null_fd) : -1;
-  if (channel < 0 || (plan.null_fd >= 0 && null_fd < 0)) {
-    Fail(report, SetupStep::kDescriptors, errno);
+  if (channel < 0) Fail(report, SetupStep::kDescriptors, errno);
+  int stdio[3];
+  for (int i = 0; i < 3; ++i) {
+    stdio[i] = plan.stdio_fds[i] >= 0 ? ToScratch(plan.stdio_fds[i]) : -1;
+    if (plan.stdio_fds[i] >= 0 && stdio[i] < 0) Fail(report, SetupStep::kDescriptors, errno);
   }
   if (dup3(report, kReportFd, O_CLOEXEC) < 0) Fail(report, SetupStep::kDescriptors, errno);
   report = kReportFd;
   // The channel stays open across exec: an exec'ed sandboxee speaks to the broker through it.
   if (dup3(channel, kSandboxeeChannelFd, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
-  if (null_fd >= 0) {
-    for (int stdio = 0; stdio <= 2; ++stdio) {
-      if (dup3(null_fd, stdio, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
-    }
+  for (int i = 0; i < 3; ++i) {
+    if (stdio[i] >= 0 && dup3(stdio[i], i, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
   }
   if (syscall(SYS_close_range, kScratchFloor, ~0U, 0) != 0) {
     Fail(report, SetupStep::kDescriptors, errno);
+  }
+
+  if (working_directory != nullptr && chdir(working_directory) != 0) {
+    Fail(report, SetupStep::kWorkingDirectory, errno);
   }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);
@@ -88,7 +100,18 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
   const int sent = proto::SendMessage(report, &ready, sizeof(ready), static_cast<int>(listener), 0);
   close(static_cast<int>(listener));
   if (sent != 0) Fail(report, SetupStep::kReport, -sent);
-  close(report);
+  return report;
+}
+
+}  // namespace
+
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr)); }
+
+void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
+  const int report = SetUp(plan, exec.working_directory);
+  // The parent lets this one execve through; the setup socket closes with it on success.
+  execve(exec.path, exec.argv, exec.envp);
+  Fail(report, SetupStep::kExec, errno);
 }
 
 }  // namespace sbox

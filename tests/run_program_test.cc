@@ -1,0 +1,233 @@
+// Launcher::RunProgram with real programs: dynamically linked ones from the system, whose
+// loader opens its libraries through the broker, and a statically linked probe that makes
+// every redirected file syscall itself. The program never runs a file syscall of its own: each
+// is a seccomp user notification that the broker answers.
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "broker/launcher.h"
+#include "gtest/gtest.h"
+#include "tests/fd_count.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using testing::CountOpenFds;
+using testing::ScratchDir;
+
+// What a glibc program needs besides its file calls, which are left to the default action so
+// that they reach the broker as notifications.
+SyscallPolicy ProgramPolicy() {
+  SyscallPolicy::Builder builder;
+  for (SyscallGroup group :
+       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
+        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
+        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel}) {
+    builder.AllowGroup(group);
+  }
+  // The dynamic loader maps libraries executable, from files only.
+  builder.Allow("mmap", {Arg(3).MaskedEq(MAP_ANONYMOUS, 0)});
+  builder.Allow("arch_prctl")
+      .Allow("set_tid_address")
+      .Allow("prlimit64", {Arg(2).Eq(0)})
+      .Allow("fadvise64");
+  absl::StatusOr<SyscallPolicy> policy = builder.Build();
+  if (!policy.ok()) {
+    ADD_FAILURE() << policy.status();
+    abort();
+  }
+  return *std::move(policy);
+}
+
+// The loader's files: its cache and the libraries ("/lib" is a symlink to "usr/lib" on
+// merged-/usr systems; the policy judges both names).
+FilePolicy::Builder LoaderFiles() {
+  FilePolicy::Builder files;
+  files.AllowReadFile("/etc/ld.so.cache").AllowReadTree("/usr/lib").AllowReadTree("/lib");
+  return files;
+}
+
+Launcher MakeProgramLauncher(const FilePolicy::Builder& files) {
+  absl::StatusOr<FilePolicy> policy = files.Build();
+  if (!policy.ok()) {
+    ADD_FAILURE() << policy.status();
+    abort();
+  }
+  Launcher launcher(*std::move(policy), ProgramPolicy());
+  launcher.SetTimeout(absl::Seconds(60));
+  return launcher;
+}
+
+std::string ProbePath() {
+  return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/tests/exec_probe");
+}
+
+// A pipe whose read end collects what the program wrote to its write end.
+class Capture {
+ public:
+  Capture() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) abort();
+    read_end_.reset(fds[0]);
+    write_end_.reset(fds[1]);
+  }
+  int write_fd() const { return write_end_.get(); }
+  // Everything written, once the program has exited. Programs here write less than a pipe
+  // holds, so they never block on it.
+  std::string Take() {
+    write_end_.reset();
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = read(read_end_.get(), buffer, sizeof(buffer))) > 0) text.append(buffer, got);
+    return text;
+  }
+
+ private:
+  UniqueFd read_end_;
+  UniqueFd write_end_;
+};
+
+TEST(RunProgram, TrueExitsZero) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+}
+
+TEST(RunProgram, CatWritesAGrantedFile) {
+  ScratchDir scratch;
+  const std::string contents = "the quick brown fox\njumps\n";
+  const std::string file = scratch.WriteFile("granted.txt", contents);
+  Launcher launcher = MakeProgramLauncher(LoaderFiles().AllowReadFile(file));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/cat", {"cat", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), contents);
+}
+
+TEST(RunProgram, CatOfAFileOutsideTheGrantsIsPermissionDenied) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("secret.txt", "secret\n");
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  Capture err;
+  launcher.SetStdioFds(-1, out.write_fd(), err.write_fd());
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/cat", {"cat", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kExited) << result->ToString();
+  EXPECT_EQ(result->exit_code, 1);
+  EXPECT_EQ(out.Take(), "");
+  EXPECT_EQ(err.Take(), absl::StrCat("cat: ", file, ": Permission denied\n"));
+}
+
+TEST(RunProgram, FileCallsOfAStaticProgramAreBrokered) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  scratch.WriteFile("tree/data.txt", "hello\n");
+  const std::string secret = scratch.WriteFile("secret.txt", "secret\n");
+  Launcher launcher =
+      MakeProgramLauncher(FilePolicy::Builder().AllowTree(dir, kRead | kWrite | kCreate | kDelete));
+  launcher.SetWorkingDirectory(dir);
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "files", dir, secret}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, TheProgramsEnvironmentNamesTheChannel) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({"/usr/bin/env", {"env"}, {"SBOX_BROKER_FD=7", "KEPT=yes"}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), "KEPT=yes\nSBOX_BROKER_FD=3\n");
+}
+
+TEST(RunProgram, ConcurrentOpensFromThreadsAreAllAnswered) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("shared.txt", "x");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadFile(file));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "threads", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ASecondExecveIsAViolation) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "exec"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "execve");
+  EXPECT_NE(result->violation->call.find("\"/bin/true\""), std::string::npos)
+      << result->violation->call;
+}
+
+TEST(RunProgram, ANetworkSocketIsAViolation) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "socket"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "socket");
+  EXPECT_EQ(result->violation->args[0], static_cast<uint64_t>(AF_INET));
+}
+
+TEST(RunProgram, AFailingExecveIsASetUpErrorNamingThePath) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({"/nonexistent/program", {"program"}, {}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound) << result.status();
+  EXPECT_NE(result.status().message().find("execve(\"/nonexistent/program\")"), std::string::npos)
+      << result.status();
+}
+
+TEST(RunProgram, InvalidProgramsAreRefusedBeforeForking) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  EXPECT_EQ(launcher.RunProgram({"", {}, {}}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(launcher.RunProgram({"/bin/true", {std::string("a\0b", 3)}, {}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RunProgram, TheBrokersDescriptorCountStaysFlat) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  ASSERT_TRUE(launcher.RunProgram({"/bin/true", {"true"}, {}}).ok());
+  const int before = CountOpenFds();
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_TRUE(result->ok()) << result->ToString();
+    absl::StatusOr<SandboxResult> failed = launcher.RunProgram({"/nonexistent", {"x"}, {}});
+    ASSERT_FALSE(failed.ok());
+  }
+  EXPECT_EQ(CountOpenFds(), before);
+}
+
+}  // namespace
+}  // namespace sbox
