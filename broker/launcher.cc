@@ -181,6 +181,13 @@ absl::StatusOr<SandboxResult> Launcher::Run(
 }
 
 absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const {
+  // A trap-mode filter would send the program's file calls to a SIGSYS handler that an
+  // unmodified program does not have.
+  if (syscalls_.redirection() != Redirection::kUserNotification) {
+    return absl::InvalidArgumentError(
+        "launcher: RunProgram needs a syscall policy with the file-redirection group built in "
+        "Redirection::kUserNotification mode");
+  }
   if (program.path.empty()) return absl::InvalidArgumentError("launcher: empty program path");
   const auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
   if (has_nul(program.path) || std::any_of(program.argv.begin(), program.argv.end(), has_nul) ||

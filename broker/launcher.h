@@ -88,12 +88,13 @@ class Launcher {
   // execve, and any call the policy does not allow, is a violation: the program is killed and
   // the call reported. Timeout, stdio and the decision log apply as for Run.
   //
-  // The syscall policy must have been built in Redirection::kUserNotification mode, with the
-  // default action kKillAndReport, so that redirected calls and violations reach the broker.
+  // The syscall policy must have the kFileRedirection group and have been built in
+  // Redirection::kUserNotification mode (SyscallPolicy::ProgramDefault() is a start); with the
+  // default action kKillAndReport, calls it does not allow are reported as violations.
   //
-  // Not OK when no program ran: InvalidArgument for an empty path or a string with a NUL in
-  // it; the errors of Run; and a failing execve, as a set-up failure naming execve, the path
-  // and its errno (NotFound for ENOENT, PermissionDenied for EACCES, ...).
+  // Not OK when no program ran: InvalidArgument for a policy not built that way, an empty path
+  // or a string with a NUL in it; the errors of Run; and a failing execve, as a set-up failure
+  // naming execve, the path and its errno (NotFound for ENOENT, PermissionDenied for EACCES, ...).
   absl::StatusOr<SandboxResult> RunProgram(const Program& program) const;
 
   const FilePolicy& file_policy() const { return files_; }

@@ -40,7 +40,7 @@ constexpr uint32_t kStatxFlags = kStatFlags | AT_STATX_SYNC_TYPE;
 // Permission bits: the kernel ignores the rest of a mode argument.
 constexpr uint32_t kModeBits = 07777;
 
-bool IsRedirected(int nr) {
+bool IsAnswered(int nr) {
   switch (nr) {
     case SYS_open:
     case SYS_openat:
@@ -692,6 +692,8 @@ NotificationBroker::NotificationBroker(const FileRequestHandler& handler, Sandbo
                                        int listener, pid_t sandboxee)
     : handler_(handler), sandbox_(sandbox), listener_(listener), sandboxee_(sandboxee) {}
 
+bool NotificationBroker::Answers(int number) { return IsAnswered(number); }
+
 absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
   absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
   if (!received.ok()) return received.status();
@@ -707,7 +709,7 @@ absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
       call.Continue();
       return std::nullopt;
     }
-    if (IsRedirected(notif.data.nr)) {
+    if (IsAnswered(notif.data.nr)) {
       Answerer(handler_, sandbox_, call).Answer(notif.data.nr);
       return std::nullopt;
     }

@@ -87,6 +87,10 @@ class NotificationBroker {
   // pending. An error Status only when the listener itself fails.
   absl::StatusOr<std::optional<SyscallViolation>> ServeOne();
 
+  // Whether the broker answers x86_64 syscall `number`: the calls of
+  // SyscallPolicy::RedirectedFileCalls().
+  static bool Answers(int number);
+
  private:
   const FileRequestHandler& handler_;
   SandboxState& sandbox_;

@@ -4,6 +4,7 @@
 // is a seccomp user notification that the broker answers.
 
 #include <fcntl.h>
+#include <seccomp.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -16,6 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "broker/launcher.h"
+#include "broker/notification_broker.h"
+#include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
 #include "tests/fd_count.h"
 #include "tests/sandbox_fixture.h"
@@ -26,23 +29,10 @@ namespace {
 using testing::CountOpenFds;
 using testing::ScratchDir;
 
-// What a glibc program needs besides its file calls, which are left to the default action so
-// that they reach the broker as notifications.
-SyscallPolicy ProgramPolicy() {
-  SyscallPolicy::Builder builder;
-  for (SyscallGroup group :
-       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
-        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
-        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel}) {
-    builder.AllowGroup(group);
-  }
-  // The dynamic loader maps libraries executable, from files only.
-  builder.Allow("mmap", {Arg(3).MaskedEq(MAP_ANONYMOUS, 0)});
-  builder.Allow("arch_prctl")
-      .Allow("set_tid_address")
-      .Allow("prlimit64", {Arg(2).Eq(0)})
-      .Allow("fadvise64");
-  absl::StatusOr<SyscallPolicy> policy = builder.Build();
+SyscallPolicy ProgramPolicy(Redirection redirection = Redirection::kUserNotification) {
+  // cat(1) advises the kernel it will read sequentially.
+  absl::StatusOr<SyscallPolicy> policy =
+      SyscallPolicy::ProgramDefault().Allow("fadvise64").Build(redirection);
   if (!policy.ok()) {
     ADD_FAILURE() << policy.status();
     abort();
@@ -213,6 +203,27 @@ TEST(RunProgram, InvalidProgramsAreRefusedBeforeForking) {
   EXPECT_EQ(launcher.RunProgram({"", {}, {}}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(launcher.RunProgram({"/bin/true", {std::string("a\0b", 3)}, {}}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RunProgram, RefusesAPolicyThatDoesNotRedirectThroughNotifications) {
+  absl::StatusOr<FilePolicy> files = LoaderFiles().Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  Launcher launcher(*std::move(files), ProgramPolicy(Redirection::kTrap));
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  EXPECT_NE(result.status().message().find("kUserNotification"), std::string::npos)
+      << result.status();
+}
+
+TEST(RunProgram, TheBrokerAnswersEveryRedirectedFileCall) {
+  for (const std::string& name : SyscallPolicy::RedirectedFileCalls()) {
+    const int number = seccomp_syscall_resolve_name(name.c_str());
+    ASSERT_NE(number, __NR_SCMP_ERROR) << name;
+    EXPECT_TRUE(NotificationBroker::Answers(number)) << name;
+  }
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_execve));
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_openat2));
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_socket));
 }
 
 TEST(RunProgram, TheBrokersDescriptorCountStaysFlat) {
