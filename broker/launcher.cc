@@ -302,9 +302,12 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
       fds[2].fd = -1;
     }
     if (fds[0].revents != 0) break;
-    if (ready == 0) {
+    // Checked on the clock, not on poll timing out: a sandboxee that keeps the listener busy
+    // would otherwise never time out.
+    if (!timed_out && absl::Now() >= deadline) {
       timed_out = true;
       child.Kill();
+      fds[1].fd = -1;
       continue;
     }
     if (fds[1].revents & POLLIN) {

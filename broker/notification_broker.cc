@@ -533,12 +533,24 @@ void Answerer::Getcwd(uint64_t buffer, uint64_t size) {
 }
 
 void Answerer::Connect(int fd, uint64_t address, int length) {
-  sockaddr_un unix_address = {};
   if (length < static_cast<int>(sizeof(sa_family_t)) ||
       length > static_cast<int>(sizeof(sockaddr_storage))) {
     call_.Fail(EINVAL);
     return;
   }
+  // The descriptor first, as the kernel checks it: EBADF, ENOTSOCK.
+  UniqueFd socket_fd;
+  if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) {
+    call_.Fail(error);
+    return;
+  }
+  int domain = 0;
+  socklen_t size = sizeof(domain);
+  if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) {
+    call_.Fail(errno);
+    return;
+  }
+  sockaddr_un unix_address = {};
   const size_t read_size = std::min(static_cast<size_t>(length), sizeof(unix_address));
   if (const int error = call_.Read(address, &unix_address, read_size); error != 0) {
     call_.Fail(error);
@@ -547,6 +559,10 @@ void Answerer::Connect(int fd, uint64_t address, int length) {
   // Only a named AF_UNIX socket is a file the policy can judge.
   if (unix_address.sun_family != AF_UNIX) {
     call_.Fail(EACCES);
+    return;
+  }
+  if (domain != AF_UNIX) {
+    call_.Fail(EAFNOSUPPORT);  // an AF_UNIX address for another family's socket
     return;
   }
   if (length > static_cast<int>(sizeof(sockaddr_un))) {
@@ -562,23 +578,8 @@ void Answerer::Connect(int fd, uint64_t address, int length) {
   operands.request.op = proto::Op::kConnect;
   operands.paths[0].assign(unix_address.sun_path, strnlen(unix_address.sun_path, path_size));
 
-  UniqueFd socket_fd;
-  if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  int domain = 0;
   int type = 0;
-  socklen_t size = sizeof(domain);
-  if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) {
-    call_.Fail(errno);
-    return;
-  }
   size = sizeof(type);
-  if (domain != AF_UNIX) {
-    call_.Fail(EAFNOSUPPORT);  // an AF_UNIX address for another family's socket
-    return;
-  }
   if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_TYPE, &type, &size) != 0) {
     call_.Fail(errno);
     return;

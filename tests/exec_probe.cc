@@ -6,20 +6,29 @@
 //   exec_probe files DIR SECRET   DIR holds data.txt ("hello\n"), granted rwcd; SECRET is not
 //                                 granted; DIR is the working directory
 //   exec_probe threads FILE       8 threads open, read and close FILE 200 times each
+//   exec_probe leaderless DIR     the main thread exits at once; 4 threads open DIR/data.txt
+//                                 relative to a descriptor of DIR, 200 times each, and the
+//                                 last one ends the process
+//   exec_probe flood FILE         4 threads open and close FILE until killed
+//   exec_probe connect SOCKET OTHER  connects to SOCKET (granted) and writes "ping"; OTHER
+//                                 (not granted) and an AF_INET address are refused
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 
 namespace {
@@ -192,18 +201,115 @@ int Threads(const char* file) {
   return 0;
 }
 
+struct LeaderlessState {
+  long dirfd;
+  std::atomic<int> running{4};
+  std::atomic<long> failed{0};
+};
+
+void* OpenBeneath(void* arg) {
+  auto* shared = static_cast<LeaderlessState*>(arg);
+  for (int i = 0; i < 200; ++i) {
+    const long fd = syscall(SYS_openat, shared->dirfd, "data.txt", O_RDONLY);
+    char byte;
+    if (fd < 0 || read(static_cast<int>(fd), &byte, 1) != 1) ++shared->failed;
+    if (fd >= 0) close(static_cast<int>(fd));
+  }
+  if (--shared->running == 0) {
+    if (shared->failed != 0) {
+      printf("FAIL %ld opens beneath a descriptor\n", shared->failed.load());
+      fflush(stdout);
+      syscall(SYS_exit_group, 1);
+    }
+    printf("ok\n");
+    fflush(stdout);
+    syscall(SYS_exit_group, 0);
+  }
+  return nullptr;
+}
+
+int Leaderless(const std::string& dir) {
+  static LeaderlessState shared;
+  shared.dirfd = syscall(SYS_open, dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (shared.dirfd < 0) return 2;
+  for (int i = 0; i < 4; ++i) {
+    pthread_t thread;
+    if (pthread_create(&thread, nullptr, OpenBeneath, &shared) != 0) return 2;
+  }
+  // The thread group leader exits alone; the others go on without it.
+  syscall(SYS_exit, 0);
+  return 2;
+}
+
+void* OpenForever(void* file) {
+  for (;;) {
+    const long fd = syscall(SYS_openat, AT_FDCWD, static_cast<const char*>(file), O_RDONLY);
+    if (fd >= 0) close(static_cast<int>(fd));
+  }
+}
+
+int Flood(const char* file) {
+  pthread_t threads[4];
+  for (pthread_t& thread : threads) {
+    if (pthread_create(&thread, nullptr, OpenForever, const_cast<char*>(file)) != 0) return 2;
+  }
+  OpenForever(const_cast<char*>(file));
+  return 2;
+}
+
+int ConnectTo(const char* path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  strncpy(address.sun_path, path, sizeof(address.sun_path) - 1);
+  if (syscall(SYS_connect, fd, &address, sizeof(address)) != 0) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+int Connect(const char* socket_path, const char* other) {
+  const int fd = ConnectTo(socket_path);
+  Check(fd >= 0, "connect to a granted socket", errno);
+  if (fd >= 0) {
+    Check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "the connected socket stays close-on-exec");
+    Check(write(fd, "ping", 4) == 4, "write to the connected socket", errno);
+    close(fd);
+  }
+  Expect(ConnectTo(other), EACCES, "connect to a socket outside the grants");
+  const int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_in inet = {};
+  inet.sin_family = AF_INET;
+  inet.sin_port = htons(80);
+  inet.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  Expect(syscall(SYS_connect, unix_fd, &inet, sizeof(inet)), EACCES, "connect to AF_INET");
+  Expect(syscall(SYS_connect, 999, &inet, sizeof(inet)), EBADF, "connect on a closed descriptor");
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "files" && argc == 4) return Files(argv[2], argv[3]);
   if (mode == "threads" && argc == 3) return Threads(argv[2]);
+  if (mode == "leaderless" && argc == 3) return Leaderless(argv[2]);
+  if (mode == "flood" && argc == 3) return Flood(argv[2]);
+  if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
   if (mode == "exec") {
     char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
     execve("/bin/true", args, nullptr);
     return 3;
   }
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
-  fprintf(stderr, "usage: exec_probe files DIR SECRET | threads FILE | exec | socket\n");
+  fprintf(stderr,
+          "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
+          "connect SOCKET OTHER | exec | socket\n");
   return 2;
 }

@@ -9,13 +9,19 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/decision.h"
 #include "broker/launcher.h"
 #include "broker/notification_broker.h"
 #include "broker/syscall_policy.h"
@@ -103,10 +109,20 @@ TEST(RunProgram, CatWritesAGrantedFile) {
   Launcher launcher = MakeProgramLauncher(LoaderFiles().AllowReadFile(file));
   Capture out;
   launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::Mutex mu;
+  std::vector<std::string> granted;
+  launcher.SetDecisionLog([&](const Decision& decision) {
+    absl::MutexLock lock(&mu);
+    if (decision.allowed && decision.error == 0) granted.emplace_back(decision.path);
+  });
   absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/cat", {"cat", file}, {}});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->ok()) << result->ToString();
   EXPECT_EQ(out.Take(), contents);
+  // The loader's opens and cat's own are the broker's decisions, logged as for the channel.
+  absl::MutexLock lock(&mu);
+  EXPECT_NE(std::find(granted.begin(), granted.end(), file), granted.end());
+  EXPECT_NE(std::find(granted.begin(), granted.end(), "/etc/ld.so.cache"), granted.end());
 }
 
 TEST(RunProgram, CatOfAFileOutsideTheGrantsIsPermissionDenied) {
@@ -165,6 +181,78 @@ TEST(RunProgram, ConcurrentOpensFromThreadsAreAllAnswered) {
   const std::string output = out.Take();
   EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
   EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ThreadsGoOnAfterTheMainThreadExits) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  scratch.WriteFile("tree/data.txt", "hello\n");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadTree(dir));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "leaderless", dir}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ThreadsKilledMidCallLeaveTheBrokerUnharmed) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("shared.txt", "x");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadFile(file));
+  const int before = CountOpenFds();
+  for (int i = 0; i < 10; ++i) {
+    launcher.SetTimeout(absl::Milliseconds(20 + 10 * i));
+    absl::StatusOr<SandboxResult> result =
+        launcher.RunProgram({ProbePath(), {"exec_probe", "flood", file}, {}});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->outcome, SandboxResult::Outcome::kTimedOut) << result->ToString();
+  }
+  EXPECT_EQ(CountOpenFds(), before);
+}
+
+TEST(RunProgram, ConnectReachesOnlyGrantedSockets) {
+  ScratchDir scratch;
+  const std::string path = scratch.path() + "/granted.sock";
+  UniqueFd directory(open(scratch.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(directory.valid());
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd other_listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  for (const auto& [fd, name] : {std::pair<int, const char*>{listener.get(), "granted.sock"},
+                                 std::pair<int, const char*>{other_listener.get(), "other.sock"}}) {
+    // Bound through /proc/self/fd, so that a long TEST_TMPDIR cannot overflow sun_path.
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", directory.get(),
+             name);
+    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(listen(fd, 4), 0);
+  }
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowFile(path, kConnect).Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::ProgramDefault()
+                                               .Allow("socket", {Arg(0).Eq(AF_UNIX)})
+                                               .Build(Redirection::kUserNotification);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  // The probe names the sockets relative to it, short enough for sun_path.
+  launcher.SetTimeout(absl::Seconds(60)).SetWorkingDirectory(scratch.path());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram(
+      {ProbePath(), {"exec_probe", "connect", "granted.sock", "other.sock"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+  UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted.valid()) << strerror(errno);
+  char received[8] = {};
+  EXPECT_EQ(read(accepted.get(), received, sizeof(received)), 4);
+  EXPECT_STREQ(received, "ping");
+  EXPECT_LT(accept4(other_listener.get(), nullptr, nullptr, SOCK_CLOEXEC), 0);
 }
 
 TEST(RunProgram, ASecondExecveIsAViolation) {
