@@ -629,6 +629,8 @@ void Answerer::Answer(int nr) {
       return Stat(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(3)), call_.arg(2),
                   false);
     case SYS_statx:
+      // The mask's reserved bit is for a future, larger struct statx.
+      if (static_cast<uint32_t>(call_.arg(3)) & STATX__RESERVED) return call_.Fail(EINVAL);
       return Stat(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(2)), call_.arg(4),
                   true);
     case SYS_readlink:

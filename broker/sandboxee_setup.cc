@@ -54,8 +54,10 @@ const char* SetupStepName(SetupStep step) {
 namespace {
 
 // The steps both entry points share. `working_directory`: chdir'ed to before the filter, or
-// nullptr. Returns the setup socket, still open, after the listener has been sent on it.
-int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory) {
+// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. Returns the setup socket,
+// still open, after the listener has been sent on it.
+int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
+          unsigned long filter_flags) {
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
@@ -91,8 +93,8 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory) {
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);
 
-  const long listener =
-      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &plan.filter);
+  const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags, &plan.filter);
   if (listener < 0) Fail(report, SetupStep::kSeccomp, errno);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.
@@ -105,10 +107,13 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory) {
 
 }  // namespace
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr)); }
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr, 0)); }
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
-  const int report = SetUp(plan, exec.working_directory);
+  // Once the broker has received a call, only a fatal signal may end the wait for its answer:
+  // an interrupted call would be restarted and performed a second time (an O_EXCL create
+  // failing with EEXIST, a rename undone).
+  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   // The parent lets this one execve through; the setup socket closes with it on success.
   execve(exec.path, exec.argv, exec.envp);
   Fail(report, SetupStep::kExec, errno);

@@ -61,10 +61,12 @@ struct SetupReport {
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
 // The same steps, with a chdir to exec.working_directory before no_new_privs and the filter,
-// then execve(2). Never returns: on success the program runs, confined by the filter from its
-// first instruction; the filter's listener has been sent to the parent before the execve,
-// which the parent must let through (SECCOMP_USER_NOTIF_FLAG_CONTINUE) unless the policy
-// allows execve. The channel stays open across the exec as kSandboxeeChannelFd; every other
+// the filter installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (a call the broker has
+// received is never interrupted, and so never restarted and performed twice, by a signal
+// other than a fatal one), then execve(2). Never returns: on success the program runs, confined by
+// the filter from its first instruction; the filter's listener has been sent to the parent before
+// the execve, which the parent must let through (SECCOMP_USER_NOTIF_FLAG_CONTINUE) unless the
+// policy allows execve. The channel stays open across the exec as kSandboxeeChannelFd; every other
 // descriptor but stdio is closed. A failing step, execve included, is reported as above and
 // the child calls _exit(kSetupFailedExitCode).
 [[noreturn]] void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec);

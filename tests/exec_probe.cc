@@ -12,6 +12,8 @@
 //   exec_probe flood FILE         4 threads open and close FILE until killed
 //   exec_probe connect SOCKET OTHER  connects to SOCKET (granted) and writes "ping"; OTHER
 //                                 (not granted) and an AF_INET address are refused
+//   exec_probe signals DIR        creates DIR/f with O_EXCL and unlinks it 2000 times while a
+//                                 SIGALRM handler (SA_RESTART) runs every 50 microseconds
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
@@ -20,11 +22,13 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -293,6 +297,33 @@ int Connect(const char* socket_path, const char* other) {
   return 0;
 }
 
+void OnAlarm(int) {}
+
+int Signals(const std::string& dir) {
+  struct sigaction action = {};
+  action.sa_handler = OnAlarm;
+  action.sa_flags = SA_RESTART;
+  if (sigaction(SIGALRM, &action, nullptr) != 0) return 2;
+  const itimerval every = {{0, 50}, {0, 50}};
+  if (setitimer(ITIMER_REAL, &every, nullptr) != 0) return 2;
+  const std::string file = dir + "/f";
+  for (int i = 0; i < 2000; ++i) {
+    // A call the broker completed must not run again when a signal interrupts the wait for
+    // its answer: O_EXCL would then fail with EEXIST, and unlink with ENOENT.
+    const long fd =
+        syscall(SYS_openat, AT_FDCWD, file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    Check(fd >= 0, "openat O_EXCL while signals arrive", errno);
+    if (fd >= 0) close(static_cast<int>(fd));
+    Expect(syscall(SYS_unlink, file.c_str()), 0, "unlink while signals arrive");
+    if (failures != 0) break;
+  }
+  const itimerval stop = {};
+  setitimer(ITIMER_REAL, &stop, nullptr);
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -301,6 +332,7 @@ int main(int argc, char** argv) {
   if (mode == "threads" && argc == 3) return Threads(argv[2]);
   if (mode == "leaderless" && argc == 3) return Leaderless(argv[2]);
   if (mode == "flood" && argc == 3) return Flood(argv[2]);
+  if (mode == "signals" && argc == 3) return Signals(argv[2]);
   if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
   if (mode == "exec") {
     char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -310,6 +342,6 @@ int main(int argc, char** argv) {
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
-          "connect SOCKET OTHER | exec | socket\n");
+          "connect SOCKET OTHER | signals DIR | exec | socket\n");
   return 2;
 }

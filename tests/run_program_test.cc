@@ -255,6 +255,27 @@ TEST(RunProgram, ConnectReachesOnlyGrantedSockets) {
   EXPECT_LT(accept4(other_listener.get(), nullptr, nullptr, SOCK_CLOEXEC), 0);
 }
 
+TEST(RunProgram, ACallTheBrokerAnsweredDoesNotRunAgainAfterASignal) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  absl::StatusOr<FilePolicy> files =
+      FilePolicy::Builder().AllowTree(dir, kRead | kWrite | kCreate | kDelete).Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  absl::StatusOr<SyscallPolicy> syscalls =
+      SyscallPolicy::ProgramDefault().Allow("setitimer").Build(Redirection::kUserNotification);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetTimeout(absl::Seconds(60));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "signals", dir}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
 TEST(RunProgram, ASecondExecveIsAViolation) {
   Launcher launcher = MakeProgramLauncher(LoaderFiles());
   absl::StatusOr<SandboxResult> result =
