@@ -159,6 +159,7 @@ Launcher& Launcher::SetTimeout(absl::Duration timeout) {
 
 Launcher& Launcher::SetStdio(Stdio stdio) {
   stdio_ = stdio;
+  for (int& fd : stdio_fds_) fd = -1;
   return *this;
 }
 

@@ -107,11 +107,13 @@ class Call {
     return ReadMemory(address, out, size) == static_cast<ssize_t>(size) ? 0 : EFAULT;
   }
 
-  // Writes `size` bytes at `address` in the caller. Returns 0 or EFAULT. process_vm_writev
-  // honours page protections as the kernel's own copy to the caller would: a read-only or
-  // executable-only page is EFAULT, never written.
+  // Writes `size` bytes at `address` in the caller. Returns 0, EFAULT, or ESRCH when the
+  // call is no longer pending (the pid might name another process by now: nothing is
+  // written). process_vm_writev honours page protections as the kernel's own copy to the
+  // caller would: a read-only or executable-only page is EFAULT, never written.
   int Write(uint64_t address, const void* data, size_t size) const {
     if (address == 0 || address + size < address) return EFAULT;
+    if (!StillPending()) return ESRCH;
     iovec local = {const_cast<void*>(data), size};
     iovec remote = {reinterpret_cast<void*>(address), size};
     const ssize_t written = process_vm_writev(thread(), &local, 1, &remote, 1, 0);

@@ -41,8 +41,9 @@ enum class SetupStep : int32_t {
   kNoNewPrivs = 3,         // prctl(PR_SET_NO_NEW_PRIVS)
   kSeccomp = 4,            // seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)
   kReport = 5,             // sending the listener to the parent
-  kWorkingDirectory = 6,   // chdir to the launcher's working directory (exec only)
-  kExec = 7,               // execve(2) of the program (exec only)
+  // 6 is reserved for the in-process file-redirection step.
+  kWorkingDirectory = 7,  // chdir to the launcher's working directory (exec only)
+  kExec = 8,              // execve(2) of the program (exec only)
 };
 
 const char* SetupStepName(SetupStep step);

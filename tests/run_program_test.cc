@@ -204,7 +204,9 @@ TEST(RunProgram, ThreadsKilledMidCallLeaveTheBrokerUnharmed) {
   Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadFile(file));
   const int before = CountOpenFds();
   for (int i = 0; i < 10; ++i) {
-    launcher.SetTimeout(absl::Milliseconds(20 + 10 * i));
+    // Long enough for the set-up to finish on a loaded machine, so that the kill comes while
+    // the threads flood the broker.
+    launcher.SetTimeout(absl::Milliseconds(300 + 20 * i));
     absl::StatusOr<SandboxResult> result =
         launcher.RunProgram({ProbePath(), {"exec_probe", "flood", file}, {}});
     ASSERT_TRUE(result.ok()) << result.status();
