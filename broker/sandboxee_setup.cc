@@ -110,6 +110,21 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
 void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr, 0)); }
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
+  // The program starts with no signal blocked and none ignored, whatever the launching thread
+  // had: the mask and ignored dispositions survive execve (handlers do not). Before the filter,
+  // which may refuse changing some dispositions.
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal) {
+    struct sigaction current;
+    // Fails only for numbers that cannot be changed (SIGKILL, SIGSTOP, glibc's own).
+    if (sigaction(signal, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
+      sigaction(signal, &default_action, nullptr);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   // Once the broker has received a call, only a fatal signal may end the wait for its answer:
   // an interrupted call would be restarted and performed a second time (an O_EXCL create
   // failing with EEXIST, a rename undone).

@@ -61,7 +61,9 @@ struct SetupReport {
 // and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
-// The same steps, with a chdir to exec.working_directory before no_new_privs and the filter,
+// The same steps, after clearing the signal mask and resetting ignored signals to their
+// default (as posix_spawn's POSIX_SPAWN_SETSIGMASK and POSIX_SPAWN_SETSIGDEF would), with a
+// chdir to exec.working_directory before no_new_privs and the filter,
 // the filter installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (a call the broker has
 // received is never interrupted, and so never restarted and performed twice, by a signal
 // other than a fatal one), then execve(2). Never returns: on success the program runs, confined by

@@ -14,6 +14,7 @@
 //                                 (not granted) and an AF_INET address are refused
 //   exec_probe signals DIR        creates DIR/f with O_EXCL and unlinks it 2000 times while a
 //                                 SIGALRM handler (SA_RESTART) runs every 50 microseconds
+//   exec_probe sigstate           no signal is blocked, SIGPIPE has its default disposition
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
@@ -324,6 +325,18 @@ int Signals(const std::string& dir) {
   return 0;
 }
 
+int SignalState() {
+  sigset_t blocked;
+  Check(sigprocmask(SIG_SETMASK, nullptr, &blocked) == 0, "sigprocmask", errno);
+  Check(sigismember(&blocked, SIGUSR1) == 0, "SIGUSR1 is not blocked");
+  struct sigaction pipe_action = {};
+  Check(sigaction(SIGPIPE, nullptr, &pipe_action) == 0, "sigaction", errno);
+  Check(pipe_action.sa_handler == SIG_DFL, "SIGPIPE has its default disposition");
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -333,6 +346,7 @@ int main(int argc, char** argv) {
   if (mode == "leaderless" && argc == 3) return Leaderless(argv[2]);
   if (mode == "flood" && argc == 3) return Flood(argv[2]);
   if (mode == "signals" && argc == 3) return Signals(argv[2]);
+  if (mode == "sigstate") return SignalState();
   if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
   if (mode == "exec") {
     char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -342,6 +356,6 @@ int main(int argc, char** argv) {
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
-          "connect SOCKET OTHER | signals DIR | exec | socket\n");
+          "connect SOCKET OTHER | signals DIR | sigstate | exec | socket\n");
   return 2;
 }

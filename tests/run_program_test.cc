@@ -4,7 +4,9 @@
 // is a seccomp user notification that the broker answers.
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -272,6 +274,30 @@ TEST(RunProgram, ACallTheBrokerAnsweredDoesNotRunAgainAfterASignal) {
   launcher.SetStdioFds(-1, out.write_fd(), -1);
   absl::StatusOr<SandboxResult> result =
       launcher.RunProgram({ProbePath(), {"exec_probe", "signals", dir}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, TheProgramStartsWithDefaultSignalState) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  // The launching thread ignores SIGPIPE and blocks SIGUSR1; the program must not inherit that.
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_pipe;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old_pipe), 0);
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigset_t old_mask;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &old_mask), 0);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "sigstate"}, {}});
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGPIPE, &old_pipe, nullptr);
   ASSERT_TRUE(result.ok()) << result.status();
   const std::string output = out.Take();
   EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
