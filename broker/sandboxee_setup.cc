@@ -5,10 +5,11 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "proto/fd_transport.h"
+#include <cstring>
 
 namespace sbox {
 namespace {
@@ -18,14 +19,84 @@ constexpr int kReportFd = kSandboxeeChannelFd + 1;
 // Descriptors are first moved at or above this, so that no move can overwrite another.
 constexpr int kScratchFloor = kReportFd + 1;
 
-[[noreturn]] void Fail(int report_fd, SetupStep step, int error) {
-  const SetupReport report{step, error};
-  proto::SendMessage(report_fd, &report, sizeof(report), -1, 0);
-  _exit(kSetupFailedExitCode);
+// A syscall without libc: it returns -errno instead of setting errno. errno lives in the
+// launching thread's TLS, which ExecSandboxee's child shares (CLONE_VM): it must not write it.
+long Raw(long number, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+         long a5 = 0) {
+  long result;
+  register long r10 asm("r10") = a3;
+  register long r8 asm("r8") = a4;
+  register long r9 asm("r9") = a5;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return result;
 }
 
-// Moves `fd` to a number >= kScratchFloor. Returns the new number or -1.
-int ToScratch(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, kScratchFloor); }
+template <typename T>
+long Ptr(T* pointer) {
+  return reinterpret_cast<long>(pointer);
+}
+
+// Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
+long SendReport(int report_fd, const SetupReport& report, int fd) {
+  iovec iov = {const_cast<SetupReport*>(&report), sizeof(report)};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  union {
+    char bytes[CMSG_SPACE(sizeof(int))];
+    cmsghdr align;
+  } control = {};
+  if (fd >= 0) {
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof(control.bytes);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  }
+  long sent;
+  do {
+    sent = Raw(SYS_sendmsg, report_fd, Ptr(&msg), MSG_NOSIGNAL);
+  } while (sent == -EINTR);
+  if (sent < 0) return sent;
+  return sent == static_cast<long>(sizeof(report)) ? 0 : -EMSGSIZE;
+}
+
+[[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
+  SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
+  Raw(SYS_exit_group, kSetupFailedExitCode);
+  __builtin_unreachable();
+}
+
+// Moves `fd` to a number >= kScratchFloor. Returns the new number or -errno.
+long ToScratch(int fd) { return Raw(SYS_fcntl, fd, F_DUPFD_CLOEXEC, kScratchFloor); }
+
+// The kernel's struct sigaction for rt_sigaction(2) on x86_64, which glibc's differs from.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+
+// Every signal to its default disposition, then none blocked.
+void ResetSignals() {
+  const KernelSigaction default_action = {SIG_DFL, 0, nullptr, 0};
+  for (int signal = 1; signal <= 64; ++signal) {
+    if (signal == SIGKILL || signal == SIGSTOP) continue;
+    KernelSigaction current = {};
+    if (Raw(SYS_rt_sigaction, signal, 0, Ptr(&current), sizeof(uint64_t)) == 0 &&
+        current.handler != SIG_DFL) {
+      Raw(SYS_rt_sigaction, signal, Ptr(&default_action), 0, sizeof(uint64_t));
+    }
+  }
+  const uint64_t none = 0;
+  Raw(SYS_rt_sigprocmask, SIG_SETMASK, Ptr(&none), 0, sizeof(none));
+}
 
 }  // namespace
 
@@ -61,77 +132,81 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-    Fail(report, SetupStep::kParentDeathSignal, errno);
+  if (const long error = Raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL); error != 0) {
+    Fail(report, SetupStep::kParentDeathSignal, error);
   }
-  if (getppid() != plan.parent_pid) Fail(report, SetupStep::kParentDeathSignal, ESRCH);
+  if (Raw(SYS_getppid) != plan.parent_pid) {
+    Fail(report, SetupStep::kParentDeathSignal, -ESRCH);
+  }
 
-  const int scratch_report = ToScratch(report);
-  if (scratch_report < 0) Fail(report, SetupStep::kDescriptors, errno);
-  report = scratch_report;
-  const int channel = ToScratch(plan.channel_fd);
-  if (channel < 0) Fail(report, SetupStep::kDescriptors, errno);
-  int stdio[3];
+  const long scratch_report = ToScratch(report);
+  if (scratch_report < 0) Fail(report, SetupStep::kDescriptors, scratch_report);
+  report = static_cast<int>(scratch_report);
+  const long channel = ToScratch(plan.channel_fd);
+  if (channel < 0) Fail(report, SetupStep::kDescriptors, channel);
+  long stdio[3];
   for (int i = 0; i < 3; ++i) {
     stdio[i] = plan.stdio_fds[i] >= 0 ? ToScratch(plan.stdio_fds[i]) : -1;
-    if (plan.stdio_fds[i] >= 0 && stdio[i] < 0) Fail(report, SetupStep::kDescriptors, errno);
+    if (plan.stdio_fds[i] >= 0 && stdio[i] < 0) Fail(report, SetupStep::kDescriptors, stdio[i]);
   }
-  if (dup3(report, kReportFd, O_CLOEXEC) < 0) Fail(report, SetupStep::kDescriptors, errno);
+  if (const long moved = Raw(SYS_dup3, report, kReportFd, O_CLOEXEC); moved < 0) {
+    Fail(report, SetupStep::kDescriptors, moved);
+  }
   report = kReportFd;
   // The channel stays open across exec: an exec'ed sandboxee speaks to the broker through it.
-  if (dup3(channel, kSandboxeeChannelFd, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
+  if (const long moved = Raw(SYS_dup3, channel, kSandboxeeChannelFd, 0); moved < 0) {
+    Fail(report, SetupStep::kDescriptors, moved);
+  }
   for (int i = 0; i < 3; ++i) {
-    if (stdio[i] >= 0 && dup3(stdio[i], i, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
+    if (stdio[i] < 0) continue;
+    if (const long moved = Raw(SYS_dup3, stdio[i], i, 0); moved < 0) {
+      Fail(report, SetupStep::kDescriptors, moved);
+    }
   }
-  if (syscall(SYS_close_range, kScratchFloor, ~0U, 0) != 0) {
-    Fail(report, SetupStep::kDescriptors, errno);
+  if (const long error = Raw(SYS_close_range, kScratchFloor, ~0U, 0); error != 0) {
+    Fail(report, SetupStep::kDescriptors, error);
   }
 
-  if (working_directory != nullptr && chdir(working_directory) != 0) {
-    Fail(report, SetupStep::kWorkingDirectory, errno);
+  if (working_directory != nullptr) {
+    if (const long error = Raw(SYS_chdir, Ptr(working_directory)); error != 0) {
+      Fail(report, SetupStep::kWorkingDirectory, error);
+    }
   }
 
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);
+  if (const long error = Raw(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); error != 0) {
+    Fail(report, SetupStep::kNoNewPrivs, error);
+  }
 
-  const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                                SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags, &plan.filter);
-  if (listener < 0) Fail(report, SetupStep::kSeccomp, errno);
+  const long listener =
+      Raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+          static_cast<long>(SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags), Ptr(&plan.filter));
+  if (listener < 0) Fail(report, SetupStep::kSeccomp, listener);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.
-  const SetupReport ready{SetupStep::kReady, 0};
-  const int sent = proto::SendMessage(report, &ready, sizeof(ready), static_cast<int>(listener), 0);
-  close(static_cast<int>(listener));
-  if (sent != 0) Fail(report, SetupStep::kReport, -sent);
+  const long sent =
+      SendReport(report, SetupReport{SetupStep::kReady, 0}, static_cast<int>(listener));
+  Raw(SYS_close, listener);
+  if (sent != 0) Fail(report, SetupStep::kReport, sent);
   return report;
 }
 
 }  // namespace
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr, 0)); }
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) { Raw(SYS_close, SetUp(plan, nullptr, 0)); }
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
-  // The program starts with no signal blocked and none ignored, whatever the launching thread
-  // had: the mask and ignored dispositions survive execve (handlers do not). Before the filter,
-  // which may refuse changing some dispositions.
-  struct sigaction default_action = {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; ++signal) {
-    struct sigaction current;
-    // Fails only for numbers that cannot be changed (SIGKILL, SIGSTOP, glibc's own).
-    if (sigaction(signal, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
-      sigaction(signal, &default_action, nullptr);
-    }
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // The program starts with no signal blocked and every disposition the default, whatever the
+  // launching thread had: the mask and ignored dispositions would survive execve. And a
+  // handler of the parent's must never run here, on memory the parent may share. Before the
+  // filter, which may refuse changing some dispositions.
+  ResetSignals();
   // Once the broker has received a call, only a fatal signal may end the wait for its answer:
   // an interrupted call would be restarted and performed a second time (an O_EXCL create
   // failing with EEXIST, a rename undone).
   const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   // The parent lets this one execve through; the setup socket closes with it on success.
-  execve(exec.path, exec.argv, exec.envp);
-  Fail(report, SetupStep::kExec, errno);
+  const long error = Raw(SYS_execve, Ptr(exec.path), Ptr(exec.argv), Ptr(exec.envp));
+  Fail(report, SetupStep::kExec, error);
 }
 
 }  // namespace sbox

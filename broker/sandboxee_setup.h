@@ -1,9 +1,10 @@
 #ifndef SBOX_BROKER_SANDBOXEE_SETUP_H_
 #define SBOX_BROKER_SANDBOXEE_SETUP_H_
 
-// What the forked child does before the sandboxee's code runs. Everything here runs between
-// fork and the sandboxee's code in a child of a possibly multi-threaded parent, so it is
-// async-signal-safe: raw syscalls only, no allocation, no locks, no absl.
+// What the child does before the sandboxee's code runs. Everything here runs between fork (or
+// clone) and the sandboxee's code in a child of a possibly multi-threaded parent, so it is
+// async-signal-safe: raw syscalls only, no allocation, no locks, no absl. Not even errno is
+// written: ExecSandboxee's child may share the parent's memory, its TLS included.
 
 #include <linux/filter.h>
 #include <sys/types.h>
@@ -61,8 +62,8 @@ struct SetupReport {
 // and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
-// The same steps, after clearing the signal mask and resetting ignored signals to their
-// default (as posix_spawn's POSIX_SPAWN_SETSIGMASK and POSIX_SPAWN_SETSIGDEF would), with a
+// The same steps, after resetting every signal to its default disposition and clearing the
+// signal mask (as posix_spawn's POSIX_SPAWN_SETSIGDEF and POSIX_SPAWN_SETSIGMASK would), with a
 // chdir to exec.working_directory before no_new_privs and the filter,
 // the filter installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (a call the broker has
 // received is never interrupted, and so never restarted and performed twice, by a signal
@@ -72,6 +73,12 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 // policy allows execve. The channel stays open across the exec as kSandboxeeChannelFd; every other
 // descriptor but stdio is closed. A failing step, execve included, is reported as above and
 // the child calls _exit(kSetupFailedExitCode).
+//
+// It may run in a child that shares the parent's memory (clone with CLONE_VM, like
+// posix_spawn, so that no page of a large parent is copied): it writes only its own stack. The
+// parent must then block every signal around the clone, so that none of its handlers runs in
+// the child before the dispositions are reset, and keep `plan`, `exec` and the child's stack
+// until the child has exec'ed (the setup socket's end-of-file) or exited.
 [[noreturn]] void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec);
 
 inline constexpr int kSetupFailedExitCode = 125;

@@ -14,7 +14,8 @@
 //                                 (not granted) and an AF_INET address are refused
 //   exec_probe signals DIR        creates DIR/f with O_EXCL and unlinks it 2000 times while a
 //                                 SIGALRM handler (SA_RESTART) runs every 50 microseconds
-//   exec_probe sigstate           no signal is blocked, SIGPIPE has its default disposition
+//   exec_probe sigstate           no signal is blocked, SIGPIPE and SIGUSR2 have their default
+//                                 dispositions
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
@@ -332,6 +333,9 @@ int SignalState() {
   struct sigaction pipe_action = {};
   Check(sigaction(SIGPIPE, nullptr, &pipe_action) == 0, "sigaction", errno);
   Check(pipe_action.sa_handler == SIG_DFL, "SIGPIPE has its default disposition");
+  struct sigaction usr2_action = {};
+  Check(sigaction(SIGUSR2, nullptr, &usr2_action) == 0, "sigaction", errno);
+  Check(usr2_action.sa_handler == SIG_DFL, "SIGUSR2 has its default disposition");
   if (failures != 0) return 1;
   printf("ok\n");
   return 0;

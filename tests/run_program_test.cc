@@ -284,11 +284,16 @@ TEST(RunProgram, TheProgramStartsWithDefaultSignalState) {
   Launcher launcher = MakeProgramLauncher(LoaderFiles());
   Capture out;
   launcher.SetStdioFds(-1, out.write_fd(), -1);
-  // The launching thread ignores SIGPIPE and blocks SIGUSR1; the program must not inherit that.
+  // The launching thread ignores SIGPIPE, handles SIGUSR2 and blocks SIGUSR1; the program
+  // must inherit none of it.
   struct sigaction ignore = {};
   ignore.sa_handler = SIG_IGN;
   struct sigaction old_pipe;
   ASSERT_EQ(sigaction(SIGPIPE, &ignore, &old_pipe), 0);
+  struct sigaction handle = {};
+  handle.sa_handler = [](int) {};
+  struct sigaction old_usr2;
+  ASSERT_EQ(sigaction(SIGUSR2, &handle, &old_usr2), 0);
   sigset_t usr1;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
@@ -298,6 +303,7 @@ TEST(RunProgram, TheProgramStartsWithDefaultSignalState) {
       launcher.RunProgram({ProbePath(), {"exec_probe", "sigstate"}, {}});
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   sigaction(SIGPIPE, &old_pipe, nullptr);
+  sigaction(SIGUSR2, &old_usr2, nullptr);
   ASSERT_TRUE(result.ok()) << result.status();
   const std::string output = out.Take();
   EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
