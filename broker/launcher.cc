@@ -365,7 +365,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     if (fds[0].revents != 0) break;
     // Checked on the clock, not on poll timing out: a sandboxee that keeps the listener busy
     // would otherwise never time out.
-    if (!timed_out && absl::Now() >= deadline) {
+    if (!timed_out && deadline != absl::InfiniteFuture() && absl::Now() >= deadline) {
       timed_out = true;
       child.Kill();
       fds[1].fd = -1;

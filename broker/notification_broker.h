@@ -68,7 +68,11 @@ namespace sbox {
 // descriptor table.
 //
 // The broker never waits on the sandboxee: a thread that dies mid-call leaves an answer that
-// fails with ENOENT, which is ignored, and every step is bounded.
+// fails with ENOENT, which is ignored, and every step is bounded (opens are O_NONBLOCK, connects
+// non-blocking; memory is read and written with process_vm_readv/writev, which would wait only
+// on memory the sandboxee backs with userfaultfd(2), a call no sbox policy group allows). Calls
+// are answered one at a time, in the order the kernel queues them, so a multi-threaded
+// sandboxee's threads take turns; none can hold the others up for longer than one call.
 class NotificationBroker {
  public:
   // `handler` and `sandbox` must outlive the broker. `listener` is the filter's listener;
