@@ -16,6 +16,9 @@
 //                                 SIGALRM handler (SA_RESTART) runs every 50 microseconds
 //   exec_probe sigstate           no signal is blocked, SIGPIPE and SIGUSR2 have their default
 //                                 dispositions
+//   exec_probe garbage DIR        4 threads make 5000 redirected calls each with random
+//                                 arguments: bad pointers, unterminated and overlong strings,
+//                                 stray descriptors and flags; relative paths fall in DIR
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
@@ -27,6 +30,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,7 +39,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -326,6 +332,102 @@ int Signals(const std::string& dir) {
   return 0;
 }
 
+// Arguments the garbage threads draw from.
+struct Garbage {
+  std::vector<uint64_t> pointers;  // strings, buffers and addresses that are not mapped
+  char* buffers;                   // 8 KiB of writable memory for results
+};
+
+const int kRedirectedCalls[] = {
+    SYS_open,     SYS_openat,    SYS_creat,      SYS_access, SYS_faccessat, SYS_faccessat2,
+    SYS_stat,     SYS_lstat,     SYS_newfstatat, SYS_statx,  SYS_readlink,  SYS_readlinkat,
+    SYS_mkdir,    SYS_mkdirat,   SYS_rmdir,      SYS_unlink, SYS_unlinkat,  SYS_rename,
+    SYS_renameat, SYS_renameat2, SYS_link,       SYS_linkat, SYS_symlink,   SYS_symlinkat,
+    SYS_chmod,    SYS_fchmodat,  SYS_truncate,   SYS_chdir,  SYS_fchdir,    SYS_getcwd,
+    SYS_connect};
+
+void* MakeGarbage(void* arg) {
+  const Garbage& garbage = *static_cast<const Garbage*>(arg);
+  std::mt19937_64 random(reinterpret_cast<uintptr_t>(&garbage) ^ static_cast<uint64_t>(gettid()));
+  const uint64_t small[] = {0,
+                            1,
+                            2,
+                            3,
+                            4,
+                            5,
+                            1000,
+                            4096,
+                            0xffffffff,
+                            ~0ull,
+                            static_cast<uint64_t>(AT_FDCWD),
+                            AT_EMPTY_PATH,
+                            AT_REMOVEDIR,
+                            AT_SYMLINK_NOFOLLOW,
+                            O_CREAT | O_WRONLY,
+                            O_RDONLY | O_CLOEXEC,
+                            O_DIRECTORY,
+                            0x80000000u};
+  for (int i = 0; i < 5000; ++i) {
+    uint64_t args[6];
+    for (uint64_t& arg : args) {
+      switch (random() % 3) {
+        case 0:
+          arg = garbage.pointers[random() % garbage.pointers.size()];
+          break;
+        case 1:
+          arg = small[random() % std::size(small)];
+          break;
+        default:
+          // Somewhere in the result buffers, with room for the largest result that fits a
+          // size argument drawn from `small`.
+          arg = reinterpret_cast<uint64_t>(garbage.buffers + random() % 4096);
+          break;
+      }
+    }
+    const int nr = kRedirectedCalls[random() % std::size(kRedirectedCalls)];
+    // A size argument larger than the room behind a buffer would let the broker write past it,
+    // as the kernel would: keep readlink's and getcwd's sizes within 4096.
+    if (nr == SYS_readlink) args[2] %= 4097;
+    if (nr == SYS_readlinkat) args[3] %= 4097;
+    if (nr == SYS_getcwd) args[1] %= 4097;
+    const long result = syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    const bool makes_descriptor = nr == SYS_open || nr == SYS_openat || nr == SYS_creat;
+    if (makes_descriptor && result > 3) close(static_cast<int>(result));
+  }
+  return nullptr;
+}
+
+int GarbageCalls(const std::string& dir) {
+  if (chdir(dir.c_str()) != 0) return 2;
+  // Two pages, the second inaccessible: a string that runs into it has no NUL.
+  char* pages = static_cast<char*>(
+      mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (pages == MAP_FAILED || mprotect(pages + 4096, 4096, PROT_NONE) != 0) return 2;
+  memset(pages, 'a', 4096);
+  static char overlong[8192];
+  memset(overlong, 'b', sizeof(overlong) - 1);
+  static char buffers[8192 + 512];
+  static const char* const strings[] = {
+      "",          "data.txt", "sub", "sub/x", "..", "/", "/etc/passwd", "../../../etc/shadow",
+      "data.txt/", "link",     "."};
+  Garbage garbage;
+  for (const char* string : strings) garbage.pointers.push_back(reinterpret_cast<uint64_t>(string));
+  garbage.pointers.push_back(reinterpret_cast<uint64_t>(pages + 4096 - 7));  // unterminated
+  garbage.pointers.push_back(reinterpret_cast<uint64_t>(pages + 4096));      // inaccessible
+  garbage.pointers.push_back(reinterpret_cast<uint64_t>(overlong));
+  garbage.pointers.push_back(1);
+  garbage.pointers.push_back(0);
+  garbage.pointers.push_back(0x7fffffffffffull);
+  garbage.buffers = buffers;
+  pthread_t threads[4];
+  for (pthread_t& thread : threads) {
+    if (pthread_create(&thread, nullptr, MakeGarbage, &garbage) != 0) return 2;
+  }
+  for (pthread_t& thread : threads) pthread_join(thread, nullptr);
+  printf("ok\n");
+  return 0;
+}
+
 int SignalState() {
   sigset_t blocked;
   Check(sigprocmask(SIG_SETMASK, nullptr, &blocked) == 0, "sigprocmask", errno);
@@ -351,6 +453,7 @@ int main(int argc, char** argv) {
   if (mode == "flood" && argc == 3) return Flood(argv[2]);
   if (mode == "signals" && argc == 3) return Signals(argv[2]);
   if (mode == "sigstate") return SignalState();
+  if (mode == "garbage" && argc == 3) return GarbageCalls(argv[2]);
   if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
   if (mode == "exec") {
     char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -360,6 +463,6 @@ int main(int argc, char** argv) {
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
-          "connect SOCKET OTHER | signals DIR | sigstate | exec | socket\n");
+          "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | exec | socket\n");
   return 2;
 }
