@@ -386,9 +386,11 @@ void Answerer::Stat(int dirfd, uint64_t path, uint32_t flags, uint64_t buffer, b
   operands.request.flags = flags & AT_SYMLINK_NOFOLLOW;
   if (flags & AT_EMPTY_PATH) {
     // An empty path stats the directory descriptor itself: the caller's own descriptor,
-    // which it could fstat.
+    // which it could fstat. Since Linux 6.11 a NULL path means the same.
     std::string& name = operands.paths[0];
-    if (const int error = call_.ReadPath(path, &name); error != 0) {
+    if (path == 0) {
+      name.clear();
+    } else if (const int error = call_.ReadPath(path, &name); error != 0) {
       call_.Fail(error);
       return;
     }

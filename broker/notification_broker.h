@@ -33,9 +33,10 @@ namespace sbox {
 //   faccessat2              is its euid); AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH or any other flag
 //                           is EINVAL.
 //   stat, lstat,            Op::kStat; lstat and AT_SYMLINK_NOFOLLOW do not follow a final
-//   newfstatat, statx       symlink. AT_EMPTY_PATH with "" stats the directory descriptor
-//                           itself (fetched with pidfd_getfd, fstat'ed in the broker). statx is
-//                           filled from struct stat, stx_mask = STATX_BASIC_STATS. Flags other
+//   newfstatat, statx       symlink. AT_EMPTY_PATH with "" (or NULL, as since Linux 6.11)
+//                           stats the directory descriptor itself (fetched with pidfd_getfd,
+//                           fstat'ed in the broker). statx is filled from struct stat,
+//                           stx_mask = STATX_BASIC_STATS. Flags other
 //                           than AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_NO_AUTOMOUNT (and, for
 //                           statx, the AT_STATX_* sync bits) are EINVAL.
 //   readlink, readlinkat    Op::kReadlink, cut to bufsiz like the kernel; bufsiz <= 0 is EINVAL.

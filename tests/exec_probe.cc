@@ -106,6 +106,9 @@ int Files(const std::string& dir, const std::string& secret) {
   Expect(syscall(SYS_statx, static_cast<int>(fd), "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx), 0,
          "statx AT_EMPTY_PATH");
   Check(stx.stx_ino == by_fd.st_ino, "statx AT_EMPTY_PATH is the descriptor's file");
+  Expect(syscall(SYS_newfstatat, static_cast<int>(fd), nullptr, &by_path, AT_EMPTY_PATH), 0,
+         "newfstatat AT_EMPTY_PATH with a NULL path");
+  Check(by_path.st_ino == by_fd.st_ino, "a NULL path with AT_EMPTY_PATH is the descriptor's file");
   Expect(syscall(SYS_stat, data.c_str(), reinterpret_cast<void*>(1)), EFAULT,
          "stat into a bad pointer");
 
