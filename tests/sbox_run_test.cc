@@ -269,6 +269,18 @@ TEST(SboxRun, CwdIsTheProgramsWorkingDirectory) {
   EXPECT_EQ(relative.out, testing::ReadFileOrDie(samples.text()));
 }
 
+// SBOX_BROKER_FD names the broker channel, and the protocol document is all a program needs to
+// use it: the probe builds its request byte by byte from proto/PROTOCOL.md.
+TEST(SboxRun, AProgramSpeaksTheProtocolOnSboxBrokerFd) {
+  const Samples samples;
+  CommandResult r = Sbox({"--allow-read", samples.text()}, {kProbe, "channel", samples.text()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+  r = Sbox({"--allow-read", samples.text()}, {kProbe, "channel", samples.secret()});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, "reply: version 1 op 1 id 42 result -13 fds 0\n");  // EACCES
+}
+
 int CountFds(pid_t pid) {
   int count = 0;
   const std::string dir = absl::StrCat("/proc/", pid, "/fd");
