@@ -362,6 +362,22 @@ TEST(SboxLearn, WhatTheRunDidNotDoStaysRefused) {
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
 }
 
+// A real program's learned policy passes its run and still refuses what the run did not do:
+// xmllint asked to fetch a URL opens an AF_INET socket, a reported violation.
+TEST(SboxLearn, ARealProgramsLearnedPolicyStillRefusesASocket) {
+  const Samples samples;
+  const std::string policy = samples.dir().path() + "/xmllint.policy";
+  ASSERT_EQ(Learn({"--out", policy}, {"/usr/bin/xmllint", "--noout", samples.xml()}).exit_code, 0);
+  CommandResult r = Sbox({"--policy", policy}, {"/usr/bin/xmllint", "--noout", samples.xml()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  r = Sbox({"--policy", policy}, {"/usr/bin/xmllint", "--noout", "http://127.0.0.1:9/x.xml"});
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
+      << r.err;
+  EXPECT_NE(r.err.find(absl::StrCat(policy, " does not mention socket")), std::string::npos)
+      << r.err;
+}
+
 TEST(SboxLearn, WritesToStdoutAndReportsItsOwnErrors) {
   const Samples samples;
   CommandResult r = Learn({}, {kProbe, "exit", "3"});
