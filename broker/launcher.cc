@@ -204,6 +204,11 @@ Launcher& Launcher::SetStdio(Stdio stdio) {
   return *this;
 }
 
+Launcher& Launcher::ObserveAndLetThrough(NotificationBroker::Observer observer) {
+  observer_ = std::move(observer);
+  return *this;
+}
+
 Launcher& Launcher::SetWorkingDirectory(std::string directory) {
   working_directory_ = std::move(directory);
   return *this;
@@ -346,7 +351,10 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // against the same working directory.
   const FileRequestHandler handler(files_, decision_log_);
   std::optional<NotificationBroker> notifications;
-  if (exec != nullptr) notifications.emplace(handler, server.sandbox_state(), listener->get(), pid);
+  if (exec != nullptr) {
+    notifications.emplace(handler, server.sandbox_state(), listener->get(), pid);
+    if (observer_) notifications->ObserveAndLetThrough(observer_);
+  }
 
   SandboxResult result;
   bool timed_out = false;

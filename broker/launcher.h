@@ -10,6 +10,7 @@
 #include "broker/broker_server.h"
 #include "broker/decision.h"
 #include "broker/file_policy.h"
+#include "broker/notification_broker.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
 #include "proto/unique_fd.h"
@@ -68,6 +69,10 @@ class Launcher {
   // Where the sandboxee's relative paths start, as the broker resolves them (absolute and
   // normalized). Default: the launching process's working directory at Run.
   Launcher& SetWorkingDirectory(std::string directory);
+  // For `sbox learn` only: RunProgram then lets every call its policy does not allow through,
+  // after passing it to `observer` (see NotificationBroker::ObserveAndLetThrough), so the
+  // program runs unconfined by its syscall policy. Called on the launching thread.
+  Launcher& ObserveAndLetThrough(NotificationBroker::Observer observer);
 
   // Runs `sandboxee` in a new sandboxed child and waits for it. Several runs, one after another
   // or at once from several threads, may share one Launcher. The calling thread is the child's
@@ -114,6 +119,7 @@ class Launcher {
   Stdio stdio_ = Stdio::kInherit;
   int stdio_fds_[3] = {-1, -1, -1};
   std::string working_directory_;
+  NotificationBroker::Observer observer_;
 };
 
 }  // namespace sbox

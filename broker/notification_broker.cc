@@ -720,6 +720,11 @@ absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
       Answerer(handler_, sandbox_, call).Answer(notif.data.nr);
       return std::nullopt;
     }
+    if (observer_) {
+      observer_(notif.data);
+      call.Continue();
+      return std::nullopt;
+    }
   }
   return DecodeNotification(listener_, notif);
 }

@@ -1,8 +1,10 @@
 #ifndef SBOX_BROKER_NOTIFICATION_BROKER_H_
 #define SBOX_BROKER_NOTIFICATION_BROKER_H_
 
+#include <linux/seccomp.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -96,12 +98,20 @@ class NotificationBroker {
   // SyscallPolicy::RedirectedFileCalls().
   static bool Answers(int number);
 
+  // For `sbox learn` only, never for confinement: from now on a call the broker does not answer
+  // is passed to `observer` (the kernel's view of it) and let through with
+  // SECCOMP_USER_NOTIF_FLAG_CONTINUE, instead of being returned as a violation. Calls of another
+  // architecture are still violations.
+  using Observer = std::function<void(const seccomp_data&)>;
+  void ObserveAndLetThrough(Observer observer) { observer_ = std::move(observer); }
+
  private:
   const FileRequestHandler& handler_;
   SandboxState& sandbox_;
   const int listener_;
   const pid_t sandboxee_;
   bool first_seen_ = false;
+  Observer observer_;
 };
 
 }  // namespace sbox

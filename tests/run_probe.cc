@@ -11,6 +11,8 @@
 //   run_probe sleep SECONDS      sleep, then exit 0
 //   run_probe getcwd             print the working directory
 //   run_probe hostile PATH       speak garbage to $SBOX_BROKER_FD (see Hostile), then print PATH
+//   run_probe channel PATH       open PATH with a request on $SBOX_BROKER_FD, made byte by byte
+//                                as proto/PROTOCOL.md lays it out, and print it
 //
 // Linked like any Debian program: dynamically, against libc and libstdc++.
 
@@ -167,6 +169,61 @@ int Hostile(const char* path) {
   return Read(path);
 }
 
+// An open request as PROTOCOL.md §3 lays it out (little-endian), its reply read as §3.2 does,
+// the descriptor taken from SCM_RIGHTS.
+int ChannelOpen(const char* path) {
+  const char* env = getenv("SBOX_BROKER_FD");
+  if (env == nullptr) {
+    printf("no SBOX_BROKER_FD\n");
+    return 1;
+  }
+  const int channel = atoi(env);
+  const size_t length = strlen(path);
+  uint8_t request[32 + 4096] = {};
+  request[0] = 1;   // version 1
+  request[2] = 1;   // op 1: open
+  request[4] = 42;  // request id 42
+  // flags: O_RDONLY (0); mode, length, path2_len, fd_paths: 0
+  request[24] = static_cast<uint8_t>(length & 0xff);
+  request[25] = static_cast<uint8_t>(length >> 8);
+  memcpy(request + 32, path, length);
+  // sendmsg, the call the broker-channel group allows (send(2) is sendto).
+  iovec out = {request, 32 + length};
+  msghdr sent = {};
+  sent.msg_iov = &out;
+  sent.msg_iovlen = 1;
+  if (sendmsg(channel, &sent, MSG_NOSIGNAL) != static_cast<ssize_t>(32 + length)) {
+    return Fail("sendmsg");
+  }
+  uint8_t reply[16 + 4096];
+  iovec iov = {reply, sizeof(reply)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t got = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+  if (got < 16) return Fail("recvmsg");
+  int32_t result;
+  memcpy(&result, reply + 8, 4);
+  const uint16_t fd_count = static_cast<uint16_t>(reply[12] | reply[13] << 8);
+  if (reply[0] != 1 || reply[2] != 1 || reply[4] != 42 || result < 0 || fd_count != 1) {
+    printf("reply: version %d op %d id %d result %d fds %d\n", reply[0], reply[2], reply[4],
+           result, fd_count);
+    return 1;
+  }
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return Fail("no descriptor");
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) fwrite(buffer, 1, static_cast<size_t>(n), stdout);
+  close(fd);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,5 +256,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (what == "hostile") return Hostile(arg);
+  if (what == "channel") return ChannelOpen(arg);
   return 2;
 }

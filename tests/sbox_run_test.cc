@@ -1,5 +1,6 @@
-// `sbox run` end to end: the real CLI running real Debian programs and a probe program, each
-// under a policy from policies/, compared with the same command run without sbox.
+// `sbox run` and `sbox learn` end to end: the real CLI running real Debian programs and a probe
+// program, each under a policy from policies/ or one it learned, compared with the same command
+// run without sbox.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -268,6 +269,18 @@ TEST(SboxRun, CwdIsTheProgramsWorkingDirectory) {
   EXPECT_EQ(relative.out, testing::ReadFileOrDie(samples.text()));
 }
 
+// SBOX_BROKER_FD names the broker channel, and the protocol document is all a program needs to
+// use it: the probe builds its request byte by byte from proto/PROTOCOL.md.
+TEST(SboxRun, AProgramSpeaksTheProtocolOnSboxBrokerFd) {
+  const Samples samples;
+  CommandResult r = Sbox({"--allow-read", samples.text()}, {kProbe, "channel", samples.text()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+  r = Sbox({"--allow-read", samples.text()}, {kProbe, "channel", samples.secret()});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, "reply: version 1 op 1 id 42 result -13 fds 0\n");  // EACCES
+}
+
 int CountFds(pid_t pid) {
   int count = 0;
   const std::string dir = absl::StrCat("/proc/", pid, "/fd");
@@ -297,6 +310,88 @@ TEST(SboxRun, AHostileProgramOnTheBrokerChannelLeavesTheBrokerAsItWas) {
   const CommandResult r = probe.Finish();
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+}
+
+// `sbox learn` OPTIONS -- COMMAND.
+CommandResult Learn(const std::vector<std::string>& options,
+                    const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {kSbox, "learn"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return RunCommand(argv);
+}
+
+// One learning run of a real program gives a policy under which the same run passes at once,
+// with the same output, and which lints clean.
+TEST_P(RealProgram, LearnsAPolicyTheSameRunPassesUnder) {
+  const Samples samples;
+  const ProgramCase& c = GetParam();
+  const std::vector<std::string> command = c.command(samples);
+  const CommandResult bare = RunCommand(command);
+  const std::string policy = samples.dir().path() + "/learned.policy";
+  const CommandResult learned = Learn({"--out", policy}, command);
+  ASSERT_EQ(learned.exit_code, 0) << Describe(learned);
+  EXPECT_EQ(learned.out, bare.out);  // the learning run is the program's own run
+  const CommandResult boxed = Sbox({"--policy", policy}, command);
+  EXPECT_EQ(boxed.exit_code, 0) << Describe(boxed) << "\n" << testing::ReadFileOrDie(policy);
+  EXPECT_EQ(boxed.out, bare.out);
+  const CommandResult lint = RunCommand({kSbox, "audit", "--lint", policy});
+  EXPECT_EQ(lint.exit_code, 0) << Describe(lint);
+}
+
+// What a learned policy was not shown stays refused: another file, a socket, an exec.
+TEST(SboxLearn, WhatTheRunDidNotDoStaysRefused) {
+  const Samples samples;
+  const std::string policy = samples.dir().path() + "/probe.policy";
+  const CommandResult learned = Learn({"--out", policy}, {kProbe, "read", samples.text()});
+  ASSERT_EQ(learned.exit_code, 0) << Describe(learned);
+  CommandResult r = Sbox({"--policy", policy}, {kProbe, "read", samples.text()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r) << testing::ReadFileOrDie(policy);
+  EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+  r = Sbox({"--policy", policy}, {kProbe, "read", samples.secret()});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, samples.secret() + ": Permission denied\n");
+  r = Sbox({"--policy", policy}, {kProbe, "socket"});
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_NE(r.err.find(absl::StrCat(policy, " does not mention socket; to allow this call add: "
+                                    "allow socket if arg0 == AF_INET")),
+            std::string::npos)
+      << r.err;
+  r = Sbox({"--policy", policy}, {kProbe, "exec", "/bin/true"});
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+}
+
+// A real program's learned policy passes its run and still refuses what the run did not do:
+// xmllint asked to fetch a URL opens an AF_INET socket, a reported violation.
+TEST(SboxLearn, ARealProgramsLearnedPolicyStillRefusesASocket) {
+  const Samples samples;
+  const std::string policy = samples.dir().path() + "/xmllint.policy";
+  ASSERT_EQ(Learn({"--out", policy}, {"/usr/bin/xmllint", "--noout", samples.xml()}).exit_code, 0);
+  CommandResult r = Sbox({"--policy", policy}, {"/usr/bin/xmllint", "--noout", samples.xml()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  r = Sbox({"--policy", policy}, {"/usr/bin/xmllint", "--noout", "http://127.0.0.1:9/x.xml"});
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
+      << r.err;
+  EXPECT_NE(r.err.find(absl::StrCat(policy, " does not mention socket")), std::string::npos)
+      << r.err;
+}
+
+TEST(SboxLearn, WritesToStdoutAndReportsItsOwnErrors) {
+  const Samples samples;
+  CommandResult r = Learn({}, {kProbe, "exit", "3"});
+  EXPECT_EQ(r.exit_code, 3) << Describe(r);  // the program's status, and the policy
+  EXPECT_TRUE(absl::StartsWith(r.out, "# Learned by `sbox learn` from one run of: "
+                                      "tests/run_probe exit 3\n"))
+      << r.out;
+  r = Learn({"--out", "/nonexistent/dir/p.policy"}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_EQ(r.err, "sbox: learn: --out /nonexistent/dir/p.policy: No such file or directory\n");
+  r = Learn({"--policy", "x"}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox learn: unknown option '--policy'")) << r.err;
+  EXPECT_EQ(RunCommand({kSbox, "learn", "--help"}).exit_code, 0);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "broker/file_policy.h"
+#include "broker/path_check.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
 
@@ -116,21 +117,32 @@ std::vector<std::vector<ArgCondition>> GroupConditions(const std::string& name,
   return found;
 }
 
-// The deepest directory that holds both `a` and `b` (absolute, normalized).
-std::string CommonDirectory(const std::string& a, const std::string& b) {
-  size_t end = 0;
-  for (size_t i = 1; i <= std::min(a.size(), b.size()); ++i) {
-    const bool a_end = i == a.size() || a[i] == '/';
-    const bool b_end = i == b.size() || b[i] == '/';
-    if (a.compare(0, i, b, 0, i) != 0) break;
-    if (a_end && b_end) end = i;
-  }
-  return end == 0 ? "/" : a.substr(0, end);
-}
-
 std::string Parent(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool IsBeneath(const std::string& path, const std::string& directory) {
+  return directory == "/" || path == directory ||
+         (absl::StartsWith(path, directory) && path[directory.size()] == '/');
+}
+
+// The tree a symlink at `path` can be followed in: the deepest directory above it, as the
+// program names it, whose real path holds the link's real target. The broker follows a symlink
+// only beneath the deciding rule's root. Empty when the link dangles or is absolute: the broker
+// never follows an absolute symlink.
+std::string TreeForSymlink(const std::string& path) {
+  char target[PATH_MAX];
+  const ssize_t length = readlink(path.c_str(), target, sizeof(target));
+  if (length <= 0 || target[0] == '/') return "";
+  if (realpath(path.c_str(), target) == nullptr) return "";
+  std::string directory = path;
+  do {
+    directory = Parent(directory);
+    char real[PATH_MAX];
+    if (realpath(directory.c_str(), real) != nullptr && IsBeneath(target, real)) return directory;
+  } while (directory != "/");
+  return "/";
 }
 
 bool IsDirectory(const std::string& path) {
@@ -202,10 +214,19 @@ void PolicyLearner::AddDecision(const Decision& d) {
     case proto::Op::kNewChannel:
       return;
   }
-  absl::MutexLock lock(&mu_);
-  if (first != 0 && !d.path.empty() && d.path[0] == '/') files_[std::string(d.path)] |= first;
+  // A path the program named "dir/" is the directory's; one that stays unnormalized was refused
+  // for that while learning, and would be again.
+  const auto rule_path = [](std::string_view path) {
+    while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    return CheckAbsoluteNormalizedPath(path) == PathProblem::kNone ? std::string(path)
+                                                                    : std::string();
+  };
+  const std::string path = rule_path(d.path);
   // A symlink's path2 is its target, which the broker judges but the program does not open.
-  if (second != 0 && !d.path2.empty() && d.path2[0] == '/') files_[std::string(d.path2)] |= second;
+  const std::string path2 = second != 0 ? rule_path(d.path2) : std::string();
+  absl::MutexLock lock(&mu_);
+  if (first != 0 && !path.empty()) files_[path] |= first;
+  if (!path2.empty()) files_[path2] |= second;
 }
 
 std::string PolicyLearner::PolicyText(const std::string& command) const {
@@ -238,7 +259,8 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
       }
       if (all_admitted) {
         for (const auto* all_of : used) {
-          lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText(*all_of), count));
+          lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText(*all_of),
+                                       all_of == used.front() ? count : ""));
         }
         continue;
       }
@@ -259,34 +281,44 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   absl::StrAppend(&text, absl::StrJoin(lines, "\n"), lines.empty() ? "" : "\n");
 
   std::map<std::string, Permissions> trees;
-  std::vector<std::string> file_lines;
+  std::map<std::string, Permissions> files;
   std::vector<std::string> left_out;
   for (const auto& [path, permissions] : files_) {
     if (absl::StartsWith(path, "/proc/") && path.size() > 6 && path[6] >= '0' && path[6] <= '9') {
       left_out.push_back(absl::StrCat("# not granted (the sandboxee's own /proc): ", path));
       continue;
     }
+    if (path == "/") continue;  // the ancestor of every rule, which may always be stat'ed
     struct stat st;
     if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      char real[PATH_MAX];
-      if (realpath(path.c_str(), real) != nullptr) {
-        trees[CommonDirectory(Parent(path), real)] |= permissions;
-        continue;
+      const std::string tree = TreeForSymlink(path);
+      if (tree.empty()) {
+        left_out.push_back(
+            absl::StrCat("# not granted (an absolute or dangling symlink, never followed): ", path));
+      } else {
+        trees[tree] |= permissions;
       }
+      continue;
     }
-    if (path != "/" && !IsDirectory(Parent(path))) {
+    if (!IsDirectory(Parent(path))) {
       left_out.push_back(absl::StrCat("# not granted (its directory does not exist): ", path));
       continue;
     }
-    if (path == "/") continue;  // the ancestor of every rule, which may always be stat'ed
-    file_lines.push_back(absl::StrCat("file ", PermissionsText(permissions), " ", path));
+    files[path] |= permissions;
   }
   absl::StrAppend(&text, "\n");
-  for (const auto& [path, permissions] : trees) {
+  // One path takes one allow rule: a tree's own path folds its file rule into it.
+  for (auto& [path, permissions] : trees) {
+    if (const auto file = files.find(path); file != files.end()) {
+      permissions |= file->second;
+      files.erase(file);
+    }
     absl::StrAppend(&text, "tree ", PermissionsText(permissions), " ", path,
-                    "  # holds a symlink and its target\n");
+                    "  # a symlink the program opened, and its target\n");
   }
-  for (const std::string& line : file_lines) absl::StrAppend(&text, line, "\n");
+  for (const auto& [path, permissions] : files) {
+    absl::StrAppend(&text, "file ", PermissionsText(permissions), " ", path, "\n");
+  }
   for (const std::string& line : left_out) absl::StrAppend(&text, line, "\n");
   return text;
 }

@@ -33,9 +33,11 @@ namespace sbox {
 // or truncate, chmod or truncate; c to create, mkdir or be a rename's or link's new name; d to
 // unlink, rmdir or be renamed away; x to connect. Paths that did not exist are granted too, so
 // that the program sees ENOENT as it did, when their directory exists. A path that is a symlink
-// becomes a `tree` rule on the deepest directory holding both the link and its target, since a
-// file rule never follows a symlink. The sandboxee's own /proc/<pid> cannot be granted by path,
-// and is left out with a comment.
+// becomes a `tree` rule on the deepest directory above it whose real path holds the link's
+// target (/lib/x86_64-linux-gnu for a library's version link; /usr for /usr/share/misc's link
+// into /usr/lib), since a file rule never follows a symlink and a tree follows one only
+// beneath its root. An absolute or dangling symlink, which the broker never follows, and the
+// sandboxee's own /proc/<pid>, which cannot be granted by path, are left out with a comment.
 class PolicyLearner {
  public:
   // One syscall the program made (x86_64 number and arguments).

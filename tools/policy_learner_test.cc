@@ -102,11 +102,16 @@ TEST(PolicyLearner, FileRulesCarryThePermissionsTheRequestsNeeded) {
   Request(learner, proto::Op::kOpen, dir.path() + "/missing/deeper", O_RDONLY);
   Request(learner, proto::Op::kOpen, link, O_RDONLY);
   Request(learner, proto::Op::kOpen, "/proc/1234/status", O_RDONLY);
+  Request(learner, proto::Op::kOpen, dir.path() + "/", O_RDONLY | O_DIRECTORY);
+  Request(learner, proto::Op::kOpen, "/a/../b", O_RDONLY);
   const std::string text = learner.PolicyText("prog");
   EXPECT_NE(text.find(absl::StrCat("file r ", input, "\n")), std::string::npos) << text;
   EXPECT_NE(text.find(absl::StrCat("file wc ", output, "\n")), std::string::npos) << text;
   EXPECT_NE(text.find(absl::StrCat("file d ", gone, "\n")), std::string::npos) << text;
-  EXPECT_NE(text.find(absl::StrCat("tree r ", dir.path(), "  # holds a symlink")),
+  // The directory, opened as "dir/", is also the symlink's tree: one rule, the tree.
+  EXPECT_EQ(text.find(absl::StrCat("file r ", dir.path(), "\n")), std::string::npos) << text;
+  EXPECT_EQ(text.find("/a/../b"), std::string::npos) << text;
+  EXPECT_NE(text.find(absl::StrCat("tree r ", dir.path(), "  # a symlink the program opened")),
             std::string::npos)
       << text;
   EXPECT_NE(text.find(absl::StrCat("# not granted (its directory does not exist): ", dir.path(),

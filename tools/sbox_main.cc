@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tools/audit_command.h"
+#include "tools/learn_command.h"
 #include "tools/run_command.h"
 
 namespace {
@@ -14,6 +15,7 @@ constexpr char kUsage[] = R"(usage: sbox COMMAND [ARGS...]
 commands:
   audit   explain, lint, compare or evaluate a policy file (sbox audit --help)
   run     run a program confined by a policy (sbox run --help)
+  learn   write the policy one run of a program needs (sbox learn --help)
 
 exit status: per command (see its --help); 2 for an unknown command
 )";
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "audit") {
     return sbox::RunAudit(std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
+                          std::cerr);
+  }
+  if (args[0] == "learn") {
+    return sbox::RunLearn(std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
                           std::cerr);
   }
   if (args[0] == "run") {

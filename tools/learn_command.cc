@@ -1,0 +1,153 @@
+#include "tools/learn_command.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/audit_log.h"
+#include "broker/file_policy.h"
+#include "broker/launcher.h"
+#include "broker/syscall_policy.h"
+#include "proto/unique_fd.h"
+#include "tools/policy_learner.h"
+
+extern char** environ;
+
+namespace sbox {
+namespace {
+
+constexpr char kLearnUsage[] = R"(usage: sbox learn [OPTIONS] -- PROGRAM [ARGS...]
+
+Runs PROGRAM once with every file access granted and every syscall let through, recording
+both, then writes the smallest policy under which the same run passes:
+
+  sbox learn --out prog.policy -- prog input
+  sbox audit --lint prog.policy
+  sbox run --policy prog.policy -- prog input
+
+While learning the program is NOT confined: give it inputs you trust.
+
+options:
+  --out FILE           write the policy to FILE (default: standard output, after the program)
+  --cwd DIR            the program's working directory (default: the current one)
+  --audit-log FILE     append every file request to FILE, one JSON object a line
+  --timeout SECONDS    kill the program after this long
+  --help               this text
+
+exit status: as sbox run: the program's own, 128+N for signal N, 124 timed out, 125 sbox
+could not start it, 126 not executable, 127 not found
+)";
+
+std::string CommandLine(const std::vector<std::string>& command) {
+  std::vector<std::string> words;
+  for (const std::string& word : command) {
+    words.push_back(word.find_first_of(" \t\n'\"") == std::string::npos ? word
+                                                                        : absl::StrCat("'", word, "'"));
+  }
+  return absl::StrJoin(words, " ");
+}
+
+}  // namespace
+
+int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<ProgramOptions> options =
+      ParseProgramOptions(args, {"--out", "--cwd", "--audit-log", "--timeout"});
+  if (!options.ok()) {
+    err << "sbox learn: " << options.status().message() << "\n" << kLearnUsage;
+    return kRunSetupFailed;
+  }
+  if (options->help) {
+    out << kLearnUsage;
+    return 0;
+  }
+  ProgramToRun program;
+  if (const int status = ResolveProgram(*options, err, &program); status != 0) return status;
+
+  // Opened first, so that a bad --out is found before the program runs.
+  UniqueFd policy_file;
+  if (!options->out.empty()) {
+    policy_file.reset(open(options->out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!policy_file.valid()) {
+      return Report(err, kRunSetupFailed,
+                    absl::StrCat("learn: --out ", options->out, ": ", strerror(errno)));
+    }
+  }
+  std::unique_ptr<JsonLinesAuditLog> audit_log;
+  if (!options->audit_log.empty()) {
+    absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
+        JsonLinesAuditLog::Open(options->audit_log);
+    if (!opened.ok()) {
+      return Report(err, kRunSetupFailed,
+                    absl::StrCat("learn: --audit-log: ", opened.status().message()));
+    }
+    audit_log = *std::move(opened);
+  }
+
+  // Everything granted, so that every access is seen; the broker still performs each one.
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowTree("/", kAllPermissions).Build();
+  // Only the redirected file calls are answered; every other call reaches the default action,
+  // a notification the launcher passes to the learner and lets through. clone3 answers ENOSYS
+  // as under the learned policy, so glibc's fallback to clone is what gets learned.
+  SyscallPolicy::Builder learning;
+  learning.AllowGroup(SyscallGroup::kFileRedirection).ReturnErrno("clone3", ENOSYS);
+  absl::StatusOr<SyscallPolicy> syscalls = learning.Build(Redirection::kUserNotification);
+  if (!files.ok() || !syscalls.ok()) {
+    return Report(err, kRunSetupFailed,
+                  absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
+  }
+
+  PolicyLearner learner;
+  const DecisionLog log = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetWorkingDirectory(program.cwd)
+      .SetTimeout(options->timeout)
+      .SetDecisionLog([&learner, log](const Decision& decision) {
+        learner.AddDecision(decision);
+        if (log) log(decision);
+      })
+      .ObserveAndLetThrough([&learner](const seccomp_data& call) {
+        learner.AddSyscall(call.nr, reinterpret_cast<const uint64_t*>(call.args));
+      });
+  Program spec;
+  spec.path = program.path;
+  spec.argv = options->command;
+  for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
+
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
+  if (!result.ok()) {
+    return Report(err, kRunSetupFailed, absl::StrCat("learn: ", result.status().message()));
+  }
+  const std::string text = learner.PolicyText(CommandLine(options->command));
+  if (policy_file.valid()) {
+    size_t written = 0;
+    while (written < text.size()) {
+      const ssize_t n = write(policy_file.get(), text.data() + written, text.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return Report(err, kRunSetupFailed,
+                      absl::StrCat("learn: writing ", options->out, ": ", strerror(errno)));
+      }
+      written += static_cast<size_t>(n);
+    }
+    err << "sbox learn: wrote " << options->out << "; check it with: sbox audit --lint "
+        << options->out << "\n";
+  } else {
+    out << text;
+  }
+  if (result->outcome == SandboxResult::Outcome::kViolation) {
+    // Only a call of another architecture is refused while learning.
+    return Report(err, kRunViolation,
+                  absl::StrCat("learn: the program made a call sbox cannot allow: ",
+                               result->violation->ToString()));
+  }
+  return ExitStatusOf(*result, *options, err);
+}
+
+}  // namespace sbox

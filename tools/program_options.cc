@@ -1,0 +1,168 @@
+#include "tools/program_options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "broker/request_path.h"
+
+namespace sbox {
+namespace {
+
+std::string CurrentDirectory() {
+  char buffer[PATH_MAX];
+  return getcwd(buffer, sizeof(buffer)) != nullptr ? std::string(buffer) : std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
+                                                   const std::set<std::string>& accepted) {
+  ProgramOptions options;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      options.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      options.help = true;
+      return options;
+    }
+    if (!absl::StartsWith(arg, "-")) {  // the program, without "--"
+      options.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(0, equals);
+    if (accepted.count(name) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option '", name, "'"));
+    }
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+    }
+    if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is empty"));
+    const bool repeatable = name == "--allow-read" || name == "--allow-write";
+    if (!repeatable && !seen.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " is given twice"));
+    }
+    if (name == "--allow-read") {
+      options.allow_read.push_back(value);
+    } else if (name == "--allow-write") {
+      options.allow_write.push_back(value);
+    } else if (name == "--timeout") {
+      double seconds = 0;
+      if (!absl::SimpleAtod(value, &seconds) || !(seconds > 0) || seconds > 1e9) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--timeout: expected a positive number of seconds, found '", value, "'"));
+      }
+      options.timeout = absl::Seconds(seconds);
+    } else {
+      std::string* target = name == "--policy"      ? &options.policy
+                            : name == "--out"       ? &options.out
+                            : name == "--cwd"       ? &options.cwd
+                                                    : &options.audit_log;
+      *target = value;
+    }
+  }
+  if (options.command.empty()) return absl::InvalidArgumentError("no PROGRAM given");
+  return options;
+}
+
+absl::StatusOr<std::string> AbsolutePath(const std::string& path, const std::string& cwd) {
+  const bool absolute = absl::StartsWith(path, "/");
+  const std::string joined = absl::StrJoin(absl::StrSplit(path, '/', absl::SkipEmpty()), "/");
+  if (joined.empty()) return absolute ? std::string("/") : cwd;
+  std::string out;
+  const char* reason = nullptr;
+  if (ResolveRequestPath(joined, absolute ? "/" : cwd, 0, &out, &reason) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("path '", path, "': ", reason));
+  }
+  return out;
+}
+
+std::string FindProgram(const std::string& name, const std::string& path_variable) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return name;
+  std::string found_not_executable;
+  for (absl::string_view dir : absl::StrSplit(path_variable, ':')) {
+    const std::string candidate =
+        dir.empty() ? name : absl::StrCat(dir, absl::EndsWith(dir, "/") ? "" : "/", name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (found_not_executable.empty()) found_not_executable = candidate;
+  }
+  return found_not_executable;
+}
+
+int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRun* out) {
+  const std::string here = CurrentDirectory();
+  if (here.empty()) return Report(err, kRunSetupFailed, absl::StrCat("getcwd: ", strerror(errno)));
+  out->cwd = here;
+  if (!options.cwd.empty()) {
+    absl::StatusOr<std::string> dir = AbsolutePath(options.cwd, here);
+    struct stat st;
+    if (!dir.ok() || stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Report(err, kRunSetupFailed, absl::StrCat("--cwd ", options.cwd, ": not a directory"));
+    }
+    out->cwd = *dir;
+  }
+  const char* path_variable = getenv("PATH");
+  out->path = FindProgram(options.command[0],
+                          path_variable != nullptr ? path_variable : "/usr/bin:/bin");
+  if (out->path.empty()) {
+    return Report(err, kRunNotFound, absl::StrCat(options.command[0], ": command not found"));
+  }
+  // The program starts in --cwd; a path found relative to this directory must still name it.
+  if (out->path[0] != '/') out->path = absl::StrCat(here, "/", out->path);
+  struct stat st;
+  if (stat(out->path.c_str(), &st) != 0) {
+    return Report(err, kRunNotFound, absl::StrCat(options.command[0], ": ", strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode) || access(out->path.c_str(), X_OK) != 0) {
+    return Report(err, kRunNotExecutable,
+                  absl::StrCat(options.command[0], ": ",
+                               S_ISDIR(st.st_mode) ? "Is a directory" : "Permission denied"));
+  }
+  return 0;
+}
+
+int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std::ostream& err) {
+  switch (result.outcome) {
+    case SandboxResult::Outcome::kExited:
+      return result.exit_code;
+    case SandboxResult::Outcome::kSignaled:
+      return 128 + result.signal;
+    case SandboxResult::Outcome::kTimedOut:
+      return Report(err, kRunTimedOut,
+                    absl::StrCat("timed out after ", absl::FormatDuration(options.timeout),
+                                 "; killed ", options.command[0]));
+    case SandboxResult::Outcome::kViolation:
+      break;
+  }
+  return kRunViolation;
+}
+
+int Report(std::ostream& err, int status, const std::string& text) {
+  err << "sbox: " << text << "\n";
+  return status;
+}
+
+}  // namespace sbox

@@ -1,0 +1,75 @@
+#ifndef SBOX_TOOLS_PROGRAM_OPTIONS_H_
+#define SBOX_TOOLS_PROGRAM_OPTIONS_H_
+
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/sandbox_result.h"
+
+namespace sbox {
+
+// The exit statuses of `sbox run` and `sbox learn` besides the program's own exit code
+// (0..255) and 128+N when a signal N killed it. A program may exit with these values too; the
+// line sbox writes on stderr for each of them tells the cases apart.
+inline constexpr int kRunTimedOut = 124;       // the program ran past --timeout and was killed
+inline constexpr int kRunSetupFailed = 125;    // sbox could not start it: usage, policy, set-up
+inline constexpr int kRunNotExecutable = 126;  // PROGRAM was found but cannot be executed
+inline constexpr int kRunNotFound = 127;       // PROGRAM is not on PATH
+inline constexpr int kRunViolation = 159;      // 128 + SIGSYS: a syscall the policy refuses
+
+// The options of the commands that run a program, `sbox run` and `sbox learn`, as given.
+struct ProgramOptions {
+  std::string policy;                    // --policy
+  std::vector<std::string> allow_read;   // --allow-read, repeatable
+  std::vector<std::string> allow_write;  // --allow-write, repeatable
+  std::string out;                       // --out
+  std::string cwd;                       // --cwd
+  std::string audit_log;                 // --audit-log
+  absl::Duration timeout = absl::InfiniteDuration();  // --timeout SECONDS
+  std::vector<std::string> command;      // PROGRAM ARGS..., after "--" or the first non-option
+  bool help = false;                     // --help or -h
+};
+
+// Parses `args` (after the command's name). Options take a value as the next argument or after
+// '='; `accepted` names those this command takes. InvalidArgument naming the option for an
+// unknown or repeated-but-single option, a missing or empty value, a --timeout that is not a
+// positive number of seconds, or no PROGRAM.
+absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
+                                                   const std::set<std::string>& accepted);
+
+// `path` made absolute against `cwd` and normalized lexically ("." and ".." folded, "//" and a
+// trailing '/' dropped), the form a policy takes.
+absl::StatusOr<std::string> AbsolutePath(const std::string& path, const std::string& cwd);
+
+// Where a shell would find `name` with this PATH: `name` itself when it contains a '/', else
+// the first PATH entry (an empty entry is the working directory) holding an executable regular
+// file of that name, else the first holding such a file at all (exec then fails with EACCES, as
+// in a shell). Empty when there is none.
+std::string FindProgram(const std::string& name, const std::string& path_variable);
+
+// What both commands settle before launching: the program's working directory (absolute) and
+// its executable (absolute, found on $PATH).
+struct ProgramToRun {
+  std::string cwd;
+  std::string path;
+};
+
+// Resolves --cwd and PROGRAM into `out`. Returns 0, or writes the one line that explains the
+// failure to `err` and returns the exit status: kRunSetupFailed for a --cwd that is not a
+// directory (or getcwd failing), kRunNotFound, kRunNotExecutable.
+int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRun* out);
+
+// The exit status for a finished run that was not a violation: the program's code, 128+N, or
+// kRunTimedOut with its line on `err`.
+int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std::ostream& err);
+
+// Writes "sbox: TEXT" on its own line to `err` and returns `status`.
+int Report(std::ostream& err, int status, const std::string& text);
+
+}  // namespace sbox
+
+#endif  // SBOX_TOOLS_PROGRAM_OPTIONS_H_
