@@ -290,7 +290,7 @@ class Answerer {
 
   void Open(int dirfd, uint64_t path, uint32_t flags, uint32_t mode);
   void Access(int dirfd, uint64_t path, uint32_t mode, uint32_t flags);
-  // `statx_buffer`: fill a struct statx there instead of a struct stat at `buffer`.
+  // `statx`: fill a struct statx at `buffer` instead of a struct stat.
   void Stat(int dirfd, uint64_t path, uint32_t flags, uint64_t buffer, bool statx);
   void Readlink(int dirfd, uint64_t path, uint64_t buffer, int size);
   void PathOp(proto::Op op, int dirfd, uint64_t path, uint32_t mode = 0);
@@ -537,14 +537,21 @@ void Answerer::Getcwd(uint64_t buffer, uint64_t size) {
 }
 
 void Answerer::Connect(int fd, uint64_t address, int length) {
+  // In the kernel's order: the descriptor (EBADF), the address (EINVAL, EFAULT), then whether
+  // the descriptor is a socket (ENOTSOCK).
+  UniqueFd socket_fd;
+  if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) {
+    call_.Fail(error);
+    return;
+  }
   if (length < static_cast<int>(sizeof(sa_family_t)) ||
       length > static_cast<int>(sizeof(sockaddr_storage))) {
     call_.Fail(EINVAL);
     return;
   }
-  // The descriptor first, as the kernel checks it: EBADF, ENOTSOCK.
-  UniqueFd socket_fd;
-  if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) {
+  sockaddr_un unix_address = {};
+  const size_t read_size = std::min(static_cast<size_t>(length), sizeof(unix_address));
+  if (const int error = call_.Read(address, &unix_address, read_size); error != 0) {
     call_.Fail(error);
     return;
   }
@@ -552,12 +559,6 @@ void Answerer::Connect(int fd, uint64_t address, int length) {
   socklen_t size = sizeof(domain);
   if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) {
     call_.Fail(errno);
-    return;
-  }
-  sockaddr_un unix_address = {};
-  const size_t read_size = std::min(static_cast<size_t>(length), sizeof(unix_address));
-  if (const int error = call_.Read(address, &unix_address, read_size); error != 0) {
-    call_.Fail(error);
     return;
   }
   // Only a named AF_UNIX socket is a file the policy can judge.
