@@ -19,6 +19,10 @@
 //   exec_probe garbage DIR        4 threads make 5000 redirected calls each with random
 //                                 arguments: bad pointers, unterminated and overlong strings,
 //                                 stray descriptors and flags; relative paths fall in DIR
+//   exec_probe kernel             from the working directory, which holds f ("hello"), d/g,
+//                                 l -> f, dl -> missing and an empty e, makes a fixed list of
+//                                 calls and prints each result ("fd" for a descriptor) or
+//                                 errno: the output under the broker must equal the kernel's
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 
@@ -431,6 +435,98 @@ int GarbageCalls(const std::string& dir) {
   return 0;
 }
 
+// "label=result" for a call returning a number, "label=-ENAME" for a failure.
+void Report(const char* label, long result, bool descriptor = false) {
+  if (result < 0) {
+    printf("%s=-%s\n", label, strerrorname_np(errno));
+  } else if (descriptor) {
+    printf("%s=fd\n", label);
+    close(static_cast<int>(result));
+  } else {
+    printf("%s=%ld\n", label, result);
+  }
+}
+
+int KernelSemantics() {
+  char buffer[64] = {};
+  struct stat st;
+  struct statx stx;
+  Report("open f", syscall(SYS_open, "f", O_RDONLY), true);
+  Report("open missing", syscall(SYS_open, "missing", O_RDONLY), true);
+  Report("open d O_WRONLY", syscall(SYS_open, "d", O_WRONLY), true);
+  Report("open f O_DIRECTORY", syscall(SYS_open, "f", O_RDONLY | O_DIRECTORY), true);
+  Report("open f O_EXCL", syscall(SYS_open, "f", O_CREAT | O_EXCL | O_WRONLY, 0600), true);
+  Report("open f/", syscall(SYS_open, "f/", O_RDONLY), true);
+  Report("open missing/x", syscall(SYS_open, "missing/x", O_RDONLY), true);
+  Report("open empty", syscall(SYS_open, "", O_RDONLY), true);
+  Report("openat d/g", syscall(SYS_openat, AT_FDCWD, "d/g", O_RDONLY), true);
+  Report("open l", syscall(SYS_open, "l", O_RDONLY), true);
+  Report("open dl", syscall(SYS_open, "dl", O_RDONLY), true);
+  Report("open l O_NOFOLLOW", syscall(SYS_open, "l", O_RDONLY | O_NOFOLLOW), true);
+  Report("stat f", syscall(SYS_stat, "f", &st));
+  Report("stat f size", st.st_size);
+  Report("stat missing", syscall(SYS_stat, "missing", &st));
+  Report("stat dl", syscall(SYS_stat, "dl", &st));
+  Report("lstat dl", syscall(SYS_lstat, "dl", &st));
+  Report("lstat dl is a link", S_ISLNK(st.st_mode) ? 1 : 0);
+  Report("newfstatat empty", syscall(SYS_newfstatat, AT_FDCWD, "", &st, 0));
+  Report("newfstatat bad flag", syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0x4000000));
+  Report("statx f",
+         syscall(SYS_statx, AT_FDCWD, "f", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx));
+  Report("statx f size", static_cast<long>(stx.stx_size));
+  Report("readlink f", syscall(SYS_readlink, "f", buffer, sizeof(buffer)));
+  Report("readlink l", syscall(SYS_readlink, "l", buffer, sizeof(buffer)));
+  Report("readlink missing", syscall(SYS_readlink, "missing", buffer, sizeof(buffer)));
+  Report("readlink l bufsiz -1", syscall(SYS_readlink, "l", buffer, -1));
+  Report("mkdir d", syscall(SYS_mkdir, "d", 0700));
+  Report("mkdir missing/x", syscall(SYS_mkdir, "missing/x", 0700));
+  Report("rmdir d", syscall(SYS_rmdir, "d"));
+  Report("rmdir f", syscall(SYS_rmdir, "f"));
+  Report("rmdir e", syscall(SYS_rmdir, "e"));
+  Report("unlink d", syscall(SYS_unlink, "d"));
+  Report("unlink missing", syscall(SYS_unlink, "missing"));
+  Report("unlinkat bad flag", syscall(SYS_unlinkat, AT_FDCWD, "f", 0x1));
+  Report("rename f d", syscall(SYS_rename, "f", "d"));
+  Report("rename missing x", syscall(SYS_rename, "missing", "x"));
+  Report("renameat2 NOREPLACE",
+         syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "d/g", RENAME_NOREPLACE));
+  Report("link d d2", syscall(SYS_link, "d", "d2"));
+  Report("link missing x", syscall(SYS_link, "missing", "x"));
+  Report("link f f2", syscall(SYS_link, "f", "f2"));
+  Report("linkat bad flag", syscall(SYS_linkat, AT_FDCWD, "f", AT_FDCWD, "f3", 0x1));
+  Report("symlink f f2", syscall(SYS_symlink, "f", "f2"));
+  Report("symlink f s", syscall(SYS_symlink, "f", "s"));
+  Report("truncate d", syscall(SYS_truncate, "d", 0));
+  Report("truncate missing", syscall(SYS_truncate, "missing", 0));
+  Report("truncate f -1", syscall(SYS_truncate, "f", -1L));
+  Report("truncate f 2", syscall(SYS_truncate, "f", 2));
+  Report("chmod f", syscall(SYS_chmod, "f", 0640));
+  Report("chmod missing", syscall(SYS_chmod, "missing", 0640));
+  Report("stat f after", syscall(SYS_stat, "f", &st));
+  Report("stat f mode", st.st_mode & 07777);
+  Report("stat f size after", st.st_size);
+  Report("access f R_OK", syscall(SYS_access, "f", R_OK));
+  Report("access missing", syscall(SYS_access, "missing", F_OK));
+  Report("access f bad mode", syscall(SYS_access, "f", 0x10));
+  Report("faccessat2 AT_EACCESS", syscall(SYS_faccessat2, AT_FDCWD, "f", R_OK, AT_EACCESS));
+  Report("chdir f", syscall(SYS_chdir, "f"));
+  Report("chdir missing", syscall(SYS_chdir, "missing"));
+  Report("getcwd small", syscall(SYS_getcwd, buffer, 1));
+  Report("chdir d", syscall(SYS_chdir, "d"));
+  Report("open g", syscall(SYS_open, "g", O_RDONLY), true);
+  Report("chdir ..", syscall(SYS_chdir, ".."));
+  const long file = syscall(SYS_open, "f", O_RDONLY);
+  Report("fchdir f", syscall(SYS_fchdir, file));
+  Report("openat f relative", syscall(SYS_openat, file, "x", O_RDONLY), true);
+  Report("statx f AT_EMPTY_PATH",
+         syscall(SYS_statx, file, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx));
+  close(static_cast<int>(file));
+  Report("fchdir closed", syscall(SYS_fchdir, 999));
+  Report("creat c", syscall(SYS_creat, "c", 0600), true);
+  Report("open c O_TRUNC", syscall(SYS_open, "c", O_WRONLY | O_TRUNC), true);
+  return 0;
+}
+
 int SignalState() {
   sigset_t blocked;
   Check(sigprocmask(SIG_SETMASK, nullptr, &blocked) == 0, "sigprocmask", errno);
@@ -456,6 +552,7 @@ int main(int argc, char** argv) {
   if (mode == "flood" && argc == 3) return Flood(argv[2]);
   if (mode == "signals" && argc == 3) return Signals(argv[2]);
   if (mode == "sigstate") return SignalState();
+  if (mode == "kernel") return KernelSemantics();
   if (mode == "garbage" && argc == 3) return GarbageCalls(argv[2]);
   if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
   if (mode == "exec") {
@@ -466,6 +563,6 @@ int main(int argc, char** argv) {
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
-          "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | exec | socket\n");
+          "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | kernel | exec | socket\n");
   return 2;
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -333,6 +334,53 @@ TEST(RunProgram, GarbageArgumentsNeitherCrashNorStallTheBroker) {
   EXPECT_EQ(CountOpenFds(), before - 1);  // Take() closed the capture's write end
   // Many calls got past the argument checks to the policy (about a fifth of 20000 here).
   EXPECT_GT(decisions.load(), 1000);
+}
+
+// The tree exec_probe's "kernel" mode expects, fresh.
+std::string MakeKernelTree(const ScratchDir& scratch, const std::string& name) {
+  const std::string dir = scratch.MakeDir(name);
+  scratch.WriteFile(name + "/f", "hello");
+  scratch.MakeDir(name + "/d");
+  scratch.WriteFile(name + "/d/g", "g");
+  scratch.MakeDir(name + "/e");
+  scratch.Symlink(name + "/l", "f");
+  scratch.Symlink(name + "/dl", "missing");
+  return dir;
+}
+
+// Runs exec_probe `mode` unsandboxed in `dir` and returns its stdout.
+std::string RunNatively(const std::string& mode, const std::string& dir) {
+  Capture out;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(dir.c_str()) != 0 || dup2(out.write_fd(), 1) != 1) _exit(126);
+    const std::string probe = ProbePath();
+    execl(probe.c_str(), "exec_probe", mode.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  return out.Take();
+}
+
+TEST(RunProgram, RedirectedCallsAnswerAsTheKernelDoes) {
+  ScratchDir scratch;
+  const std::string native = RunNatively("kernel", MakeKernelTree(scratch, "native"));
+  const std::string dir = MakeKernelTree(scratch, "sandboxed");
+  // A policy that grants everything, so that every difference is the translation's; its create
+  // modes as wide as the kernel's, so that chmod is not capped.
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder()
+                                              .AllowTree(dir, kRead | kWrite | kCreate | kDelete)
+                                              .SetCreateModes(0777, 0777));
+  launcher.SetWorkingDirectory(dir);
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "kernel"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), native);
 }
 
 TEST(RunProgram, ASecondExecveIsAViolation) {
