@@ -522,6 +522,34 @@ int KernelSemantics() {
          syscall(SYS_statx, file, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx));
   close(static_cast<int>(file));
   Report("fchdir closed", syscall(SYS_fchdir, 999));
+  const long dir = syscall(SYS_open, "d", O_RDONLY | O_DIRECTORY);
+  Report("mkdirat", syscall(SYS_mkdirat, dir, "sub", 0700));
+  Report("mkdirat again", syscall(SYS_mkdirat, dir, "sub", 0700));
+  Report("symlinkat", syscall(SYS_symlinkat, "g", dir, "gl"));
+  Report("readlinkat", syscall(SYS_readlinkat, dir, "gl", buffer, sizeof(buffer)));
+  Report("faccessat", syscall(SYS_faccessat, dir, "gl", W_OK));
+  Report("fchmodat", syscall(SYS_fchmodat, dir, "g", 0600));
+  Report("renameat", syscall(SYS_renameat, dir, "g", dir, "sub/g"));
+  Report("renameat2 EXCHANGE",
+         syscall(SYS_renameat2, dir, "sub/g", AT_FDCWD, "f", RENAME_EXCHANGE));
+  Report("linkat", syscall(SYS_linkat, dir, "sub/g", AT_FDCWD, "hard", 0));
+  Report("unlinkat dir", syscall(SYS_unlinkat, dir, "sub", 0));
+  Report("unlinkat AT_REMOVEDIR full", syscall(SYS_unlinkat, dir, "sub", AT_REMOVEDIR));
+  Report("unlinkat sub/g", syscall(SYS_unlinkat, dir, "sub/g", 0));
+  Report("unlinkat AT_REMOVEDIR", syscall(SYS_unlinkat, dir, "sub", AT_REMOVEDIR));
+  Report("newfstatat hard", syscall(SYS_newfstatat, AT_FDCWD, "hard", &st, 0));
+  Report("hard size", st.st_size);
+  Report("open d/", syscall(SYS_open, "d/", O_RDONLY), true);
+  Report("open l/", syscall(SYS_open, "l/", O_RDONLY), true);
+  Report("open f O_APPEND", syscall(SYS_open, "f", O_WRONLY | O_APPEND), true);
+  Report("openat closed dirfd", syscall(SYS_openat, 999, "g", O_RDONLY), true);
+  // The kernel ignores the directory descriptor of an absolute path.
+  char cwd[PATH_MAX];
+  if (syscall(SYS_getcwd, cwd, sizeof(cwd)) < 0) return 2;
+  const std::string absolute = std::string(cwd) + "/f";
+  Report("openat closed dirfd absolute", syscall(SYS_openat, 999, absolute.c_str(), O_RDONLY),
+         true);
+  close(static_cast<int>(dir));
   Report("creat c", syscall(SYS_creat, "c", 0600), true);
   Report("open c O_TRUNC", syscall(SYS_open, "c", O_WRONLY | O_TRUNC), true);
   return 0;
