@@ -183,6 +183,8 @@ constexpr GroupName kGroupNames[] = {
     {"identity", SyscallGroup::kIdentity},
     {"random", SyscallGroup::kRandom},
     {"broker-channel", SyscallGroup::kBrokerChannel},
+    {"file-redirection", SyscallGroup::kFileRedirection},
+    {"program-startup", SyscallGroup::kProgramStartup},
 };
 
 bool ValidErrno(uint64_t error) { return error >= 1 && error <= 4094; }

@@ -4,13 +4,16 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <asm/prctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -67,14 +70,26 @@ absl::StatusOr<std::vector<sock_filter>> ExportProgram(scmp_filter_ctx ctx) {
 // itself (EINVAL), so 4094 is the largest errno a filter can answer with.
 bool ValidErrno(int error) { return error >= 1 && error <= 4094; }
 
+constexpr SyscallGroup kAllGroups[] = {
+    SyscallGroup::kBasicIo,       SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
+    SyscallGroup::kSignals,       SyscallGroup::kThreads,           SyscallGroup::kExit,
+    SyscallGroup::kIdentity,      SyscallGroup::kRandom,            SyscallGroup::kBrokerChannel,
+    SyscallGroup::kFileRedirection, SyscallGroup::kProgramStartup,
+};
+
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
-// One syscall of a group and the conditions under which the group allows it.
+// One syscall of a group and the conditions under which the group allows it; or the errno it
+// answers instead; or that it is redirected to the broker.
 struct GroupEntry {
   const char* name;
   std::vector<ArgCondition> all_of = {};
+  int error = 0;
+  bool redirected = false;
 };
+
+GroupEntry Redirected(const char* name) { return GroupEntry{name, {}, 0, true}; }
 
 // The single source of the groups: AllowGroup and GroupMembers both read it, and the header
 // documents it member for member.
@@ -117,7 +132,9 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       // glibc installs its SIGCANCEL and SIGSETXID handlers when a process starts its first
       // thread. SIGSYS stays sbox's: the filter's trap signal is not the sandboxee's to take.
       {SyscallGroup::kSignals,
-       {{"rt_sigaction", {Arg(0).Ne(SIGSYS)}},
+       {{"rt_sigaction", {Arg(0).Lt(SIGSYS)}},
+        {"rt_sigaction", {Arg(0).MaskedEq(~uint64_t{31}, 32)}},  // 32..63
+        {"rt_sigaction", {Arg(0).Eq(64)}},
         {"rt_sigprocmask"},
         {"rt_sigreturn"},
         {"sigaltstack"},
@@ -129,11 +146,35 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         {"get_robust_list"},
         {"rseq"},
         {"sched_yield"},
-        {"gettid"}}},
+        {"gettid"},
+        // clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc use
+        // clone.
+        {"clone3", {}, ENOSYS}}},
       {SyscallGroup::kExit, {{"exit"}, {"exit_group"}}},
       {SyscallGroup::kIdentity, {{"getpid"}, {"getuid"}, {"geteuid"}, {"getgid"}, {"getegid"}}},
       {SyscallGroup::kRandom, {{"getrandom"}}},
       {SyscallGroup::kBrokerChannel, {{"sendmsg"}, {"recvmsg"}, {"close"}}},
+      {SyscallGroup::kFileRedirection,
+       {Redirected("open"),       Redirected("openat"),     Redirected("creat"),
+        Redirected("access"),     Redirected("faccessat"),  Redirected("faccessat2"),
+        Redirected("stat"),       Redirected("lstat"),      Redirected("newfstatat"),
+        Redirected("statx"),      Redirected("readlink"),   Redirected("readlinkat"),
+        Redirected("mkdir"),      Redirected("mkdirat"),    Redirected("rmdir"),
+        Redirected("unlink"),     Redirected("unlinkat"),   Redirected("rename"),
+        Redirected("renameat"),   Redirected("renameat2"),  Redirected("link"),
+        Redirected("linkat"),     Redirected("symlink"),    Redirected("symlinkat"),
+        Redirected("chmod"),      Redirected("fchmodat"),   Redirected("truncate"),
+        Redirected("chdir"),      Redirected("fchdir"),     Redirected("getcwd"),
+        Redirected("connect"),
+        // Under Redirection::kTrap the handler filters the mask; see Compile.
+        Redirected("rt_sigprocmask"),
+        {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
+        {"openat2", {}, ENOSYS}}},
+      {SyscallGroup::kProgramStartup,
+       {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
+        {"set_tid_address"},
+        {"prlimit64", {Arg(2).Eq(0)}},
+        {"mmap", {Arg(2).MaskedEq(PROT_WRITE, 0), Arg(3).MaskedEq(MAP_ANONYMOUS, 0)}}}},
   };
   return kGroups->at(group);
 }
@@ -170,10 +211,10 @@ std::vector<std::vector<scmp_arg_cmp>> ExpandConditions(const std::vector<ArgCon
   return lists;
 }
 
-std::string ActionText(bool allow, bool trap, int error) {
-  if (allow) return "allow";
-  if (trap) return "trap";
-  return absl::StrFormat("errno %d", error);
+// "allow", "trap", "redirect" or "errno N".
+std::string ActionText(std::string_view kind, int error) {
+  if (kind == "errno") return absl::StrFormat("errno %d", error);
+  return std::string(kind);
 }
 
 }  // namespace
@@ -188,11 +229,14 @@ const std::vector<std::string>& SyscallPolicy::RuntimeSyscalls() {
 const std::vector<std::string>& SyscallPolicy::GroupMembers(SyscallGroup group) {
   static const auto* const kMembers = [] {
     auto* members = new std::map<SyscallGroup, std::vector<std::string>>;
-    for (SyscallGroup g :
-         {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
-          SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
-          SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel}) {
-      for (const GroupEntry& entry : GroupEntries(g)) (*members)[g].push_back(entry.name);
+    for (SyscallGroup g : kAllGroups) {
+      std::vector<std::string>& names = (*members)[g];
+      for (const GroupEntry& entry : GroupEntries(g)) {
+        if (entry.error != 0) continue;
+        if (std::find(names.begin(), names.end(), entry.name) == names.end()) {
+          names.push_back(entry.name);
+        }
+      }
     }
     return members;
   }();
@@ -212,19 +256,31 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::Allow(std::string name,
 
 std::vector<SyscallPolicy::GroupRule> SyscallPolicy::GroupRules(SyscallGroup group) {
   std::vector<GroupRule> rules;
-  for (const GroupEntry& entry : GroupEntries(group)) rules.push_back({entry.name, entry.all_of});
-  // clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc use clone.
-  if (group == SyscallGroup::kThreads) rules.push_back({"clone3", {}, ENOSYS});
+  for (const GroupEntry& entry : GroupEntries(group)) {
+    rules.push_back({entry.name, entry.all_of, entry.error, entry.redirected});
+  }
   return rules;
+}
+
+const std::vector<std::string>& SyscallPolicy::RedirectedFileCalls() {
+  static const auto* const kCalls = [] {
+    auto* calls = new std::vector<std::string>;
+    for (const GroupEntry& entry : GroupEntries(SyscallGroup::kFileRedirection)) {
+      if (entry.redirected && std::string_view(entry.name) != "rt_sigprocmask") {
+        calls->push_back(entry.name);
+      }
+    }
+    return calls;
+  }();
+  return *kCalls;
 }
 
 SyscallPolicy::Builder& SyscallPolicy::Builder::AllowGroup(SyscallGroup group) {
   for (GroupRule& rule : GroupRules(group)) {
-    if (rule.error != 0) {
-      ReturnErrno(std::move(rule.name), rule.error);
-    } else {
-      Allow(std::move(rule.name), std::move(rule.all_of));
-    }
+    Action action = Action::kAllow;
+    if (rule.error != 0) action = Action::kErrno;
+    if (rule.redirected) action = Action::kRedirect;
+    rules_.push_back(Rule{std::move(rule.name), action, rule.error, std::move(rule.all_of), true});
   }
   return *this;
 }
@@ -244,20 +300,25 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::SetDefaultAction(DefaultAction a
   return *this;
 }
 
-absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build() const {
-  absl::StatusOr<std::vector<sock_filter>> program = Compile(-1);
+absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build(Redirection redirection) const {
+  absl::StatusOr<std::vector<sock_filter>> program = Compile(-1, redirection);
   if (!program.ok()) return program.status();
   SyscallPolicy policy;
   policy.program_ = *std::move(program);
+  if (std::any_of(rules_.begin(), rules_.end(),
+                  [](const Rule& rule) { return rule.action == Action::kRedirect; })) {
+    policy.redirection_ = redirection;
+  }
   return policy;
 }
 
-absl::Status SyscallPolicy::Builder::ExportPfc(int fd) const {
+absl::Status SyscallPolicy::Builder::ExportPfc(int fd, Redirection redirection) const {
   if (fd < 0) return absl::InvalidArgumentError("ExportPfc: no file descriptor");
-  return Compile(fd).status();
+  return Compile(fd, redirection).status();
 }
 
-absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(int pfc_fd) const {
+absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
+    int pfc_fd, Redirection redirection) const {
   uint32_t default_action = SCMP_ACT_NOTIFY;
   switch (default_action_.kind) {
     case DefaultAction::kKillAndReport:
@@ -299,13 +360,34 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(int pfc
   for (const std::string& name : RuntimeSyscalls()) {
     rules.push_back(Rule{name, Action::kAllow, 0, {}});
   }
-  rules.insert(rules.end(), rules_.begin(), rules_.end());
+  for (Rule rule : rules_) {
+    // Only a trapping handler can keep SIGSYS unblocked; a notification has no use for it.
+    if (rule.action == Action::kRedirect && rule.name == "rt_sigprocmask" &&
+        redirection == Redirection::kUserNotification) {
+      rule.action = Action::kAllow;
+    }
+    rules.push_back(std::move(rule));
+  }
+  const auto kind = [](const Rule& rule) -> std::string_view {
+    switch (rule.action) {
+      case Action::kAllow:
+        return "allow";
+      case Action::kErrno:
+        return "errno";
+      case Action::kTrap:
+        return "trap";
+      case Action::kRedirect:
+        return "redirect";
+    }
+    return "allow";
+  };
 
   // Checks everything first, so that an error names the rule at fault rather than whatever
   // libseccomp makes of it. One action per syscall: libseccomp would accept some mixes (an
   // errno rule beside a conditional allow) and resolve them by its own precedence.
   std::map<int, const Rule*> action_of;
   std::set<int> allowed_unconditionally;
+  std::set<int> redirected;
   for (const Rule& rule : rules) {
     const int nr = seccomp_syscall_resolve_name(rule.name.c_str());
     if (nr == __NR_SCMP_ERROR) {
@@ -332,13 +414,30 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(int pfc
           absl::StrFormat("syscall %s: errno %d is outside 1..4094", rule.name, rule.error));
     }
     if (rule.action == Action::kAllow && rule.all_of.empty()) allowed_unconditionally.insert(nr);
+    if (rule.action == Action::kRedirect) redirected.insert(nr);
     auto [it, inserted] = action_of.emplace(nr, &rule);
-    if (!inserted && (it->second->action != rule.action || it->second->error != rule.error)) {
-      const Rule& first = *it->second;
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "syscall %s: conflicting actions %s and %s", rule.name,
-          ActionText(first.action == Action::kAllow, first.action == Action::kTrap, first.error),
-          ActionText(rule.action == Action::kAllow, rule.action == Action::kTrap, rule.error)));
+    if (inserted || (it->second->action == rule.action && it->second->error == rule.error)) {
+      continue;
+    }
+    // A redirect overrides a group's allow of the same call (kSignals' rt_sigprocmask).
+    const Rule& first = *it->second;
+    if (first.action == Action::kRedirect && rule.action == Action::kAllow && rule.from_group) {
+      continue;
+    }
+    if (rule.action == Action::kRedirect && first.action == Action::kAllow && first.from_group) {
+      it->second = &rule;
+      continue;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrFormat("syscall %s: conflicting actions %s and %s", rule.name,
+                        ActionText(kind(first), first.error), ActionText(kind(rule), rule.error)));
+  }
+  // A program's own execve is the launcher's; the broker lets that one through.
+  if (redirection == Redirection::kUserNotification && !redirected.empty()) {
+    for (const char* exec : {"execve", "execveat"}) {
+      if (action_of.count(seccomp_syscall_resolve_name(exec)) == 0) {
+        rules.push_back(Rule{exec, Action::kRedirect, 0, {}});
+      }
     }
   }
 
@@ -351,6 +450,10 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(int pfc
     uint32_t action = SCMP_ACT_ALLOW;
     if (rule.action == Action::kErrno) action = SCMP_ACT_ERRNO(static_cast<uint32_t>(rule.error));
     if (rule.action == Action::kTrap) action = SCMP_ACT_TRAP;
+    if (rule.action == Action::kRedirect) {
+      action = redirection == Redirection::kTrap ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY;
+    }
+    if (rule.action == Action::kAllow && redirected.count(nr) != 0) continue;
     // libseccomp rejects a rule that repeats the default action; the default gives it anyway.
     if (action == default_action) continue;
     // An unconditional allow already covers every conditional one for the same syscall (a
@@ -399,6 +502,25 @@ SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {
   // would be silently wrong for brokered relative paths.
   builder.ReturnErrno("chdir", EPERM);
   builder.ReturnErrno("fchdir", EPERM);
+  return builder;
+}
+
+SyscallPolicy::Builder SyscallPolicy::RedirectedParser() {
+  Builder builder;
+  for (SyscallGroup group :
+       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
+        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
+        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel,
+        SyscallGroup::kFileRedirection}) {
+    builder.AllowGroup(group);
+  }
+  builder.ReturnErrno("ioctl", ENOTTY);
+  return builder;
+}
+
+SyscallPolicy::Builder SyscallPolicy::ProgramDefault() {
+  Builder builder = RedirectedParser();
+  builder.AllowGroup(SyscallGroup::kProgramStartup);
   return builder;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,8 +91,10 @@ enum class SyscallGroup {
   kMemoryWithoutExec,
   // clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep.
   kTime,
-  // rt_sigaction for any signal but SIGSYS (arg 0 != SIGSYS: the filter's trap signal stays
-  // sbox's), rt_sigprocmask, rt_sigreturn, sigaltstack, restart_syscall.
+  // rt_sigaction for any signal but SIGSYS (arg 0 < SIGSYS, 32..63 or 64, compared on all 64
+  // bits: the kernel reads only the low 32 bits of the int, so "arg 0 != SIGSYS" could be
+  // passed with a high bit set; the filter's trap signal stays sbox's), rt_sigprocmask,
+  // rt_sigreturn, sigaltstack, restart_syscall.
   kSignals,
   // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
   // set_robust_list, get_robust_list, rseq, sched_yield, gettid. Also: clone3 fails with ENOSYS
@@ -105,6 +108,39 @@ enum class SyscallGroup {
   kRandom,
   // The broker channel: sendmsg, recvmsg, close.
   kBrokerChannel,
+  // Unmodified file code: these calls are *redirected* to the broker, which performs them
+  // under the file policy and answers with the kernel's convention (descriptor, 0, length or
+  // -errno): open, openat, creat, access, faccessat, faccessat2, stat, lstat, newfstatat,
+  // statx, readlink, readlinkat, mkdir, mkdirat, rmdir, unlink, unlinkat, rename, renameat,
+  // renameat2, link, linkat, symlink, symlinkat, chmod, fchmodat, truncate, chdir, fchdir,
+  // getcwd, connect (RedirectedFileCalls()). openat2 answers ENOSYS (its resolve flags are in
+  // memory; glibc falls back to openat). How a redirected call reaches the broker is chosen
+  // when the policy is built (Redirection). Under Redirection::kTrap also: rt_sigprocmask is
+  // redirected, even when kSignals allows it, so that the sandboxee's handler can keep SIGSYS
+  // unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed.
+  kFileRedirection,
+  // What a dynamically linked glibc program does before main, beyond the other groups:
+  // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads a limit
+  // (arg 2, the new limit, NULL), and mmap of a file (no MAP_ANONYMOUS in arg 3) that may be
+  // executable when it is not writable (no PROT_WRITE in arg 2): shared libraries. Anonymous
+  // memory stays non-executable (kMemoryWithoutExec), and no mapping is writable and
+  // executable at once.
+  kProgramStartup,
+};
+
+// How redirected calls (SyscallGroup::kFileRedirection) reach the broker.
+enum class Redirection {
+  // SECCOMP_RET_TRAP: the calling thread gets SIGSYS, and the handler of sandboxee/
+  // file_redirection.h forwards the call over the broker channel. For sandboxee code that runs
+  // in the launcher's forked child (Launcher::Run).
+  kTrap,
+  // SECCOMP_RET_USER_NOTIF: the kernel holds the call and the broker answers it from the
+  // notification, installing descriptors with SECCOMP_IOCTL_NOTIF_ADDFD. Needs no code in the
+  // sandboxee, so it confines an exec'ed program from its first instruction
+  // (Launcher::RunProgram). rt_sigprocmask is then allowed as kSignals allows it, and execve
+  // and execveat, unless the policy allows them, become notifications too: the launcher lets
+  // through the one execve it makes itself and reports any later one as a violation.
+  kUserNotification,
 };
 
 // A seccomp filter for the sandboxee, compiled once in the parent into a classic BPF program
@@ -139,21 +175,24 @@ class SyscallPolicy {
     // 4095, the kernel's MAX_ERRNO; for the default action the message says "default
     // action"), conflicting actions for one syscall.
     // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
-    absl::StatusOr<SyscallPolicy> Build() const;
+    // `redirection` says how the kFileRedirection group's calls reach the broker; it matters
+    // only for a policy with that group.
+    absl::StatusOr<SyscallPolicy> Build(Redirection redirection = Redirection::kTrap) const;
 
     // Writes libseccomp's pseudo-filter-code text (seccomp_export_pfc) of the filter Build()
     // would compile to `fd`, for people auditing a policy; fails as Build() does.
-    absl::Status ExportPfc(int fd) const;
+    absl::Status ExportPfc(int fd, Redirection redirection = Redirection::kTrap) const;
 
    private:
     // Build()'s work; with `pfc_fd` >= 0 it also writes the filter's PFC text there.
-    absl::StatusOr<std::vector<sock_filter>> Compile(int pfc_fd) const;
-    enum class Action { kAllow, kErrno, kTrap };
+    absl::StatusOr<std::vector<sock_filter>> Compile(int pfc_fd, Redirection redirection) const;
+    enum class Action { kAllow, kErrno, kTrap, kRedirect };
     struct Rule {
       std::string name;
       Action action;
       int error;  // kErrno only
       std::vector<ArgCondition> all_of;
+      bool from_group = false;  // a group's allow yields to a redirect of the same syscall
     };
     std::vector<Rule> rules_;
     DefaultAction default_action_;
@@ -173,6 +212,9 @@ class SyscallPolicy {
     std::string name;
     std::vector<ArgCondition> all_of;
     int error = 0;  // not 0: the syscall answers this errno instead of being allowed
+    // The call is redirected to the broker (kFileRedirection) instead of being allowed.
+    // Under Redirection::kUserNotification rt_sigprocmask's redirect is an allow.
+    bool redirected = false;
   };
   static std::vector<GroupRule> GroupRules(SyscallGroup group);
 
@@ -181,6 +223,22 @@ class SyscallPolicy {
   // ioctl answers ENOTTY, chdir and fchdir answer EPERM (the broker keeps the working
   // directory).
   static Builder BrokeredParser();
+
+  // BrokeredParser's groups with kFileRedirection instead of its errno answers: unmodified
+  // libc and C++ file code (fopen, std::ifstream, opendir, stat, realpath) works through the
+  // broker.
+  static Builder RedirectedParser();
+
+  // For an unmodified, dynamically linked program (Launcher::RunProgram): RedirectedParser
+  // with kProgramStartup, ioctl answering ENOTTY (isatty(3) on any descriptor says no).
+  static Builder ProgramDefault();
+
+  // The kFileRedirection calls the broker serves, in the order SyscallGroup lists them
+  // (rt_sigprocmask, which the sandboxee's own handler emulates, is not among them).
+  static const std::vector<std::string>& RedirectedFileCalls();
+
+  // How this policy's redirected calls reach the broker; nullopt when it redirects none.
+  std::optional<Redirection> redirection() const { return redirection_; }
 
   const std::vector<sock_filter>& program() const { return program_; }
   sock_fprog fprog() const {
@@ -194,6 +252,7 @@ class SyscallPolicy {
  private:
   SyscallPolicy() = default;
   std::vector<sock_filter> program_;
+  std::optional<Redirection> redirection_;
 };
 
 }  // namespace sbox

@@ -56,7 +56,7 @@ namespace {
 
 // One rule's part in what a policy does with one syscall.
 struct Entry {
-  enum class Action { kAllow, kErrno, kTrap };
+  enum class Action { kAllow, kErrno, kTrap, kRedirect };
   Action action = Action::kAllow;
   int error = 0;
   std::vector<ArgCondition> all_of;
@@ -160,6 +160,7 @@ absl::StatusOr<Audited> Load(const std::string& path) {
             e.action = Entry::Action::kErrno;
             e.error = member.error;
           }
+          if (member.redirected) e.action = Entry::Action::kRedirect;
           audited.entries[member.name].push_back(e);
         }
         break;
@@ -176,7 +177,11 @@ std::vector<Row> Rows(const Audited& audited, bool spelled) {
   for (const auto& [name, entries] : audited.entries) {
     Row row;
     row.syscall = name;
-    const Entry& first = entries.front();
+    // A redirect overrides a group's allow of the same call, as in the filter.
+    const auto redirect = std::find_if(entries.begin(), entries.end(), [](const Entry& e) {
+      return e.action == Entry::Action::kRedirect;
+    });
+    const Entry& first = redirect != entries.end() ? *redirect : entries.front();
     bool unconditional = false;
     std::set<std::string> alternatives;
     for (const Entry& e : entries) {
@@ -197,6 +202,10 @@ std::vector<Row> Rows(const Audited& audited, bool spelled) {
         break;
       case Entry::Action::kTrap:
         row.action = "trap";
+        break;
+      case Entry::Action::kRedirect:
+        row.action = "redirect";
+        row.conditions.clear();
         break;
     }
     rows.push_back(std::move(row));

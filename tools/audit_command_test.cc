@@ -68,6 +68,23 @@ TEST(Audit, TextTableHasOneRowPerSyscall) {
                    "sendmsg       allow         -           runtime\n"));
 }
 
+// The redirection group's calls read "redirect", including rt_sigprocmask, whose redirect
+// overrides the signals group's allow as it does in the filter.
+TEST(Audit, RedirectedCallsReadRedirect) {
+  ScratchDir dir;
+  const std::string p =
+      dir.WriteFile("t.policy", "allow group signals\nallow group file-redirection\n");
+  const Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  for (const std::string name : {"openat", "getcwd", "rt_sigprocmask"}) {
+    const size_t row = o.out.find("\n" + name + " ");
+    ASSERT_NE(row, std::string::npos) << name << "\n" << o.out;
+    const std::string line = o.out.substr(row + 1, o.out.find('\n', row + 1) - row - 1);
+    EXPECT_NE(line.find(" redirect "), std::string::npos) << line;
+  }
+  EXPECT_NE(o.out.find("errno ENOSYS"), std::string::npos) << o.out;  // openat2
+}
+
 TEST(Audit, ConditionalAlternativesAndGroupConditions) {
   ScratchDir dir;
   const std::string p = dir.WriteFile(
