@@ -171,8 +171,12 @@ absl::StatusOr<SandboxResult> Launcher::Run(
     null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null_fd.valid()) return ErrnoError(errno, "open(\"/dev/null\")");
   }
-  const SandboxeeSetupPlan plan{getpid(), channel->second.get(), report->second.get(),
-                                null_fd.get(), syscalls_.fprog()};
+  const SandboxeeSetupPlan plan{getpid(),
+                                channel->second.get(),
+                                report->second.get(),
+                                null_fd.get(),
+                                syscalls_.fprog(),
+                                syscalls_.redirection() == Redirection::kTrap};
 
   // Buffered output would otherwise be written twice, once by each process.
   fflush(nullptr);
@@ -200,13 +204,16 @@ absl::StatusOr<SandboxResult> Launcher::Run(
   }
   Child child(pid, std::move(pidfd));
 
-  absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
-  if (!listener.ok()) return listener.status();
-  report->first.reset();
-
+  // Served from before the set-up report: the file-redirection step asks for its channel
+  // (Op::kNewChannel) while the child sets up. Nothing but sbox's own set-up code runs in the
+  // child until the report comes.
   BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
                                                     pid, std::move(working_directory)});
   if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
+
+  absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
+  if (!listener.ok()) return listener.status();
+  report->first.reset();
 
   SandboxResult result;
   bool timed_out = false;

@@ -29,7 +29,11 @@ namespace sbox {
 //
 // In the child, before the sandboxee function runs: every descriptor but stdio and the channel
 // is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, no_new_privs is
-// set, and the filter compiled in the parent is installed. The function runs in a forked copy of
+// set, and the filter compiled in the parent is installed. When the policy redirects file calls
+// by trap (SyscallPolicy::redirection() is Redirection::kTrap), the SIGSYS handler of
+// sandboxee/file_redirection.h is installed first, with a broker channel of its own: the
+// function's unmodified libc and C++ file code then works through the broker, and the channel
+// it is given stays its own. The function runs in a forked copy of
 // the parent: it must not use locks other threads of the parent may have held at fork (glibc's
 // malloc is safe). Its return value is the exit code; stdio is flushed then, as by exit(3),
 // but no atexit handler or static destructor of the parent's runs.

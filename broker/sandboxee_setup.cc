@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "proto/fd_transport.h"
+#include "sandboxee/file_redirection.h"
 
 namespace sbox {
 namespace {
@@ -43,6 +44,8 @@ const char* SetupStepName(SetupStep step) {
       return "seccomp(SECCOMP_SET_MODE_FILTER)";
     case SetupStep::kReport:
       return "sending the seccomp listener to the broker";
+    case SetupStep::kFileRedirection:
+      return "installing the file-redirection SIGSYS handler";
   }
   return "unknown step";
 }
@@ -75,6 +78,14 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
   }
   if (syscall(SYS_close_range, kScratchFloor, ~0U, 0) != 0) {
     Fail(report, SetupStep::kDescriptors, errno);
+  }
+
+  // Before the filter: the handler asks the broker for its channel and sets SIGSYS's
+  // disposition, which the filter then refuses to anyone.
+  if (plan.file_redirection) {
+    if (const int error = sandboxee::InstallFileRedirection(kSandboxeeChannelFd); error < 0) {
+      Fail(report, SetupStep::kFileRedirection, -error);
+    }
   }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);

@@ -22,6 +22,9 @@ struct SandboxeeSetupPlan {
   int report_fd;   // the setup socket: the child's one message to the parent
   int null_fd;     // >= 0: dup'ed onto stdin, stdout and stderr; -1: stdio is inherited
   sock_fprog filter;
+  // The filter traps redirected file calls (Redirection::kTrap): install the SIGSYS handler
+  // (sandboxee/file_redirection.h) before the filter, over the channel.
+  bool file_redirection;
 };
 
 // The steps, in order. A failing step is reported to the parent by number.
@@ -32,6 +35,7 @@ enum class SetupStep : int32_t {
   kNoNewPrivs = 3,         // prctl(PR_SET_NO_NEW_PRIVS)
   kSeccomp = 4,            // seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)
   kReport = 5,             // sending the listener to the parent
+  kFileRedirection = 6,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
 };
 
 const char* SetupStepName(SetupStep step);
@@ -42,8 +46,10 @@ struct SetupReport {
   int32_t error;  // errno of the failing step; 0 for kReady
 };
 
-// Runs the steps. Returns only on success: the filter is installed, and the channel (as
-// kSandboxeeChannelFd) and stdio are the only open descriptors. On failure it reports the step
+// Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
+// it), no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
+// channel (as kSandboxeeChannelFd) and stdio are the only open descriptors, besides the file
+// redirection handler's own channel (close-on-exec) when it was installed. On failure it reports the step
 // and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 

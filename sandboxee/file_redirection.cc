@@ -275,6 +275,16 @@ long Readlink(int dirfd, uint64_t path_address, uint64_t buffer, uint64_t size) 
   if (BadPointer(buffer)) return -EFAULT;
   RoundTripReply reply;
   const int result = Call(PathRequest(proto::Op::kReadlink, path.path()), dirfd, AT_FDCWD, &reply);
+  if (result == -EACCES) {
+    // readlink needs r, which the directories above a grant never have; but realpath(3)
+    // readlinks every component and takes only EINVAL for "not a symlink". Those directories
+    // may be lstat'ed (PROTOCOL.md §6.3), and what the kernel would answer follows from it.
+    struct stat st;
+    if (StatPath(dirfd, path_address, AT_SYMLINK_NOFOLLOW, &st) == 0 && !S_ISLNK(st.st_mode)) {
+      return -EINVAL;
+    }
+    return result;
+  }
   if (result < 0) return result;
   // Truncated to the caller's buffer, without a NUL, as readlink(2) does.
   const size_t copied = reply.payload_size < size ? reply.payload_size : size;
