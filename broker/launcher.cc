@@ -171,12 +171,9 @@ absl::StatusOr<SandboxResult> Launcher::Run(
     null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null_fd.valid()) return ErrnoError(errno, "open(\"/dev/null\")");
   }
-  const SandboxeeSetupPlan plan{getpid(),
-                                channel->second.get(),
-                                report->second.get(),
-                                null_fd.get(),
-                                syscalls_.fprog(),
-                                syscalls_.redirection() == Redirection::kTrap};
+  const bool file_redirection = syscalls_.redirection() == Redirection::kTrap;
+  const SandboxeeSetupPlan plan{getpid(),      channel->second.get(), report->second.get(),
+                                null_fd.get(), syscalls_.fprog(),     file_redirection};
 
   // Buffered output would otherwise be written twice, once by each process.
   fflush(nullptr);

@@ -393,8 +393,8 @@ long Connect(int fd, uint64_t address, uint64_t address_size) {
   // The type also answers whether `fd` is a socket at all (EBADF, ENOTSOCK as connect would).
   int type = 0;
   socklen_t type_size = sizeof(type);
-  const long got = RawSyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, reinterpret_cast<long>(&type),
-                              reinterpret_cast<long>(&type_size));
+  const long got = RawSyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE,
+                              reinterpret_cast<long>(&type), reinterpret_cast<long>(&type_size));
   if (got < 0) return got;
   const long status_flags = RawSyscall(SYS_fcntl, fd, F_GETFL);
   const long descriptor_flags = RawSyscall(SYS_fcntl, fd, F_GETFD);
@@ -407,8 +407,8 @@ long Connect(int fd, uint64_t address, uint64_t address_size) {
   RoundTripReply reply;
   const int result = Call(request, AT_FDCWD, AT_FDCWD, &reply);
   if (result < 0) return result;
-  const long moved = RawSyscall(SYS_dup3, reply.fd.get(), fd,
-                                (descriptor_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+  const long moved =
+      RawSyscall(SYS_dup3, reply.fd.get(), fd, (descriptor_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
   return moved < 0 ? moved : 0;
 }
 

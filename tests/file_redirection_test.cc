@@ -143,9 +143,8 @@ class FileRedirectionTest : public ::testing::TestWithParam<ChannelType> {
       for (size_t i = 0; i < cases.size(); ++i) got[i] = cases[i].run();
     });
     for (size_t i = 0; i < cases.size(); ++i) {
-      EXPECT_EQ(got[i], cases[i].expected)
-          << cases[i].name << ": got " << ErrnoText(got[i]) << ", want "
-          << ErrnoText(cases[i].expected);
+      EXPECT_EQ(got[i], cases[i].expected) << cases[i].name << ": got " << ErrnoText(got[i])
+                                           << ", want " << ErrnoText(cases[i].expected);
     }
   }
 
@@ -227,7 +226,7 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
              const int fd = open(file.c_str(), O_RDONLY);
              if (fd < 0) return errno;
              struct stat st;
-             const int result = fstat(fd, &st) != 0    ? errno
+             const int result = fstat(fd, &st) != 0       ? errno
                                 : SameStat(st, file_stat) ? 0
                                                           : kWrongResult;
              close(fd);
@@ -240,8 +239,8 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
              if (fd < 0) return errno;
              struct stat st;
              const int result = fstatat(fd, "", &st, AT_EMPTY_PATH) != 0 ? errno
-                                : SameStat(st, file_stat)              ? 0
-                                                                       : kWrongResult;
+                                : SameStat(st, file_stat)                ? 0
+                                                                         : kWrongResult;
              close(fd);
              return result;
            },
@@ -258,8 +257,7 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
                                stx.stx_uid == file_stat.st_uid &&
                                stx.stx_mtime.tv_sec == file_stat.st_mtim.tv_sec &&
                                stx.stx_mtime.tv_nsec == file_stat.st_mtim.tv_nsec &&
-                               makedev(stx.stx_dev_major, stx.stx_dev_minor) ==
-                                   file_stat.st_dev;
+                               makedev(stx.stx_dev_major, stx.stx_dev_minor) == file_stat.st_dev;
              return same ? 0 : kWrongResult;
            },
            0},
@@ -272,8 +270,7 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
            0},
           {"access R_OK", [&] { return Err(access(file.c_str(), R_OK) == 0); }, 0},
           {"access of a missing file",
-           [&] { return Err(access((t + "/missing").c_str(), F_OK) == 0); },
-           ENOENT},
+           [&] { return Err(access((t + "/missing").c_str(), F_OK) == 0); }, ENOENT},
           {"readlink",
            [&] {
              char target[64];
@@ -305,8 +302,7 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
            },
            0},
           {"an unnormalized absolute path is folded",
-           [&] { return FopenReads(t + "//sub/./../data", contents); },
-           0},
+           [&] { return FopenReads(t + "//sub/./../data", contents); }, 0},
           {"fopen of a missing file", [&] { return FopenReads(t + "/missing", ""); }, ENOENT},
           {"fopen outside the grant", [&] { return FopenReads(secret, "secret"); }, EACCES},
           {"stat outside the grant",
@@ -323,8 +319,7 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
            },
            EACCES},
           {"open with an empty path", [&] { return Err(open("", O_RDONLY) >= 0); }, ENOENT},
-          {"open with a NULL path",
-           [&] { return Err(syscall(SYS_open, nullptr, O_RDONLY) >= 0); },
+          {"open with a NULL path", [&] { return Err(syscall(SYS_open, nullptr, O_RDONLY) >= 0); },
            EFAULT},
           {"open with a path longer than PATH_MAX",
            [&] { return Err(open(std::string(PATH_MAX, 'a').c_str(), O_RDONLY) >= 0); },
@@ -366,8 +361,7 @@ TEST_P(FileRedirectionTest, NameOperationsHaveTheirEffects) {
            ENOENT},
           {"rename", [&] { return Err(rename((w + "/old").c_str(), (w + "/new").c_str()) == 0); },
            0},
-          {"link", [&] { return Err(link((w + "/new").c_str(), (w + "/hard").c_str()) == 0); },
-           0},
+          {"link", [&] { return Err(link((w + "/new").c_str(), (w + "/hard").c_str()) == 0); }, 0},
           {"symlink", [&] { return Err(symlink("new", (w + "/soft").c_str()) == 0); }, 0},
           {"chmod", [&] { return Err(chmod((w + "/new").c_str(), 0400) == 0); }, 0},
           {"truncate", [&] { return Err(truncate((w + "/big").c_str(), 10) == 0); }, 0},
@@ -393,14 +387,14 @@ TEST_P(FileRedirectionTest, NameOperationsHaveTheirEffects) {
              const int plain = open((w + "/written").c_str(), O_RDONLY);
              const int cloexec = open((w + "/written").c_str(), O_RDONLY | O_CLOEXEC);
              if (plain < 0 || cloexec < 0) return errno;
-             const bool right =
-                 fcntl(plain, F_GETFD) == 0 && fcntl(cloexec, F_GETFD) == FD_CLOEXEC;
+             const bool right = fcntl(plain, F_GETFD) == 0 && fcntl(cloexec, F_GETFD) == FD_CLOEXEC;
              close(plain);
              close(cloexec);
              return right ? 0 : kWrongResult;
            },
            0},
-          {"unlinkat AT_REMOVEDIR", [&] { return Err(unlinkat(AT_FDCWD, (w + "/d").c_str(), AT_REMOVEDIR) == 0); }, 0},
+          {"unlinkat AT_REMOVEDIR",
+           [&] { return Err(unlinkat(AT_FDCWD, (w + "/d").c_str(), AT_REMOVEDIR) == 0); }, 0},
           {"mkdir in a read-only grant", [&] { return Err(mkdir((r + "/d").c_str(), 0700) == 0); },
            EACCES},
           {"unlink in a read-only grant", [&] { return Err(unlink((r + "/f").c_str()) == 0); },
@@ -426,6 +420,134 @@ TEST_P(FileRedirectionTest, NameOperationsHaveTheirEffects) {
   EXPECT_EQ(ReadFileOrDie(w + "/created"), "made");
   EXPECT_EQ(ReadFileOrDie(w + "/written"), "by stdio");
   EXPECT_NE(stat((w + "/d").c_str(), &st), 0);
+}
+
+// The *at forms with directory descriptors, and the flags each takes.
+TEST_P(FileRedirectionTest, AtCallsWithDirectoryDescriptorsAndFlags) {
+  ScratchDir dir;
+  const std::string w = dir.MakeDir("w");
+  dir.WriteFile("w/f", "f");
+  dir.MakeDir("w/sub");
+  dir.Symlink("w/link", "f");
+  struct stat f_stat;
+  ASSERT_EQ(stat((w + "/f").c_str(), &f_stat), 0);
+  struct stat w_stat;
+  ASSERT_EQ(stat(w.c_str(), &w_stat), 0);
+
+  Launcher launcher =
+      MakeLauncher(FilePolicy::Builder().AllowTree(w, kRead | kWrite | kCreate | kDelete));
+  launcher.SetWorkingDirectory(w);
+  const auto at = [&](const std::function<int(int)>& call) {
+    return [&, call] {
+      const int dirfd = open(w.c_str(), O_RDONLY | O_DIRECTORY);
+      if (dirfd < 0) return errno;
+      const int result = call(dirfd);
+      close(dirfd);
+      return result;
+    };
+  };
+  RunCases(
+      launcher,
+      {
+          {"fstatat", at([&](int d) {
+             struct stat st;
+             return fstatat(d, "f", &st, 0) != 0 ? errno : SameStat(st, f_stat) ? 0 : kWrongResult;
+           }),
+           0},
+          {"fstatat AT_SYMLINK_NOFOLLOW", at([&](int d) {
+             struct stat st;
+             return fstatat(d, "link", &st, AT_SYMLINK_NOFOLLOW) != 0 ? errno
+                    : S_ISLNK(st.st_mode)                             ? 0
+                                                                      : kWrongResult;
+           }),
+           0},
+          {"fstatat of the working directory with AT_EMPTY_PATH",
+           [&] {
+             struct stat st;
+             return fstatat(AT_FDCWD, "", &st, AT_EMPTY_PATH) != 0 ? errno
+                    : SameStat(st, w_stat)                         ? 0
+                                                                   : kWrongResult;
+           },
+           0},
+          {"statx AT_EMPTY_PATH on a descriptor", at([&](int d) {
+             struct statx stx;
+             if (statx(d, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0) return errno;
+             return stx.stx_ino == w_stat.st_ino ? 0 : kWrongResult;
+           }),
+           0},
+          {"fstatat with an unknown flag", at([&](int d) {
+             struct stat st;
+             return Err(fstatat(d, "f", &st, 0x10000000) == 0);
+           }),
+           EINVAL},
+          {"faccessat", at([&](int d) { return Err(faccessat(d, "f", R_OK | W_OK, 0) == 0); }), 0},
+          {"faccessat AT_EACCESS",
+           at([&](int d) { return Err(faccessat(d, "f", R_OK, AT_EACCESS) == 0); }), 0},
+          {"access with a bad mode", [&] { return Err(access("f", 8) == 0); }, EINVAL},
+          {"readlinkat", at([&](int d) {
+             char target[8];
+             const ssize_t n = readlinkat(d, "link", target, sizeof(target));
+             return n < 0 ? errno : std::string(target, n) == "f" ? 0 : kWrongResult;
+           }),
+           0},
+          {"readlink of a file",
+           [&] {
+             char target[8];
+             return Err(readlink("f", target, sizeof(target)) >= 0);
+           },
+           EINVAL},
+          {"mkdirat", at([&](int d) { return Err(mkdirat(d, "made", 0700) == 0); }), 0},
+          {"symlinkat", at([&](int d) { return Err(symlinkat("f", d, "link2") == 0); }), 0},
+          {"renameat", at([&](int d) { return Err(renameat(d, "link2", d, "link3") == 0); }), 0},
+          {"renameat2 RENAME_NOREPLACE onto an existing name",
+           at([&](int d) { return Err(renameat2(d, "link3", d, "f", RENAME_NOREPLACE) == 0); }),
+           EEXIST},
+          {"linkat", at([&](int d) { return Err(linkat(d, "f", d, "hard", 0) == 0); }), 0},
+          {"linkat AT_SYMLINK_FOLLOW",
+           at([&](int d) { return Err(linkat(d, "f", d, "hard2", AT_SYMLINK_FOLLOW) == 0); }),
+           EINVAL},
+          {"fchmodat", at([&](int d) { return Err(fchmodat(d, "f", 0600, 0) == 0); }), 0},
+          {"unlinkat", at([&](int d) { return Err(unlinkat(d, "hard", 0) == 0); }), 0},
+          {"unlinkat AT_REMOVEDIR",
+           at([&](int d) { return Err(unlinkat(d, "made", AT_REMOVEDIR) == 0); }), 0},
+          {"unlinkat with an unknown flag",
+           at([&](int d) { return Err(unlinkat(d, "f", 0x1) == 0); }), EINVAL},
+          {"truncate to a negative length", [&] { return Err(truncate("f", -1) == 0); }, EINVAL},
+          {"openat with a closed descriptor", [&] { return Err(openat(1000, "f", O_RDONLY) >= 0); },
+           EBADF},
+          {"openat with a file as the directory", at([&](int d) {
+             const int file = openat(d, "f", O_RDONLY);
+             if (file < 0) return errno;
+             const int result = Err(openat(file, "x", O_RDONLY) >= 0);
+             close(file);
+             return result;
+           }),
+           ENOTDIR},
+          {"O_PATH is outside the broker's open flags", [&] { return Err(open("f", O_PATH) >= 0); },
+           EINVAL},
+      });
+  struct stat st;
+  EXPECT_EQ(lstat((w + "/link3").c_str(), &st), 0);
+  EXPECT_NE(lstat((w + "/link2").c_str(), &st), 0);
+  EXPECT_NE(lstat((w + "/hard").c_str(), &st), 0);
+  EXPECT_NE(lstat((w + "/made").c_str(), &st), 0);
+}
+
+// A set-up step the sandboxee depends on fails by name, and no sandboxee runs.
+TEST_P(FileRedirectionTest, NoChannelForTheHandlerFailsTheSetUpByName) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetMaxChannels(1);  // descriptor 3 only: the handler's new-channel gets EMFILE
+  SharedInts ran(1);
+  absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd) {
+    ran[0] = 1;
+    return 0;
+  });
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("file-redirection"), absl::string_view::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("Too many open files"), absl::string_view::npos)
+      << result.status();
+  EXPECT_EQ(ran[0], SharedInts::kUnset);
 }
 
 // chdir, getcwd and relative paths are the broker's working directory.
@@ -490,8 +612,7 @@ TEST_P(FileRedirectionTest, ChdirGetcwdAndRelativePaths) {
            },
            0},
           {"a relative fopen after fchdir", [&] { return FopenReads("f", "t f"); }, 0},
-          {"chdir outside the grant", [&] { return Err(chdir(dir.path().c_str()) == 0); },
-           EACCES},
+          {"chdir outside the grant", [&] { return Err(chdir(dir.path().c_str()) == 0); }, EACCES},
           {"chdir to a file", [&] { return Err(chdir("f") == 0); }, ENOTDIR},
       });
 }
@@ -632,8 +753,8 @@ TEST_P(FileRedirectionTest, RawSyscallsAreRedirectedToo) {
 }
 
 TEST_P(FileRedirectionTest, ATrappedCallTheHandlerDoesNotServeEndsTheProcessBySigsys) {
-  Launcher launcher = MakeLauncher(FilePolicy::Builder(),
-                                   [](SyscallPolicy::Builder& b) { b.Trap("getppid"); });
+  Launcher launcher =
+      MakeLauncher(FilePolicy::Builder(), [](SyscallPolicy::Builder& b) { b.Trap("getppid"); });
   absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
     syscall(SYS_getppid);
     return 0;
@@ -754,8 +875,8 @@ TEST_P(FileRedirectionTest, ConnectGetsTheBrokersConnectedSocket) {
       close(peer);
     }
   });
-  Launcher launcher = MakeLauncher(
-      FilePolicy::Builder().AllowFile(path, kConnect), [](SyscallPolicy::Builder& b) {
+  Launcher launcher =
+      MakeLauncher(FilePolicy::Builder().AllowFile(path, kConnect), [](SyscallPolicy::Builder& b) {
         b.Allow("socket", {Arg(0).Eq(AF_UNIX)});
         b.Allow("getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).Eq(SO_TYPE)});
       });
