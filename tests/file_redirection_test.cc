@@ -4,6 +4,8 @@
 // compared with what the same call gives outside the sandbox, in the parent; every refusal with
 // the errno the protocol documents. Every test runs on SOCK_SEQPACKET and SOCK_DGRAM.
 
+#include "sandboxee/file_redirection.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +108,18 @@ struct Case {
   std::function<int()> run;  // 0, an errno, or kWrongResult
   int expected;
 };
+
+// The handler serves exactly what the policy redirects: the file calls, and rt_sigprocmask.
+TEST(FileRedirectionListTest, TheHandlerServesWhatThePolicyRedirects) {
+  std::set<std::string> served;
+  for (long nr = 0; nr < 1024; ++nr) {
+    if (sandboxee::IsRedirectedSyscall(nr)) served.insert(SyscallName(static_cast<int>(nr)));
+  }
+  std::set<std::string> redirected(SyscallPolicy::RedirectedFileCalls().begin(),
+                                   SyscallPolicy::RedirectedFileCalls().end());
+  redirected.insert("rt_sigprocmask");
+  EXPECT_EQ(served, redirected);
+}
 
 class FileRedirectionTest : public ::testing::TestWithParam<ChannelType> {
  protected:
@@ -319,6 +333,8 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
            },
            EACCES},
           {"open with an empty path", [&] { return Err(open("", O_RDONLY) >= 0); }, ENOENT},
+          {"stat into a NULL buffer",
+           [&] { return Err(syscall(SYS_stat, file.c_str(), nullptr) == 0); }, EFAULT},
           {"open with a NULL path", [&] { return Err(syscall(SYS_open, nullptr, O_RDONLY) >= 0); },
            EFAULT},
           {"open with a path longer than PATH_MAX",
