@@ -62,6 +62,10 @@ class BrokerServer {
   // Shuts every channel down, then joins every thread. Idempotent; the destructor calls it.
   void Stop();
 
+  // What the server knows of the sandboxee, for other brokers of the same sandboxee (the
+  // NotificationBroker of an exec'ed one), so that all share one working directory.
+  SandboxState& sandbox_state() { return sandbox_; }
+
  private:
   struct Channel {
     UniqueFd fd;

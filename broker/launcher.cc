@@ -11,12 +11,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "broker/file_request_handler.h"
+#include "broker/notification_broker.h"
 #include "broker/path_check.h"
 #include "broker/sandboxee_setup.h"
 #include "broker/violation_listener.h"
@@ -111,6 +118,20 @@ absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const Child& child,
   return std::move(message.fds[0]);
 }
 
+// Reads what an exec'ed child says after its listener: nothing (end-of-file) when execve
+// succeeded, a kExec failure otherwise.
+absl::Status ReceiveExecReport(int report_fd, const SandboxeeExecPlan* exec) {
+  SetupReport report = {};
+  proto::ReceivedMessage message;
+  const ssize_t size = proto::ReceiveMessage(report_fd, &report, sizeof(report), 0, &message);
+  if (size == 0) return absl::OkStatus();
+  if (size != static_cast<ssize_t>(sizeof(report)) || report.step != SetupStep::kExec) {
+    return absl::InternalError("launcher: malformed set-up report after the seccomp listener");
+  }
+  return ErrnoError(report.error, absl::StrFormat("sandboxee set-up failed at %s(\"%s\")",
+                                                  SetupStepName(report.step), exec->path));
+}
+
 }  // namespace
 
 Launcher::Launcher(FilePolicy files, SyscallPolicy syscalls)
@@ -146,8 +167,53 @@ Launcher& Launcher::SetWorkingDirectory(std::string directory) {
   return *this;
 }
 
+Launcher& Launcher::SetStdioFds(int stdin_fd, int stdout_fd, int stderr_fd) {
+  stdio_ = Stdio::kInherit;
+  stdio_fds_[0] = stdin_fd;
+  stdio_fds_[1] = stdout_fd;
+  stdio_fds_[2] = stderr_fd;
+  return *this;
+}
+
 absl::StatusOr<SandboxResult> Launcher::Run(
     absl::FunctionRef<int(UniqueFd channel)> sandboxee) const {
+  return Launch(&sandboxee, nullptr);
+}
+
+absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const {
+  // A trap-mode filter would send the program's file calls to a SIGSYS handler that an
+  // unmodified program does not have.
+  if (syscalls_.redirection() != Redirection::kUserNotification) {
+    return absl::InvalidArgumentError(
+        "launcher: RunProgram needs a syscall policy with the file-redirection group built in "
+        "Redirection::kUserNotification mode");
+  }
+  if (program.path.empty()) return absl::InvalidArgumentError("launcher: empty program path");
+  const auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (has_nul(program.path) || std::any_of(program.argv.begin(), program.argv.end(), has_nul) ||
+      std::any_of(program.env.begin(), program.env.end(), has_nul)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "launcher: program \"%s\": a path, argument or variable has a NUL byte", program.path));
+  }
+  // The arrays execve takes, built before fork: the child may not allocate.
+  std::vector<char*> argv;
+  for (const std::string& arg : program.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  constexpr absl::string_view kChannelVariable = "SBOX_BROKER_FD=";
+  const std::string channel_variable = absl::StrCat(kChannelVariable, kSandboxeeChannelFd);
+  std::vector<char*> envp;
+  for (const std::string& variable : program.env) {
+    if (absl::StartsWith(variable, kChannelVariable)) continue;
+    envp.push_back(const_cast<char*>(variable.c_str()));
+  }
+  envp.push_back(const_cast<char*>(channel_variable.c_str()));
+  envp.push_back(nullptr);
+  SandboxeeExecPlan exec{program.path.c_str(), argv.data(), envp.data(), nullptr};
+  return Launch(nullptr, &exec);
+}
+
+absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
+                                               SandboxeeExecPlan* exec) const {
   const absl::Time deadline =
       timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout_;
   std::string working_directory = working_directory_;
@@ -161,19 +227,27 @@ absl::StatusOr<SandboxResult> Launcher::Run(
     return absl::InvalidArgumentError(absl::StrFormat("launcher: working directory \"%s\": %s",
                                                       working_directory, PathProblemText(problem)));
   }
+  if (exec != nullptr) exec->working_directory = working_directory.c_str();
 
   auto channel = SocketPair(SocketTypeFor(channel_type_));
   if (!channel.ok()) return channel.status();
   auto report = SocketPair(SOCK_SEQPACKET | SOCK_CLOEXEC);
   if (!report.ok()) return report.status();
+  // The in-process handler serves Run's function; an exec'ed program would lose it at execve.
+  const bool file_redirection =
+      exec == nullptr && syscalls_.redirection() == Redirection::kTrap;
+  SandboxeeSetupPlan plan{getpid(),
+                          channel->second.get(),
+                          report->second.get(),
+                          {stdio_fds_[0], stdio_fds_[1], stdio_fds_[2]},
+                          syscalls_.fprog(),
+                          file_redirection};
   UniqueFd null_fd;
   if (stdio_ == Stdio::kNull) {
     null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null_fd.valid()) return ErrnoError(errno, "open(\"/dev/null\")");
+    for (int& fd : plan.stdio_fds) fd = null_fd.get();
   }
-  const bool file_redirection = syscalls_.redirection() == Redirection::kTrap;
-  const SandboxeeSetupPlan plan{getpid(),      channel->second.get(), report->second.get(),
-                                null_fd.get(), syscalls_.fprog(),     file_redirection};
 
   // Buffered output would otherwise be written twice, once by each process.
   fflush(nullptr);
@@ -181,9 +255,10 @@ absl::StatusOr<SandboxResult> Launcher::Run(
   if (pid < 0) return ErrnoError(errno, "fork");
   if (pid == 0) {
     // The child. Async-signal-safe until the filter is installed (PrepareSandboxee says so);
-    // then the sandboxee's own code runs.
+    // then the sandboxee's own code runs, or the program is exec'ed.
+    if (exec != nullptr) ExecSandboxee(plan, *exec);
     PrepareSandboxee(plan);
-    const int exit_code = sandboxee(UniqueFd(kSandboxeeChannelFd));
+    const int exit_code = (*sandboxee)(UniqueFd(kSandboxeeChannelFd));
     // As exit(3) would, but without the parent's atexit handlers and static destructors.
     fflush(nullptr);
     _exit(exit_code);
@@ -210,23 +285,42 @@ absl::StatusOr<SandboxResult> Launcher::Run(
 
   absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
   if (!listener.ok()) return listener.status();
-  report->first.reset();
+  // An exec'ed child still reports on the setup socket: end-of-file once execve succeeded,
+  // a kExec failure otherwise.
+  if (exec == nullptr) report->first.reset();
+
+  // The exec'ed program's file calls: decided by the same handler as the channel's requests,
+  // against the same working directory.
+  const FileRequestHandler handler(files_, decision_log_);
+  std::optional<NotificationBroker> notifications;
+  if (exec != nullptr) notifications.emplace(handler, server.sandbox_state(), listener->get(), pid);
 
   SandboxResult result;
   bool timed_out = false;
-  pollfd fds[2] = {{child.pidfd(), POLLIN, 0}, {listener->get(), POLLIN, 0}};
+  pollfd fds[3] = {
+      {child.pidfd(), POLLIN, 0}, {listener->get(), POLLIN, 0}, {report->first.get(), POLLIN, 0}};
   for (;;) {
-    const int ready = poll(fds, 2, timed_out ? -1 : PollTimeout(deadline));
+    const int ready = poll(fds, 3, timed_out ? -1 : PollTimeout(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return ErrnoError(errno, "poll on the sandboxee");
+    if (fds[2].revents != 0) {
+      absl::Status exec_status = ReceiveExecReport(fds[2].fd, exec);
+      if (!exec_status.ok()) return exec_status;
+      report->first.reset();
+      fds[2].fd = -1;
+    }
     if (fds[0].revents != 0) break;
-    if (ready == 0) {
+    // Checked on the clock, not on poll timing out: a sandboxee that keeps the listener busy
+    // would otherwise never time out.
+    if (!timed_out && absl::Now() >= deadline) {
       timed_out = true;
       child.Kill();
+      fds[1].fd = -1;
       continue;
     }
     if (fds[1].revents & POLLIN) {
-      absl::StatusOr<std::optional<SyscallViolation>> violation = ReadViolation(fds[1].fd);
+      absl::StatusOr<std::optional<SyscallViolation>> violation =
+          notifications ? notifications->ServeOne() : ReadViolation(fds[1].fd);
       if (!violation.ok()) return violation.status();
       if (*violation && !result.violation) {
         result.violation = *std::move(*violation);
@@ -235,6 +329,12 @@ absl::StatusOr<SandboxResult> Launcher::Run(
     }
     // Once a violation is known, or the filter has no users left, the listener has no news.
     if (result.violation || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))) fds[1].fd = -1;
+  }
+
+  // The child is gone, and its end of the setup socket with it: this read cannot block.
+  if (report->first.valid()) {
+    absl::Status exec_status = ReceiveExecReport(report->first.get(), exec);
+    if (!exec_status.ok()) return exec_status;
   }
 
   siginfo_t info;

@@ -2,6 +2,7 @@
 #define SBOX_BROKER_LAUNCHER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,15 @@
 #include "proto/unique_fd.h"
 
 namespace sbox {
+
+struct SandboxeeExecPlan;
+
+// A program for Launcher::RunProgram, as execve(2) takes it.
+struct Program {
+  std::string path;  // the executable, as given to execve: no PATH search
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "NAME=value"
+};
 
 // Runs sandboxee code in a forked child confined by a seccomp filter, and brokers its file
 // access over a socket pair until it exits.
@@ -55,6 +65,10 @@ class Launcher {
   // After this long the sandboxee is killed and the outcome is kTimedOut. Default: none.
   Launcher& SetTimeout(absl::Duration timeout);
   Launcher& SetStdio(Stdio stdio);
+  // The sandboxee's stdin, stdout and stderr: each descriptor >= 0 is dup'ed onto 0, 1 or 2;
+  // -1 inherits the parent's. The descriptors stay the caller's, and must stay open until Run
+  // or RunProgram returns. The last of SetStdio and SetStdioFds decides.
+  Launcher& SetStdioFds(int stdin_fd, int stdout_fd, int stderr_fd);
   // Where the sandboxee's relative paths start, as the broker resolves them (absolute and
   // normalized). Default: the launching process's working directory at Run.
   Launcher& SetWorkingDirectory(std::string directory);
@@ -68,9 +82,33 @@ class Launcher {
   // including a violation, is in the SandboxResult.
   absl::StatusOr<SandboxResult> Run(absl::FunctionRef<int(UniqueFd channel)> sandboxee) const;
 
+  // Runs an unmodified program, dynamically or statically linked, confined from its first
+  // instruction: the child is set up as for Run, chdir's to the working directory (see
+  // SetWorkingDirectory), and calls execve(2) with the filter installed. The broker lets that
+  // one execve through and answers the program's file syscalls from seccomp user notifications
+  // (broker/notification_broker.h) under the file policy; the broker channel stays open as
+  // descriptor 3, named in the environment as SBOX_BROKER_FD=3 (added to program.env,
+  // replacing any SBOX_BROKER_FD there), for programs that speak proto/PROTOCOL.md. Any later
+  // execve, and any call the policy does not allow, is a violation: the program is killed and
+  // the call reported. Timeout, stdio and the decision log apply as for Run.
+  //
+  // The syscall policy must have the kFileRedirection group and have been built in
+  // Redirection::kUserNotification mode (SyscallPolicy::ProgramDefault() is a start); with the
+  // default action kKillAndReport, calls it does not allow are reported as violations.
+  //
+  // Not OK when no program ran: InvalidArgument for a policy not built that way, an empty path
+  // or a string with a NUL in it; the errors of Run; and a failing execve, as a set-up failure
+  // naming execve, the path and its errno (NotFound for ENOENT, PermissionDenied for EACCES, ...).
+  absl::StatusOr<SandboxResult> RunProgram(const Program& program) const;
+
   const FilePolicy& file_policy() const { return files_; }
 
  private:
+  // Run's and RunProgram's work: `exec` nullptr runs `sandboxee` in the forked child, else
+  // `exec`'s program, whose working directory Launch fills in.
+  absl::StatusOr<SandboxResult> Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
+                                       SandboxeeExecPlan* exec) const;
+
   FilePolicy files_;
   SyscallPolicy syscalls_;
   ChannelType channel_type_ = ChannelType::kSeqPacket;
@@ -78,6 +116,7 @@ class Launcher {
   DecisionLog decision_log_;
   absl::Duration timeout_ = absl::InfiniteDuration();
   Stdio stdio_ = Stdio::kInherit;
+  int stdio_fds_[3] = {-1, -1, -1};
   std::string working_directory_;
 };
 

@@ -44,13 +44,23 @@ const char* SetupStepName(SetupStep step) {
       return "seccomp(SECCOMP_SET_MODE_FILTER)";
     case SetupStep::kReport:
       return "sending the seccomp listener to the broker";
+    case SetupStep::kWorkingDirectory:
+      return "chdir to the working directory";
+    case SetupStep::kExec:
+      return "execve";
     case SetupStep::kFileRedirection:
       return "installing the file-redirection SIGSYS handler";
   }
   return "unknown step";
 }
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
+namespace {
+
+// The steps both entry points share. `working_directory`: chdir'ed to before the filter, or
+// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. Returns the setup socket,
+// still open, after the listener has been sent on it.
+int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
+          unsigned long filter_flags) {
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
@@ -63,21 +73,25 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
   if (scratch_report < 0) Fail(report, SetupStep::kDescriptors, errno);
   report = scratch_report;
   const int channel = ToScratch(plan.channel_fd);
-  const int null_fd = plan.null_fd >= 0 ? ToScratch(plan.null_fd) : -1;
-  if (channel < 0 || (plan.null_fd >= 0 && null_fd < 0)) {
-    Fail(report, SetupStep::kDescriptors, errno);
+  if (channel < 0) Fail(report, SetupStep::kDescriptors, errno);
+  int stdio[3];
+  for (int i = 0; i < 3; ++i) {
+    stdio[i] = plan.stdio_fds[i] >= 0 ? ToScratch(plan.stdio_fds[i]) : -1;
+    if (plan.stdio_fds[i] >= 0 && stdio[i] < 0) Fail(report, SetupStep::kDescriptors, errno);
   }
   if (dup3(report, kReportFd, O_CLOEXEC) < 0) Fail(report, SetupStep::kDescriptors, errno);
   report = kReportFd;
   // The channel stays open across exec: an exec'ed sandboxee speaks to the broker through it.
   if (dup3(channel, kSandboxeeChannelFd, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
-  if (null_fd >= 0) {
-    for (int stdio = 0; stdio <= 2; ++stdio) {
-      if (dup3(null_fd, stdio, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
-    }
+  for (int i = 0; i < 3; ++i) {
+    if (stdio[i] >= 0 && dup3(stdio[i], i, 0) < 0) Fail(report, SetupStep::kDescriptors, errno);
   }
   if (syscall(SYS_close_range, kScratchFloor, ~0U, 0) != 0) {
     Fail(report, SetupStep::kDescriptors, errno);
+  }
+
+  if (working_directory != nullptr && chdir(working_directory) != 0) {
+    Fail(report, SetupStep::kWorkingDirectory, errno);
   }
 
   // Before the filter: the handler asks the broker for its channel and sets SIGSYS's
@@ -90,8 +104,8 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);
 
-  const long listener =
-      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &plan.filter);
+  const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags, &plan.filter);
   if (listener < 0) Fail(report, SetupStep::kSeccomp, errno);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.
@@ -99,7 +113,21 @@ void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
   const int sent = proto::SendMessage(report, &ready, sizeof(ready), static_cast<int>(listener), 0);
   close(static_cast<int>(listener));
   if (sent != 0) Fail(report, SetupStep::kReport, -sent);
-  close(report);
+  return report;
+}
+
+}  // namespace
+
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) { close(SetUp(plan, nullptr, 0)); }
+
+void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
+  // Once the broker has received a call, only a fatal signal may end the wait for its answer:
+  // an interrupted call would be restarted and performed a second time (an O_EXCL create
+  // failing with EEXIST, a rename undone).
+  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  // The parent lets this one execve through; the setup socket closes with it on success.
+  execve(exec.path, exec.argv, exec.envp);
+  Fail(report, SetupStep::kExec, errno);
 }
 
 }  // namespace sbox

@@ -19,12 +19,22 @@ inline constexpr int kSandboxeeChannelFd = 3;
 struct SandboxeeSetupPlan {
   pid_t parent_pid;
   int channel_fd;  // becomes kSandboxeeChannelFd
-  int report_fd;   // the setup socket: the child's one message to the parent
-  int null_fd;     // >= 0: dup'ed onto stdin, stdout and stderr; -1: stdio is inherited
+  int report_fd;   // the setup socket (close-on-exec): the child's messages to the parent
+  // stdio_fds[i] >= 0 is dup'ed onto descriptor i (stdin, stdout, stderr); -1 inherits it.
+  int stdio_fds[3];
   sock_fprog filter;
   // The filter traps redirected file calls (Redirection::kTrap): install the SIGSYS handler
-  // (sandboxee/file_redirection.h) before the filter, over the channel.
+  // (sandboxee/file_redirection.h) before the filter, over the channel. Launcher::Run only: an
+  // exec'ed program's handler would not survive execve.
   bool file_redirection;
+};
+
+// What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
+struct SandboxeeExecPlan {
+  const char* path;               // as given to execve(2)
+  char* const* argv;              // NULL-terminated
+  char* const* envp;              // NULL-terminated
+  const char* working_directory;  // chdir'ed to before the filter, which redirects chdir
 };
 
 // The steps, in order. A failing step is reported to the parent by number.
@@ -35,12 +45,16 @@ enum class SetupStep : int32_t {
   kNoNewPrivs = 3,         // prctl(PR_SET_NO_NEW_PRIVS)
   kSeccomp = 4,            // seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)
   kReport = 5,             // sending the listener to the parent
-  kFileRedirection = 6,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
+  kWorkingDirectory = 6,   // chdir to the launcher's working directory (exec only)
+  kExec = 7,               // execve(2) of the program (exec only)
+  kFileRedirection = 8,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
 };
 
 const char* SetupStepName(SetupStep step);
 
-// The child's one message on the setup socket. kReady carries the seccomp listener descriptor.
+// A message on the setup socket. kReady carries the seccomp listener descriptor; any other
+// step is a failure. After kReady, ExecSandboxee sends a kExec failure if execve fails; if it
+// succeeds, the socket closes with the exec (close-on-exec), and the parent reads end-of-file.
 struct SetupReport {
   SetupStep step;
   int32_t error;  // errno of the failing step; 0 for kReady
@@ -52,6 +66,17 @@ struct SetupReport {
 // redirection handler's own channel (close-on-exec) when it was installed. On failure it reports
 // the step and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
+
+// The same steps, with a chdir to exec.working_directory before no_new_privs and the filter,
+// the filter installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (a call the broker has
+// received is never interrupted, and so never restarted and performed twice, by a signal
+// other than a fatal one), then execve(2). Never returns: on success the program runs, confined by
+// the filter from its first instruction; the filter's listener has been sent to the parent before
+// the execve, which the parent must let through (SECCOMP_USER_NOTIF_FLAG_CONTINUE) unless the
+// policy allows execve. The channel stays open across the exec as kSandboxeeChannelFd; every other
+// descriptor but stdio is closed. A failing step, execve included, is reported as above and
+// the child calls _exit(kSetupFailedExitCode).
+[[noreturn]] void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec);
 
 inline constexpr int kSetupFailedExitCode = 125;
 

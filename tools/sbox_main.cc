@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tools/audit_command.h"
+#include "tools/run_command.h"
 
 namespace {
 
@@ -12,8 +13,9 @@ constexpr char kUsage[] = R"(usage: sbox COMMAND [ARGS...]
 
 commands:
   audit   explain, lint, compare or evaluate a policy file (sbox audit --help)
+  run     run a program confined by a policy (sbox run --help)
 
-exit status: 0 ok; 1 findings or differences; 2 usage error; 3 policy error
+exit status: per command (see its --help); 2 for an unknown command
 )";
 
 }  // namespace
@@ -31,6 +33,10 @@ int main(int argc, char** argv) {
   if (args[0] == "audit") {
     return sbox::RunAudit(std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
                           std::cerr);
+  }
+  if (args[0] == "run") {
+    return sbox::RunRun(std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
+                        std::cerr);
   }
   std::cerr << "sbox: unknown command \"" << args[0] << "\"\n" << kUsage;
   return sbox::kAuditUsageError;

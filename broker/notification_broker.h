@@ -1,0 +1,104 @@
+#ifndef SBOX_BROKER_NOTIFICATION_BROKER_H_
+#define SBOX_BROKER_NOTIFICATION_BROKER_H_
+
+#include <sys/types.h>
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "broker/file_request_handler.h"
+#include "broker/sandbox_result.h"
+#include "broker/sandbox_state.h"
+
+namespace sbox {
+
+// Answers an exec'ed sandboxee's file syscalls from seccomp user notifications, so that an
+// unmodified program, dynamically or statically linked, gets its files from the broker: the
+// filter makes each redirected call (SyscallGroup::kFileRedirection) a notification, and the
+// calling thread stays blocked in the kernel until the broker answers it.
+//
+// Each call is translated into the proto::Request the sandboxee's client library would have
+// sent and decided by the same FileRequestHandler (same policy, same Decision log, same
+// SandboxState working directory as the broker channel), then answered with the kernel's
+// convention: a descriptor is installed in the caller with SECCOMP_IOCTL_NOTIF_ADDFD and
+// SECCOMP_ADDFD_FLAG_SEND, which answers the call atomically; a buffer result (struct stat,
+// struct statx, a link target, the working directory) is written to the caller's pointer with
+// process_vm_writev; anything else is the call's value or -errno. No file call ever runs in
+// the sandboxee (SECCOMP_USER_NOTIF_FLAG_CONTINUE would let the kernel reread the sandboxee's
+// memory after the broker decided). The calls and their errnos:
+//
+//   open, openat, creat     Op::kOpen; creat is O_CREAT|O_WRONLY|O_TRUNC. The descriptor is
+//                           close-on-exec iff the call asked for O_CLOEXEC.
+//   access, faccessat,      Op::kAccess. faccessat2: AT_EACCESS is ignored (a sandboxee's uid
+//   faccessat2              is its euid); AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH or any other flag
+//                           is EINVAL.
+//   stat, lstat,            Op::kStat; lstat and AT_SYMLINK_NOFOLLOW do not follow a final
+//   newfstatat, statx       symlink. AT_EMPTY_PATH with "" stats the directory descriptor
+//                           itself (fetched with pidfd_getfd, fstat'ed in the broker). statx is
+//                           filled from struct stat, stx_mask = STATX_BASIC_STATS. Flags other
+//                           than AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH, AT_NO_AUTOMOUNT (and, for
+//                           statx, the AT_STATX_* sync bits) are EINVAL.
+//   readlink, readlinkat    Op::kReadlink, cut to bufsiz like the kernel; bufsiz <= 0 is EINVAL.
+//   mkdir, mkdirat, rmdir,  Op::kMkdir, kRmdir, kUnlink (unlinkat with AT_REMOVEDIR: kRmdir;
+//   unlink, unlinkat        other flags: EINVAL).
+//   rename, renameat,       Op::kRename with renameat2's flags.
+//   renameat2
+//   link, linkat            Op::kLink; linkat flags other than 0 are EINVAL.
+//   symlink, symlinkat      Op::kSymlink.
+//   chmod, fchmodat         Op::kChmod.
+//   truncate                Op::kTruncate.
+//   chdir, fchdir           Op::kChdir; fchdir(fd) is chdir(".") relative to fd. The sandboxee's
+//                           kernel working directory never changes: the broker's is the one.
+//   getcwd                  The broker's working directory; ERANGE when it does not fit.
+//   connect                 AF_UNIX with a path name: Op::kConnect with the socket's type and
+//                           O_NONBLOCK; the connected socket replaces the caller's descriptor
+//                           (SECCOMP_ADDFD_FLAG_SETFD, keeping its close-on-exec flag), so
+//                           options set on the old socket are lost. Other families and abstract
+//                           or unnamed AF_UNIX addresses: EACCES. A descriptor that is not a
+//                           socket: ENOTSOCK; not open: EBADF.
+//
+// Common errnos: EFAULT when a path or buffer cannot be read or written, ENAMETOOLONG when a
+// path has no NUL within PATH_MAX (4096) bytes, ENOENT for an empty path, EBADF when a
+// directory descriptor is not open in the caller, and the handler's (proto/PROTOCOL.md).
+//
+// Trust: the number, arguments and thread come from the kernel. Strings are read from the
+// sandboxee's memory, and every read is followed by SECCOMP_IOCTL_NOTIF_ID_VALID before the
+// broker acts: had the thread died, its pid could name another process. Descriptors named by
+// the call (directories, sockets) are fetched with pidfd_getfd from the calling thread's own
+// descriptor table.
+//
+// The broker never waits on the sandboxee: a thread that dies mid-call leaves an answer that
+// fails with ENOENT, which is ignored, and every step is bounded.
+class NotificationBroker {
+ public:
+  // `handler` and `sandbox` must outlive the broker. `listener` is the filter's listener;
+  // `sandboxee` the pid of the exec'ed child (its thread group leader).
+  NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox, int listener,
+                     pid_t sandboxee);
+
+  NotificationBroker(const NotificationBroker&) = delete;
+  NotificationBroker& operator=(const NotificationBroker&) = delete;
+
+  // Reads one pending notification and answers it. The very first notification, if it is the
+  // child's execve from its thread group leader, is the launcher's own exec of the program and
+  // is let through. Any other call that is not redirected (a second execve, a syscall the
+  // policy does not allow) is returned as a decoded violation with its thread still blocked:
+  // the caller kills the sandboxee. std::nullopt when the call was answered or nothing was
+  // pending. An error Status only when the listener itself fails.
+  absl::StatusOr<std::optional<SyscallViolation>> ServeOne();
+
+  // Whether the broker answers x86_64 syscall `number`: the calls of
+  // SyscallPolicy::RedirectedFileCalls().
+  static bool Answers(int number);
+
+ private:
+  const FileRequestHandler& handler_;
+  SandboxState& sandbox_;
+  const int listener_;
+  const pid_t sandboxee_;
+  bool first_seen_ = false;
+};
+
+}  // namespace sbox
+
+#endif  // SBOX_BROKER_NOTIFICATION_BROKER_H_

@@ -1,0 +1,347 @@
+// A statically linked program for tests/run_program_test.cc: it makes file syscalls directly
+// (syscall(2), so that each one is the call named, whatever libc would choose) and checks each
+// result as a program outside the sandbox would see it. It prints "ok" and exits 0 when every
+// check passed, else one line per failed check and exits 1.
+//
+//   exec_probe files DIR SECRET   DIR holds data.txt ("hello\n"), granted rwcd; SECRET is not
+//                                 granted; DIR is the working directory
+//   exec_probe threads FILE       8 threads open, read and close FILE 200 times each
+//   exec_probe leaderless DIR     the main thread exits at once; 4 threads open DIR/data.txt
+//                                 relative to a descriptor of DIR, 200 times each, and the
+//                                 last one ends the process
+//   exec_probe flood FILE         4 threads open and close FILE until killed
+//   exec_probe connect SOCKET OTHER  connects to SOCKET (granted) and writes "ping"; OTHER
+//                                 (not granted) and an AF_INET address are refused
+//   exec_probe signals DIR        creates DIR/f with O_EXCL and unlinks it 2000 times while a
+//                                 SIGALRM handler (SA_RESTART) runs every 50 microseconds
+//   exec_probe exec               execve("/bin/true")
+//   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace {
+
+int failures = 0;
+
+void Check(bool ok, const char* what, int error = 0) {
+  if (ok) return;
+  ++failures;
+  printf("FAIL %s (errno %d: %s)\n", what, error, strerror(error));
+}
+
+// Checks that a syscall returned `expected` (>= 0), or failed with errno `expected_errno`.
+void Expect(long result, int expected_errno, const char* what) {
+  const int error = result < 0 ? errno : 0;
+  Check(error == expected_errno, what, error);
+}
+
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[256];
+  ssize_t got;
+  while ((got = read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, got);
+  return text;
+}
+
+int Files(const std::string& dir, const std::string& secret) {
+  const std::string data = dir + "/data.txt";
+
+  // open and openat: the descriptor, and close-on-exec as asked.
+  const long fd = syscall(SYS_open, data.c_str(), O_RDONLY);
+  Check(fd >= 0, "open data.txt", errno);
+  if (fd < 0) return 1;
+  Check(ReadAll(static_cast<int>(fd)) == "hello\n", "read data.txt");
+  Check(fcntl(static_cast<int>(fd), F_GETFD) == 0, "open without O_CLOEXEC is not close-on-exec");
+  const long cloexec_fd = syscall(SYS_openat, AT_FDCWD, data.c_str(), O_RDONLY | O_CLOEXEC);
+  Check(cloexec_fd >= 0, "openat O_CLOEXEC", errno);
+  Check(fcntl(static_cast<int>(cloexec_fd), F_GETFD) == FD_CLOEXEC,
+        "openat O_CLOEXEC is close-on-exec");
+  close(static_cast<int>(cloexec_fd));
+
+  // Relative to the working directory, which the launcher set to DIR.
+  char cwd[PATH_MAX];
+  Expect(syscall(SYS_getcwd, cwd, sizeof(cwd)), 0, "getcwd");
+  Check(dir == cwd, "getcwd is DIR");
+  Expect(syscall(SYS_getcwd, cwd, 2), ERANGE, "getcwd into a small buffer");
+  const long relative = syscall(SYS_openat, AT_FDCWD, "data.txt", O_RDONLY);
+  Check(relative >= 0, "openat relative", errno);
+  close(static_cast<int>(relative));
+
+  // The stat family.
+  struct stat by_fd;
+  struct stat by_path;
+  Check(fstat(static_cast<int>(fd), &by_fd) == 0, "fstat", errno);
+  Expect(syscall(SYS_stat, data.c_str(), &by_path), 0, "stat");
+  Check(by_path.st_ino == by_fd.st_ino && by_path.st_size == 6, "stat matches fstat");
+  struct statx stx = {};
+  Expect(syscall(SYS_statx, AT_FDCWD, "data.txt", 0, STATX_BASIC_STATS, &stx), 0, "statx");
+  Check(stx.stx_ino == by_fd.st_ino && stx.stx_size == 6 &&
+            (stx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS,
+        "statx matches fstat");
+  stx = {};
+  Expect(syscall(SYS_statx, static_cast<int>(fd), "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx), 0,
+         "statx AT_EMPTY_PATH");
+  Check(stx.stx_ino == by_fd.st_ino, "statx AT_EMPTY_PATH is the descriptor's file");
+  Expect(syscall(SYS_stat, data.c_str(), reinterpret_cast<void*>(1)), EFAULT,
+         "stat into a bad pointer");
+
+  // Symlinks.
+  const std::string link = dir + "/link";
+  Expect(syscall(SYS_symlink, "data.txt", link.c_str()), 0, "symlink");
+  Expect(syscall(SYS_lstat, link.c_str(), &by_path), 0, "lstat");
+  Check(S_ISLNK(by_path.st_mode), "lstat sees the link");
+  Expect(syscall(SYS_stat, link.c_str(), &by_path), 0, "stat through the link");
+  Check(by_path.st_ino == by_fd.st_ino, "stat follows the link");
+  char target[64] = {};
+  Check(syscall(SYS_readlink, link.c_str(), target, sizeof(target)) == 8 &&
+            strcmp(target, "data.txt") == 0,
+        "readlink", errno);
+  memset(target, 0, sizeof(target));
+  Check(syscall(SYS_readlinkat, AT_FDCWD, "link", target, 3) == 3 && strcmp(target, "dat") == 0,
+        "readlinkat cuts to bufsiz", errno);
+  Expect(syscall(SYS_unlink, link.c_str()), 0, "unlink the link");
+  close(static_cast<int>(fd));
+
+  // Directory descriptors: *at calls and fchdir.
+  const std::string sub = dir + "/sub";
+  Expect(syscall(SYS_mkdir, sub.c_str(), 0700), 0, "mkdir");
+  const long dirfd = syscall(SYS_open, sub.c_str(), O_RDONLY | O_DIRECTORY);
+  Check(dirfd >= 0, "open a directory", errno);
+  const long created = syscall(SYS_openat, dirfd, "new", O_WRONLY | O_CREAT | O_EXCL, 0600);
+  Check(created >= 0, "openat O_CREAT beneath a directory descriptor", errno);
+  Check(write(static_cast<int>(created), "xyz", 3) == 3, "write the new file", errno);
+  close(static_cast<int>(created));
+  Expect(syscall(SYS_newfstatat, dirfd, "new", &by_path, 0), 0, "newfstatat");
+  Check(by_path.st_size == 3, "newfstatat sees the written size");
+  Expect(syscall(SYS_faccessat, dirfd, "new", R_OK | W_OK), 0, "faccessat");
+  Expect(syscall(SYS_renameat2, dirfd, "new", dirfd, "renamed", 0), 0, "renameat2");
+  Expect(syscall(SYS_linkat, dirfd, "renamed", dirfd, "hardlink", 0), 0, "linkat");
+  Expect(syscall(SYS_truncate, (sub + "/hardlink").c_str(), 1), 0, "truncate");
+  Expect(syscall(SYS_stat, (sub + "/renamed").c_str(), &by_path), 0, "stat the other link");
+  Check(by_path.st_size == 1 && by_path.st_nlink == 2, "truncate through a hard link");
+  Expect(syscall(SYS_fchmodat, dirfd, "renamed", 0400), 0, "fchmodat");
+  Expect(syscall(SYS_stat, (sub + "/renamed").c_str(), &by_path), 0, "stat after fchmodat");
+  Check((by_path.st_mode & 07777) == 0400, "fchmodat changed the mode");
+  Expect(syscall(SYS_unlinkat, dirfd, "renamed", 0), 0, "unlinkat");
+  Expect(syscall(SYS_unlinkat, dirfd, "hardlink", 0), 0, "unlinkat the hard link");
+  Expect(syscall(SYS_fchdir, dirfd), 0, "fchdir");
+  Expect(syscall(SYS_getcwd, cwd, sizeof(cwd)), 0, "getcwd after fchdir");
+  Check(sub == cwd, "fchdir moved the working directory");
+  Expect(syscall(SYS_chdir, ".."), 0, "chdir ..");
+  Expect(syscall(SYS_getcwd, cwd, sizeof(cwd)), 0, "getcwd after chdir");
+  Check(dir == cwd, "chdir moved the working directory back");
+  close(static_cast<int>(dirfd));
+  Expect(syscall(SYS_unlinkat, AT_FDCWD, "sub", AT_REMOVEDIR), 0, "unlinkat AT_REMOVEDIR");
+  Expect(syscall(SYS_access, sub.c_str(), F_OK), ENOENT, "access after rmdir");
+  const long made = syscall(SYS_creat, (dir + "/made").c_str(), 0600);
+  Check(made >= 0, "creat", errno);
+  close(static_cast<int>(made));
+  Expect(syscall(SYS_rename, (dir + "/made").c_str(), (dir + "/moved").c_str()), 0, "rename");
+  Expect(syscall(SYS_mkdirat, AT_FDCWD, "d", 0700), 0, "mkdirat");
+  Expect(syscall(SYS_rmdir, "d"), 0, "rmdir");
+  Expect(syscall(SYS_unlink, "moved"), 0, "unlink");
+
+  // Refusals and malformed arguments, with the kernel's errnos.
+  Expect(syscall(SYS_open, secret.c_str(), O_RDONLY), EACCES, "open a file outside the grants");
+  Expect(syscall(SYS_creat, (secret + ".new").c_str(), 0600), EACCES, "creat outside the grants");
+  Expect(syscall(SYS_open, reinterpret_cast<const char*>(1), O_RDONLY), EFAULT,
+         "open a bad pointer");
+  Expect(syscall(SYS_open, "", O_RDONLY), ENOENT, "open an empty path");
+  const std::string long_path(5000, 'a');
+  Expect(syscall(SYS_open, long_path.c_str(), O_RDONLY), ENAMETOOLONG, "open a path too long");
+  Expect(syscall(SYS_openat, 999, "data.txt", O_RDONLY), EBADF, "openat a closed descriptor");
+  Expect(syscall(SYS_readlink, "data.txt", target, 0), EINVAL, "readlink bufsiz 0");
+
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
+void* OpenMany(void* file) {
+  long failed = 0;
+  for (int i = 0; i < 200; ++i) {
+    const long fd = syscall(SYS_openat, AT_FDCWD, static_cast<const char*>(file), O_RDONLY);
+    if (fd < 0) {
+      ++failed;
+      continue;
+    }
+    char byte;
+    if (read(static_cast<int>(fd), &byte, 1) != 1) ++failed;
+    close(static_cast<int>(fd));
+  }
+  return reinterpret_cast<void*>(failed);
+}
+
+int Threads(const char* file) {
+  pthread_t threads[8];
+  for (pthread_t& thread : threads) {
+    if (pthread_create(&thread, nullptr, OpenMany, const_cast<char*>(file)) != 0) return 2;
+  }
+  long failed = 0;
+  for (pthread_t& thread : threads) {
+    void* result;
+    pthread_join(thread, &result);
+    failed += reinterpret_cast<long>(result);
+  }
+  Check(failed == 0, "every concurrent open and read");
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
+struct LeaderlessState {
+  long dirfd;
+  std::atomic<int> running{4};
+  std::atomic<long> failed{0};
+};
+
+void* OpenBeneath(void* arg) {
+  auto* shared = static_cast<LeaderlessState*>(arg);
+  for (int i = 0; i < 200; ++i) {
+    const long fd = syscall(SYS_openat, shared->dirfd, "data.txt", O_RDONLY);
+    char byte;
+    if (fd < 0 || read(static_cast<int>(fd), &byte, 1) != 1) ++shared->failed;
+    if (fd >= 0) close(static_cast<int>(fd));
+  }
+  if (--shared->running == 0) {
+    if (shared->failed != 0) {
+      printf("FAIL %ld opens beneath a descriptor\n", shared->failed.load());
+      fflush(stdout);
+      syscall(SYS_exit_group, 1);
+    }
+    printf("ok\n");
+    fflush(stdout);
+    syscall(SYS_exit_group, 0);
+  }
+  return nullptr;
+}
+
+int Leaderless(const std::string& dir) {
+  static LeaderlessState shared;
+  shared.dirfd = syscall(SYS_open, dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (shared.dirfd < 0) return 2;
+  for (int i = 0; i < 4; ++i) {
+    pthread_t thread;
+    if (pthread_create(&thread, nullptr, OpenBeneath, &shared) != 0) return 2;
+  }
+  // The thread group leader exits alone; the others go on without it.
+  syscall(SYS_exit, 0);
+  return 2;
+}
+
+void* OpenForever(void* file) {
+  for (;;) {
+    const long fd = syscall(SYS_openat, AT_FDCWD, static_cast<const char*>(file), O_RDONLY);
+    if (fd >= 0) close(static_cast<int>(fd));
+  }
+}
+
+int Flood(const char* file) {
+  pthread_t threads[4];
+  for (pthread_t& thread : threads) {
+    if (pthread_create(&thread, nullptr, OpenForever, const_cast<char*>(file)) != 0) return 2;
+  }
+  OpenForever(const_cast<char*>(file));
+  return 2;
+}
+
+int ConnectTo(const char* path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  strncpy(address.sun_path, path, sizeof(address.sun_path) - 1);
+  if (syscall(SYS_connect, fd, &address, sizeof(address)) != 0) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
+int Connect(const char* socket_path, const char* other) {
+  const int fd = ConnectTo(socket_path);
+  Check(fd >= 0, "connect to a granted socket", errno);
+  if (fd >= 0) {
+    Check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "the connected socket stays close-on-exec");
+    Check(write(fd, "ping", 4) == 4, "write to the connected socket", errno);
+    close(fd);
+  }
+  Expect(ConnectTo(other), EACCES, "connect to a socket outside the grants");
+  const int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_in inet = {};
+  inet.sin_family = AF_INET;
+  inet.sin_port = htons(80);
+  inet.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  Expect(syscall(SYS_connect, unix_fd, &inet, sizeof(inet)), EACCES, "connect to AF_INET");
+  Expect(syscall(SYS_connect, 999, &inet, sizeof(inet)), EBADF, "connect on a closed descriptor");
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
+void OnAlarm(int) {}
+
+int Signals(const std::string& dir) {
+  struct sigaction action = {};
+  action.sa_handler = OnAlarm;
+  action.sa_flags = SA_RESTART;
+  if (sigaction(SIGALRM, &action, nullptr) != 0) return 2;
+  const itimerval every = {{0, 50}, {0, 50}};
+  if (setitimer(ITIMER_REAL, &every, nullptr) != 0) return 2;
+  const std::string file = dir + "/f";
+  for (int i = 0; i < 2000; ++i) {
+    // A call the broker completed must not run again when a signal interrupts the wait for
+    // its answer: O_EXCL would then fail with EEXIST, and unlink with ENOENT.
+    const long fd =
+        syscall(SYS_openat, AT_FDCWD, file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    Check(fd >= 0, "openat O_EXCL while signals arrive", errno);
+    if (fd >= 0) close(static_cast<int>(fd));
+    Expect(syscall(SYS_unlink, file.c_str()), 0, "unlink while signals arrive");
+    if (failures != 0) break;
+  }
+  const itimerval stop = {};
+  setitimer(ITIMER_REAL, &stop, nullptr);
+  if (failures != 0) return 1;
+  printf("ok\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "files" && argc == 4) return Files(argv[2], argv[3]);
+  if (mode == "threads" && argc == 3) return Threads(argv[2]);
+  if (mode == "leaderless" && argc == 3) return Leaderless(argv[2]);
+  if (mode == "flood" && argc == 3) return Flood(argv[2]);
+  if (mode == "signals" && argc == 3) return Signals(argv[2]);
+  if (mode == "connect" && argc == 4) return Connect(argv[2], argv[3]);
+  if (mode == "exec") {
+    char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
+    execve("/bin/true", args, nullptr);
+    return 3;
+  }
+  if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
+  fprintf(stderr,
+          "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
+          "connect SOCKET OTHER | signals DIR | exec | socket\n");
+  return 2;
+}

@@ -1,0 +1,353 @@
+// Launcher::RunProgram with real programs: dynamically linked ones from the system, whose
+// loader opens its libraries through the broker, and a statically linked probe that makes
+// every redirected file syscall itself. The program never runs a file syscall of its own: each
+// is a seccomp user notification that the broker answers.
+
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/decision.h"
+#include "broker/launcher.h"
+#include "broker/notification_broker.h"
+#include "broker/syscall_policy.h"
+#include "gtest/gtest.h"
+#include "tests/fd_count.h"
+#include "tests/sandbox_fixture.h"
+
+namespace sbox {
+namespace {
+
+using testing::CountOpenFds;
+using testing::ScratchDir;
+
+SyscallPolicy ProgramPolicy(Redirection redirection = Redirection::kUserNotification) {
+  // cat(1) advises the kernel it will read sequentially.
+  absl::StatusOr<SyscallPolicy> policy =
+      SyscallPolicy::ProgramDefault().Allow("fadvise64").Build(redirection);
+  if (!policy.ok()) {
+    ADD_FAILURE() << policy.status();
+    abort();
+  }
+  return *std::move(policy);
+}
+
+// The loader's files: its cache and the libraries ("/lib" is a symlink to "usr/lib" on
+// merged-/usr systems; the policy judges both names).
+FilePolicy::Builder LoaderFiles() {
+  FilePolicy::Builder files;
+  files.AllowReadFile("/etc/ld.so.cache").AllowReadTree("/usr/lib").AllowReadTree("/lib");
+  return files;
+}
+
+Launcher MakeProgramLauncher(const FilePolicy::Builder& files) {
+  absl::StatusOr<FilePolicy> policy = files.Build();
+  if (!policy.ok()) {
+    ADD_FAILURE() << policy.status();
+    abort();
+  }
+  Launcher launcher(*std::move(policy), ProgramPolicy());
+  launcher.SetTimeout(absl::Seconds(60));
+  return launcher;
+}
+
+std::string ProbePath() {
+  return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/tests/exec_probe");
+}
+
+// A pipe whose read end collects what the program wrote to its write end.
+class Capture {
+ public:
+  Capture() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) abort();
+    read_end_.reset(fds[0]);
+    write_end_.reset(fds[1]);
+  }
+  int write_fd() const { return write_end_.get(); }
+  // Everything written, once the program has exited. Programs here write less than a pipe
+  // holds, so they never block on it.
+  std::string Take() {
+    write_end_.reset();
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = read(read_end_.get(), buffer, sizeof(buffer))) > 0) text.append(buffer, got);
+    return text;
+  }
+
+ private:
+  UniqueFd read_end_;
+  UniqueFd write_end_;
+};
+
+TEST(RunProgram, TrueExitsZero) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+}
+
+TEST(RunProgram, CatWritesAGrantedFile) {
+  ScratchDir scratch;
+  const std::string contents = "the quick brown fox\njumps\n";
+  const std::string file = scratch.WriteFile("granted.txt", contents);
+  Launcher launcher = MakeProgramLauncher(LoaderFiles().AllowReadFile(file));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::Mutex mu;
+  std::vector<std::string> granted;
+  launcher.SetDecisionLog([&](const Decision& decision) {
+    absl::MutexLock lock(&mu);
+    if (decision.allowed && decision.error == 0) granted.emplace_back(decision.path);
+  });
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/cat", {"cat", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), contents);
+  // The loader's opens and cat's own are the broker's decisions, logged as for the channel.
+  absl::MutexLock lock(&mu);
+  EXPECT_NE(std::find(granted.begin(), granted.end(), file), granted.end());
+  EXPECT_NE(std::find(granted.begin(), granted.end(), "/etc/ld.so.cache"), granted.end());
+}
+
+TEST(RunProgram, CatOfAFileOutsideTheGrantsIsPermissionDenied) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("secret.txt", "secret\n");
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  Capture err;
+  launcher.SetStdioFds(-1, out.write_fd(), err.write_fd());
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/cat", {"cat", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kExited) << result->ToString();
+  EXPECT_EQ(result->exit_code, 1);
+  EXPECT_EQ(out.Take(), "");
+  EXPECT_EQ(err.Take(), absl::StrCat("cat: ", file, ": Permission denied\n"));
+}
+
+TEST(RunProgram, FileCallsOfAStaticProgramAreBrokered) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  scratch.WriteFile("tree/data.txt", "hello\n");
+  const std::string secret = scratch.WriteFile("secret.txt", "secret\n");
+  Launcher launcher =
+      MakeProgramLauncher(FilePolicy::Builder().AllowTree(dir, kRead | kWrite | kCreate | kDelete));
+  launcher.SetWorkingDirectory(dir);
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "files", dir, secret}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, TheProgramsEnvironmentNamesTheChannel) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({"/usr/bin/env", {"env"}, {"SBOX_BROKER_FD=7", "KEPT=yes"}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), "KEPT=yes\nSBOX_BROKER_FD=3\n");
+}
+
+TEST(RunProgram, ConcurrentOpensFromThreadsAreAllAnswered) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("shared.txt", "x");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadFile(file));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "threads", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ThreadsGoOnAfterTheMainThreadExits) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  scratch.WriteFile("tree/data.txt", "hello\n");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadTree(dir));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "leaderless", dir}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ThreadsKilledMidCallLeaveTheBrokerUnharmed) {
+  ScratchDir scratch;
+  const std::string file = scratch.WriteFile("shared.txt", "x");
+  Launcher launcher = MakeProgramLauncher(FilePolicy::Builder().AllowReadFile(file));
+  const int before = CountOpenFds();
+  for (int i = 0; i < 10; ++i) {
+    launcher.SetTimeout(absl::Milliseconds(20 + 10 * i));
+    absl::StatusOr<SandboxResult> result =
+        launcher.RunProgram({ProbePath(), {"exec_probe", "flood", file}, {}});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->outcome, SandboxResult::Outcome::kTimedOut) << result->ToString();
+  }
+  EXPECT_EQ(CountOpenFds(), before);
+}
+
+TEST(RunProgram, ConnectReachesOnlyGrantedSockets) {
+  ScratchDir scratch;
+  const std::string path = scratch.path() + "/granted.sock";
+  UniqueFd directory(open(scratch.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(directory.valid());
+  UniqueFd listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd other_listener(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  for (const auto& [fd, name] : {std::pair<int, const char*>{listener.get(), "granted.sock"},
+                                 std::pair<int, const char*>{other_listener.get(), "other.sock"}}) {
+    // Bound through /proc/self/fd, so that a long TEST_TMPDIR cannot overflow sun_path.
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", directory.get(),
+             name);
+    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(listen(fd, 4), 0);
+  }
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowFile(path, kConnect).Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::ProgramDefault()
+                                               .Allow("socket", {Arg(0).Eq(AF_UNIX)})
+                                               .Build(Redirection::kUserNotification);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  // The probe names the sockets relative to it, short enough for sun_path.
+  launcher.SetTimeout(absl::Seconds(60)).SetWorkingDirectory(scratch.path());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram(
+      {ProbePath(), {"exec_probe", "connect", "granted.sock", "other.sock"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+  UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted.valid()) << strerror(errno);
+  char received[8] = {};
+  EXPECT_EQ(read(accepted.get(), received, sizeof(received)), 4);
+  EXPECT_STREQ(received, "ping");
+  EXPECT_LT(accept4(other_listener.get(), nullptr, nullptr, SOCK_CLOEXEC), 0);
+}
+
+TEST(RunProgram, ACallTheBrokerAnsweredDoesNotRunAgainAfterASignal) {
+  ScratchDir scratch;
+  const std::string dir = scratch.MakeDir("tree");
+  absl::StatusOr<FilePolicy> files =
+      FilePolicy::Builder().AllowTree(dir, kRead | kWrite | kCreate | kDelete).Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  absl::StatusOr<SyscallPolicy> syscalls =
+      SyscallPolicy::ProgramDefault().Allow("setitimer").Build(Redirection::kUserNotification);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetTimeout(absl::Seconds(60));
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "signals", dir}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string output = out.Take();
+  EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
+  EXPECT_EQ(output, "ok\n");
+}
+
+TEST(RunProgram, ASecondExecveIsAViolation) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "exec"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "execve");
+  EXPECT_NE(result->violation->call.find("\"/bin/true\""), std::string::npos)
+      << result->violation->call;
+}
+
+TEST(RunProgram, ANetworkSocketIsAViolation) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "socket"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "socket");
+  EXPECT_EQ(result->violation->args[0], static_cast<uint64_t>(AF_INET));
+}
+
+TEST(RunProgram, AFailingExecveIsASetUpErrorNamingThePath) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({"/nonexistent/program", {"program"}, {}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound) << result.status();
+  EXPECT_NE(result.status().message().find("execve(\"/nonexistent/program\")"), std::string::npos)
+      << result.status();
+}
+
+TEST(RunProgram, InvalidProgramsAreRefusedBeforeForking) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  EXPECT_EQ(launcher.RunProgram({"", {}, {}}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(launcher.RunProgram({"/bin/true", {std::string("a\0b", 3)}, {}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RunProgram, RefusesAPolicyThatDoesNotRedirectThroughNotifications) {
+  absl::StatusOr<FilePolicy> files = LoaderFiles().Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  Launcher launcher(*std::move(files), ProgramPolicy(Redirection::kTrap));
+  absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  EXPECT_NE(result.status().message().find("kUserNotification"), std::string::npos)
+      << result.status();
+}
+
+TEST(RunProgram, TheBrokerAnswersEveryRedirectedFileCall) {
+  for (const std::string& name : SyscallPolicy::RedirectedFileCalls()) {
+    const int number = seccomp_syscall_resolve_name(name.c_str());
+    ASSERT_NE(number, __NR_SCMP_ERROR) << name;
+    EXPECT_TRUE(NotificationBroker::Answers(number)) << name;
+  }
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_execve));
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_openat2));
+  EXPECT_FALSE(NotificationBroker::Answers(SYS_socket));
+}
+
+TEST(RunProgram, TheBrokersDescriptorCountStaysFlat) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  ASSERT_TRUE(launcher.RunProgram({"/bin/true", {"true"}, {}}).ok());
+  const int before = CountOpenFds();
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_TRUE(result->ok()) << result->ToString();
+    absl::StatusOr<SandboxResult> failed = launcher.RunProgram({"/nonexistent", {"x"}, {}});
+    ASSERT_FALSE(failed.ok());
+  }
+  EXPECT_EQ(CountOpenFds(), before);
+}
+
+}  // namespace
+}  // namespace sbox

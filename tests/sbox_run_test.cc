@@ -1,0 +1,303 @@
+// `sbox run` end to end: the real CLI running real Debian programs and a probe program, each
+// under a policy from policies/, compared with the same command run without sbox.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tests/sandbox_fixture.h"
+#include "tests/subprocess.h"
+#include "tools/run_command.h"
+
+namespace sbox {
+namespace {
+
+using testing::CommandResult;
+using testing::RunCommand;
+using testing::ScratchDir;
+
+// Runfiles, relative to the test's working directory.
+constexpr char kSbox[] = "tools/sbox";
+constexpr char kProbe[] = "tests/run_probe";
+
+std::string Here() {
+  char buffer[4096];
+  return getcwd(buffer, sizeof(buffer)) != nullptr ? buffer : "";
+}
+
+std::string Policy(const std::string& name) { return absl::StrCat(Here(), "/policies/", name); }
+
+std::string Describe(const CommandResult& r) {
+  return absl::StrCat("exit ", r.exit_code, " signal ", r.signal, "\nstdout: ", r.out,
+                      "\nstderr: ", r.err);
+}
+
+// `sbox run` OPTIONS -- COMMAND.
+CommandResult Sbox(const std::vector<std::string>& options, const std::vector<std::string>& command,
+                   const std::string& input = "") {
+  std::vector<std::string> argv = {kSbox, "run"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return RunCommand(argv, input);
+}
+
+class Samples {
+ public:
+  Samples() {
+    xml_ = dir_.WriteFile("sample.xml",
+                          "<?xml version=\"1.0\"?><catalog><book id=\"1\"><title>Sandboxes"
+                          "</title><price>9.5</price></book><book id=\"2\"/></catalog>\n");
+    json_ = dir_.WriteFile("sample.json",
+                           "{\"name\": \"sbox\", \"tags\": [\"seccomp\", \"broker\"], "
+                           "\"n\": [1, 2.5, null, true], \"nested\": {\"a\": {\"b\": []}}}\n");
+    text_ = dir_.WriteFile("sample.txt", std::string(2000, 'a') + "\nplain text\n");
+    gz_ = dir_.path() + "/sample.txt.gz";
+    const CommandResult gz = RunCommand({"/bin/gzip", "-k", "-9", text_});
+    EXPECT_EQ(gz.exit_code, 0) << Describe(gz);
+    secret_ = dir_.WriteFile("secret", "the broker never opens this\n");
+  }
+  const ScratchDir& dir() const { return dir_; }
+  const std::string& xml() const { return xml_; }
+  const std::string& json() const { return json_; }
+  const std::string& text() const { return text_; }
+  const std::string& gz() const { return gz_; }
+  const std::string& secret() const { return secret_; }
+
+ private:
+  ScratchDir dir_;
+  std::string xml_, json_, text_, gz_, secret_;
+};
+
+struct ProgramCase {
+  const char* name;
+  const char* policy;
+  std::vector<std::string> (*command)(const Samples&);
+  std::string (*input)(const Samples&);
+};
+
+const ProgramCase kPrograms[] = {
+    {"file_text", "file.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", s.text()}; },
+     [](const Samples& s) { return s.text(); }},
+    {"file_gzip", "file.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", s.gz()}; },
+     [](const Samples& s) { return s.gz(); }},
+    {"file_xml_mime", "file.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", "-i", s.xml()}; },
+     [](const Samples& s) { return s.xml(); }},
+    {"xmllint", "xmllint.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/xmllint", "--format", s.xml()}; },
+     [](const Samples& s) { return s.xml(); }},
+    {"jq", "jq.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/jq", "-S", ".", s.json()}; },
+     [](const Samples& s) { return s.json(); }},
+    {"gzip", "gzip.policy",
+     [](const Samples& s) { return std::vector<std::string>{"/bin/gzip", "-dc", s.gz()}; },
+     [](const Samples& s) { return s.gz(); }},
+};
+
+class RealProgram : public ::testing::TestWithParam<ProgramCase> {};
+
+TEST_P(RealProgram, PrintsExactlyWhatItPrintsUnsandboxed) {
+  const Samples samples;
+  const ProgramCase& c = GetParam();
+  const std::vector<std::string> command = c.command(samples);
+  const CommandResult bare = RunCommand(command);
+  ASSERT_EQ(bare.exit_code, 0) << Describe(bare);
+  ASSERT_FALSE(bare.out.empty());
+  const CommandResult boxed =
+      Sbox({"--policy", Policy(c.policy), "--allow-read", c.input(samples)}, command);
+  EXPECT_EQ(boxed.exit_code, 0) << Describe(boxed);
+  EXPECT_EQ(boxed.out, bare.out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, RealProgram, ::testing::ValuesIn(kPrograms),
+                         [](const ::testing::TestParamInfo<ProgramCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// The paths a command touches by name, from strace: what the audit log must account for.
+std::set<std::string> PathsStraceSees(const std::vector<std::string>& command,
+                                      const std::string& trace_file) {
+  std::vector<std::string> argv = {"/usr/bin/strace", "-f", "-qq", "-o", trace_file,
+                                   "-e", "trace=%file"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  const CommandResult traced = RunCommand(argv);
+  EXPECT_EQ(traced.exit_code, 0) << Describe(traced);
+  std::set<std::string> paths;
+  for (absl::string_view line : absl::StrSplit(testing::ReadFileOrDie(trace_file), '\n')) {
+    if (absl::StrContains(line, "execve(")) continue;
+    const size_t open_quote = line.find('"');
+    if (open_quote == absl::string_view::npos) continue;
+    const size_t close_quote = line.find('"', open_quote + 1);
+    const absl::string_view path = line.substr(open_quote + 1, close_quote - open_quote - 1);
+    if (!path.empty()) paths.insert(std::string(path));
+  }
+  return paths;
+}
+
+TEST(SboxRun, TheAuditLogShowsEveryFileTheProgramTouched) {
+  const Samples samples;
+  const std::vector<std::string> command = {"/usr/bin/file", samples.gz()};
+  const std::set<std::string> touched =
+      PathsStraceSees(command, samples.dir().path() + "/trace");
+  ASSERT_GT(touched.size(), 5u);
+  const std::string log = samples.dir().path() + "/audit.jsonl";
+  const CommandResult boxed = Sbox({"--policy", Policy("file.policy"), "--allow-read",
+                                    samples.gz(), "--audit-log", log},
+                                   command);
+  ASSERT_EQ(boxed.exit_code, 0) << Describe(boxed);
+  const std::string audit = testing::ReadFileOrDie(log);
+  for (const std::string& path : touched) {
+    // The home directory differs between runs only in who asks; the rest must all be there.
+    EXPECT_NE(audit.find(absl::StrCat("\"path\":\"", path, "\"")), std::string::npos)
+        << path << " is missing from the audit log:\n"
+        << audit;
+  }
+  EXPECT_NE(audit.find(absl::StrCat("\"path\":\"", samples.gz(), "\",\"flags\"")),
+            std::string::npos);
+}
+
+// What every program policy refuses, shown with real programs where one tries it on its own,
+// and with the probe program under each policy.
+TEST(SboxRun, RealProgramsAreRefusedWhatTheirPolicyDoesNotGrant) {
+  const Samples samples;
+  // jq reading a file it was not granted.
+  CommandResult r = Sbox({"--policy", Policy("jq.policy"), "--allow-read", samples.json()},
+                         {"/usr/bin/jq", "-n", "--rawfile", "s", samples.secret(), "$s"});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.out.find("never opens"), std::string::npos);
+  // gzip writing next to its input, outside the grants: the old .gz stays as it was.
+  const std::string gz_before = testing::ReadFileOrDie(samples.gz());
+  r = Sbox({"--policy", Policy("gzip.policy"), "--allow-read", samples.text()},
+           {"/bin/gzip", "-k", "-f", samples.text()});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << Describe(r);
+  EXPECT_EQ(testing::ReadFileOrDie(samples.gz()), gz_before);
+  // xmllint fetching a URL: socket(AF_INET) is a reported violation.
+  r = Sbox({"--policy", Policy("xmllint.policy")}, {"/usr/bin/xmllint", "http://127.0.0.1:9/x.xml"});
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
+      << Describe(r);
+}
+
+TEST(SboxRun, EveryProgramPolicyRefusesWritesSocketsExecAndSecrets) {
+  const Samples samples;
+  const std::string outside = samples.dir().path() + "/written";
+  for (const char* policy : {"default.policy", "file.policy", "xmllint.policy", "jq.policy",
+                             "gzip.policy"}) {
+    SCOPED_TRACE(policy);
+    const std::vector<std::string> options = {"--policy", Policy(policy), "--allow-read",
+                                              samples.text()};
+    CommandResult r = Sbox(options, {kProbe, "read", samples.text()});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);  // the probe itself runs under every policy
+    r = Sbox(options, {kProbe, "write", outside});
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);
+    EXPECT_EQ(r.out, outside + ": Permission denied\n");
+    r = Sbox(options, {kProbe, "read", samples.secret()});
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);
+    EXPECT_EQ(r.out, samples.secret() + ": Permission denied\n");
+    r = Sbox(options, {kProbe, "socket"});
+    EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+    EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41)")) << r.err;
+    EXPECT_NE(r.err.find(absl::StrCat(Policy(policy), " does not mention socket")),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    r = Sbox(options, {kProbe, "exec", "/bin/true"});
+    EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+    EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: execve (59)")) << r.err;
+  }
+  struct stat st;
+  EXPECT_NE(stat(outside.c_str(), &st), 0);
+}
+
+TEST(SboxRun, ExitStatuses) {
+  const Samples samples;
+  EXPECT_EQ(Sbox({}, {kProbe, "exit", "7"}).exit_code, 7);
+  EXPECT_EQ(Sbox({}, {kProbe, "exit", "0"}).exit_code, 0);
+  EXPECT_EQ(Sbox({}, {kProbe, "crash"}).exit_code, 128 + SIGSEGV);
+  CommandResult r = Sbox({"--timeout", "0.5"}, {kProbe, "sleep", "30"});
+  EXPECT_EQ(r.exit_code, kRunTimedOut) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: timed out after 500ms")) << r.err;
+  r = Sbox({}, {"no-such-program-anywhere"});
+  EXPECT_EQ(r.exit_code, kRunNotFound) << Describe(r);
+  EXPECT_EQ(r.err, "sbox: no-such-program-anywhere: command not found\n");
+  EXPECT_EQ(Sbox({}, {samples.text()}).exit_code, kRunNotExecutable);  // mode 0644
+  const std::string bad = samples.dir().WriteFile("bad.policy", "allow no_such_call\n");
+  r = Sbox({"--policy", bad}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_NE(r.err.find("bad.policy:1:7: expected a syscall name"), std::string::npos) << r.err;
+  r = RunCommand({kSbox, "run", "--bogus", "--", kProbe});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox run: unknown option '--bogus'")) << r.err;
+  EXPECT_EQ(RunCommand({kSbox, "run", "--help"}).exit_code, 0);
+}
+
+TEST(SboxRun, StdioPassesThroughAndProgramsAreFoundOnPath) {
+  CommandResult r = Sbox({}, {"cat"}, "through the sandbox\n");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "through the sandbox\n");
+  r = Sbox({}, {kProbe, "stderr", "to stderr"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "to stderr");
+}
+
+TEST(SboxRun, CwdIsTheProgramsWorkingDirectory) {
+  const Samples samples;
+  const CommandResult r = Sbox({"--cwd", samples.dir().path()}, {kProbe, "getcwd"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, samples.dir().path() + "\n");
+  const CommandResult relative =
+      Sbox({"--cwd", samples.dir().path(), "--allow-read", samples.text()},
+           {kProbe, "read", "sample.txt"});
+  EXPECT_EQ(relative.exit_code, 0) << Describe(relative);
+  EXPECT_EQ(relative.out, testing::ReadFileOrDie(samples.text()));
+}
+
+int CountFds(pid_t pid) {
+  int count = 0;
+  const std::string dir = absl::StrCat("/proc/", pid, "/fd");
+  const CommandResult ls = RunCommand({"/bin/ls", "-1", dir});
+  for (char c : ls.out) count += c == '\n';
+  return count;
+}
+
+// A program that speaks garbage straight to SBOX_BROKER_FD cannot crash or stall the broker,
+// and the broker's descriptors come back to where they were.
+TEST(SboxRun, AHostileProgramOnTheBrokerChannelLeavesTheBrokerAsItWas) {
+  const Samples samples;
+  testing::Conversation probe({kSbox, "run", "--allow-read", samples.text(), "--", kProbe,
+                               "hostile", samples.text()});
+  ASSERT_EQ(probe.ReadLine(), "ready");
+  const int before = CountFds(probe.pid());
+  ASSERT_GT(before, 3);
+  probe.WriteLine("go");
+  ASSERT_EQ(probe.ReadLine(), "flooded");
+  int after = CountFds(probe.pid());
+  for (int i = 0; i < 100 && after != before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    after = CountFds(probe.pid());
+  }
+  EXPECT_EQ(after, before);
+  probe.WriteLine("go");
+  const CommandResult r = probe.Finish();
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+}
+
+}  // namespace
+}  // namespace sbox

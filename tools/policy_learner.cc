@@ -1,0 +1,295 @@
+#include "tools/policy_learner.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "broker/file_policy.h"
+#include "broker/sandbox_result.h"
+#include "broker/syscall_policy.h"
+
+namespace sbox {
+namespace {
+
+// The argument whose values narrow each of these syscalls.
+const std::map<std::string, int>& NarrowedArgument() {
+  static const auto* const kArgs = new std::map<std::string, int>{
+      {"socket", 0}, {"ioctl", 1},      {"prctl", 0},
+      {"fcntl", 1},  {"arch_prctl", 0}, {"personality", 0},
+  };
+  return *kArgs;
+}
+
+bool Holds(const ArgCondition& c, const std::vector<uint64_t>& args) {
+  const uint64_t a = args[static_cast<size_t>(c.index)];
+  switch (c.compare) {
+    case ArgCondition::Compare::kEq:
+      return a == c.value;
+    case ArgCondition::Compare::kNe:
+      return a != c.value;
+    case ArgCondition::Compare::kLt:
+      return a < c.value;
+    case ArgCondition::Compare::kLe:
+      return a <= c.value;
+    case ArgCondition::Compare::kGt:
+      return a > c.value;
+    case ArgCondition::Compare::kGe:
+      return a >= c.value;
+    case ArgCondition::Compare::kMaskedEq:
+      return (a & c.mask) == c.value;
+    case ArgCondition::Compare::kIn:
+      return std::find(c.values.begin(), c.values.end(), a) != c.values.end();
+  }
+  return false;
+}
+
+bool HoldsAll(const std::vector<ArgCondition>& all_of, const std::vector<uint64_t>& args) {
+  return std::all_of(all_of.begin(), all_of.end(),
+                     [&](const ArgCondition& c) { return Holds(c, args); });
+}
+
+std::string Number(uint64_t v) { return v < 4096 ? absl::StrCat(v) : absl::StrFormat("%#x", v); }
+
+// "arg2 & 0x4 == 0 && arg3 == 0", as the policy format writes conditions.
+std::string ConditionText(const std::vector<ArgCondition>& all_of) {
+  std::vector<std::string> parts;
+  for (const ArgCondition& c : all_of) {
+    const std::string arg = absl::StrCat("arg", c.index);
+    switch (c.compare) {
+      case ArgCondition::Compare::kEq:
+        parts.push_back(absl::StrCat(arg, " == ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kNe:
+        parts.push_back(absl::StrCat(arg, " != ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kLt:
+        parts.push_back(absl::StrCat(arg, " < ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kLe:
+        parts.push_back(absl::StrCat(arg, " <= ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kGt:
+        parts.push_back(absl::StrCat(arg, " > ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kGe:
+        parts.push_back(absl::StrCat(arg, " >= ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kMaskedEq:
+        parts.push_back(absl::StrCat(arg, " & ", Number(c.mask), " == ", Number(c.value)));
+        break;
+      case ArgCondition::Compare::kIn: {
+        std::vector<std::string> values;
+        for (uint64_t v : c.values) values.push_back(Number(v));
+        parts.push_back(absl::StrCat(arg, " in {", absl::StrJoin(values, ", "), "}"));
+        break;
+      }
+    }
+  }
+  return absl::StrJoin(parts, " && ");
+}
+
+// Every group's allow rules for `name`; `unconditional` when one of them has no condition.
+std::vector<std::vector<ArgCondition>> GroupConditions(const std::string& name,
+                                                       bool* unconditional) {
+  *unconditional = false;
+  std::vector<std::vector<ArgCondition>> found;
+  for (SyscallGroup group :
+       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
+        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
+        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel,
+        SyscallGroup::kProgramStartup}) {
+    for (const SyscallPolicy::GroupRule& rule : SyscallPolicy::GroupRules(group)) {
+      if (rule.name != name || rule.error != 0 || rule.redirected) continue;
+      if (rule.all_of.empty()) *unconditional = true;
+      found.push_back(rule.all_of);
+    }
+  }
+  return found;
+}
+
+// The deepest directory that holds both `a` and `b` (absolute, normalized).
+std::string CommonDirectory(const std::string& a, const std::string& b) {
+  size_t end = 0;
+  for (size_t i = 1; i <= std::min(a.size(), b.size()); ++i) {
+    const bool a_end = i == a.size() || a[i] == '/';
+    const bool b_end = i == b.size() || b[i] == '/';
+    if (a.compare(0, i, b, 0, i) != 0) break;
+    if (a_end && b_end) end = i;
+  }
+  return end == 0 ? "/" : a.substr(0, end);
+}
+
+std::string Parent(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Permissions OpenPermissions(uint32_t flags) {
+  Permissions p = 0;
+  const uint32_t access = flags & O_ACCMODE;
+  if (access == O_RDONLY || access == O_RDWR) p |= kRead;
+  if (access == O_WRONLY || access == O_RDWR || (flags & (O_TRUNC | O_APPEND))) p |= kWrite;
+  if (flags & O_CREAT) p |= kCreate;
+  return p;
+}
+
+}  // namespace
+
+void PolicyLearner::AddSyscall(int number, const uint64_t args[6]) {
+  absl::MutexLock lock(&mu_);
+  SyscallSeen& seen = syscalls_[number];
+  ++seen.count;
+  if (seen.overflowed) return;
+  if (seen.args.size() >= kMaxTuples) {
+    seen.overflowed = true;
+    return;
+  }
+  seen.args.insert(std::vector<uint64_t>(args, args + 6));
+}
+
+void PolicyLearner::AddDecision(const Decision& d) {
+  Permissions first = 0;
+  Permissions second = 0;
+  switch (d.op) {
+    case proto::Op::kOpen:
+      first = OpenPermissions(d.flags);
+      break;
+    case proto::Op::kAccess:
+      first = (d.flags & W_OK) ? (kRead | kWrite) : kRead;
+      break;
+    case proto::Op::kStat:
+    case proto::Op::kReadlink:
+    case proto::Op::kChdir:
+      first = kRead;
+      break;
+    case proto::Op::kMkdir:
+    case proto::Op::kSymlink:
+      first = kCreate;
+      break;
+    case proto::Op::kRmdir:
+    case proto::Op::kUnlink:
+      first = kDelete;
+      break;
+    case proto::Op::kRename:
+      first = kDelete;
+      second = kCreate | kDelete;
+      break;
+    case proto::Op::kLink:
+      first = kRead;
+      second = kCreate;
+      break;
+    case proto::Op::kChmod:
+    case proto::Op::kTruncate:
+      first = kWrite;
+      break;
+    case proto::Op::kConnect:
+      first = kConnect;
+      break;
+    case proto::Op::kNewChannel:
+    case proto::Op::kGetcwd:  // needs no permission
+      return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (first != 0 && !d.path.empty() && d.path[0] == '/') files_[std::string(d.path)] |= first;
+  // A symlink's path2 is its target, which the broker judges but the program does not open.
+  if (second != 0 && !d.path2.empty() && d.path2[0] == '/') files_[std::string(d.path2)] |= second;
+}
+
+std::string PolicyLearner::PolicyText(const std::string& command) const {
+  absl::MutexLock lock(&mu_);
+  std::string text = absl::StrCat(
+      "# Learned by `sbox learn` from one run of: ", command,
+      "\n# It allows what that run did and nothing else; review it (`sbox audit --lint`) "
+      "before use.\n\ndefault kill-and-report\nallow group file-redirection\n"
+      "errno ENOSYS clone3  # as while learning: glibc then uses clone, whose flags a filter "
+      "can read\n");
+  std::vector<std::string> lines;
+  for (const auto& [number, seen] : syscalls_) {
+    const std::string name = SyscallName(number);
+    const std::string count =
+        absl::StrCat("  # ", seen.count, seen.count == 1 ? " call" : " calls");
+    bool unconditional = false;
+    const std::vector<std::vector<ArgCondition>> group = GroupConditions(name, &unconditional);
+    if (!seen.overflowed && !unconditional && !group.empty()) {
+      std::vector<const std::vector<ArgCondition>*> used;
+      bool all_admitted = true;
+      for (const std::vector<uint64_t>& args : seen.args) {
+        const auto it = std::find_if(group.begin(), group.end(), [&](const auto& all_of) {
+          return HoldsAll(all_of, args);
+        });
+        if (it == group.end()) {
+          all_admitted = false;
+          break;
+        }
+        if (std::find(used.begin(), used.end(), &*it) == used.end()) used.push_back(&*it);
+      }
+      if (all_admitted) {
+        for (const auto* all_of : used) {
+          lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText(*all_of), count));
+        }
+        continue;
+      }
+    }
+    const auto narrowed = NarrowedArgument().find(name);
+    if (!seen.overflowed && narrowed != NarrowedArgument().end()) {
+      std::set<uint64_t> values;
+      for (const std::vector<uint64_t>& args : seen.args) {
+        values.insert(args[static_cast<size_t>(narrowed->second)]);
+      }
+      ArgCondition in{narrowed->second, ArgCondition::Compare::kIn, 0, 0,
+                      std::vector<uint64_t>(values.begin(), values.end())};
+      lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText({in}), count));
+      continue;
+    }
+    lines.push_back(absl::StrCat("allow ", name, count));
+  }
+  absl::StrAppend(&text, absl::StrJoin(lines, "\n"), lines.empty() ? "" : "\n");
+
+  std::map<std::string, Permissions> trees;
+  std::vector<std::string> file_lines;
+  std::vector<std::string> left_out;
+  for (const auto& [path, permissions] : files_) {
+    if (absl::StartsWith(path, "/proc/") && path.size() > 6 && path[6] >= '0' && path[6] <= '9') {
+      left_out.push_back(absl::StrCat("# not granted (the sandboxee's own /proc): ", path));
+      continue;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      char real[PATH_MAX];
+      if (realpath(path.c_str(), real) != nullptr) {
+        trees[CommonDirectory(Parent(path), real)] |= permissions;
+        continue;
+      }
+    }
+    if (path != "/" && !IsDirectory(Parent(path))) {
+      left_out.push_back(absl::StrCat("# not granted (its directory does not exist): ", path));
+      continue;
+    }
+    if (path == "/") continue;  // the ancestor of every rule, which may always be stat'ed
+    file_lines.push_back(absl::StrCat("file ", PermissionsText(permissions), " ", path));
+  }
+  absl::StrAppend(&text, "\n");
+  for (const auto& [path, permissions] : trees) {
+    absl::StrAppend(&text, "tree ", PermissionsText(permissions), " ", path,
+                    "  # holds a symlink and its target\n");
+  }
+  for (const std::string& line : file_lines) absl::StrAppend(&text, line, "\n");
+  for (const std::string& line : left_out) absl::StrAppend(&text, line, "\n");
+  return text;
+}
+
+}  // namespace sbox
