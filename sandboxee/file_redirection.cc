@@ -525,7 +525,7 @@ long Dispatch(long nr, const greg_t* regs, ucontext_t* context) {
     case SYS_rt_sigprocmask:
       return SigProcMask(a0, a1, a2, a3, context);
     default:
-      return -ENOSYS;  // IsRedirectedSyscall has already said no
+      return -ENOSYS;  // not reached: HandleSigsys serves only IsRedirectedSyscall numbers
   }
 }
 
