@@ -317,6 +317,15 @@ TEST_P(FileRedirectionTest, ReadingCodeSeesWhatItSeesOutside) {
            0},
           {"an unnormalized absolute path is folded",
            [&] { return FopenReads(t + "//sub/./../data", contents); }, 0},
+          {"a file named with a trailing '/'",
+           [&] { return Err(open((file + "/").c_str(), O_RDONLY) >= 0); }, ENOTDIR},
+          {"a directory named with a trailing '/'",
+           [&] {
+             int error;
+             const std::set<std::string> seen = ListDirectory(t + "/", &error);
+             return error != 0 ? error : seen == entries ? 0 : kWrongResult;
+           },
+           0},
           {"fopen of a missing file", [&] { return FopenReads(t + "/missing", ""); }, ENOENT},
           {"fopen outside the grant", [&] { return FopenReads(secret, "secret"); }, EACCES},
           {"stat outside the grant",
@@ -697,7 +706,7 @@ TEST_P(FileRedirectionTest, SigsysCannotBeBlocked) {
   ScratchDir dir;
   const std::string file = dir.WriteFile("f", "contents");
   Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadFile(file));
-  SharedInts got(10);
+  SharedInts got(12);
   Run(launcher, [&] {
     sigset_t sigsys;
     sigemptyset(&sigsys);
@@ -717,6 +726,8 @@ TEST_P(FileRedirectionTest, SigsysCannotBeBlocked) {
     got[8] = FopenReads(file, "contents");
     // The kernel's argument checks.
     got[9] = Err(sigprocmask(42, &sigsys, nullptr) == 0);
+    got[10] = Err(syscall(SYS_rt_sigprocmask, SIG_BLOCK, &sigsys, nullptr, 16) == 0);
+    got[11] = Err(syscall(SYS_rt_sigprocmask, SIG_BLOCK, 8, nullptr, 8) == 0);
   });
   EXPECT_EQ(got[0], 0) << ErrnoText(got[0]);
   EXPECT_EQ(got[1], 0) << ErrnoText(got[1]);
@@ -728,6 +739,8 @@ TEST_P(FileRedirectionTest, SigsysCannotBeBlocked) {
   EXPECT_EQ(got[7], 1) << "SIGUSR1 is not blocked after pthread_sigmask(SIG_SETMASK, all)";
   EXPECT_EQ(got[8], 0) << ErrnoText(got[8]);
   EXPECT_EQ(got[9], EINVAL) << ErrnoText(got[9]);
+  EXPECT_EQ(got[10], EINVAL) << ErrnoText(got[10]);
+  EXPECT_EQ(got[11], EFAULT) << ErrnoText(got[11]);
 }
 
 TEST_P(FileRedirectionTest, ErrnoIsPreservedAcrossASuccessfulCall) {
