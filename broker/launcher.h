@@ -60,6 +60,8 @@ class Launcher {
 
   Launcher& SetChannelType(ChannelType type);
   // Live broker channels per sandboxee (the sandboxee's client opens one per concurrent thread).
+  // Under a policy that redirects by trap, the SIGSYS handler holds one more from the start, and
+  // adds its own per concurrent thread: with fewer than 2 the set-up fails.
   Launcher& SetMaxChannels(int max_channels);
   Launcher& SetDecisionLog(DecisionLog log);
   // After this long the sandboxee is killed and the outcome is kTimedOut. Default: none.
