@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "proto/fd_transport.h"
+#include "sandboxee/file_redirection.h"
 
 namespace sbox {
 namespace {
@@ -47,6 +48,8 @@ const char* SetupStepName(SetupStep step) {
       return "chdir to the working directory";
     case SetupStep::kExec:
       return "execve";
+    case SetupStep::kFileRedirection:
+      return "installing the file-redirection SIGSYS handler";
   }
   return "unknown step";
 }
@@ -89,6 +92,14 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
 
   if (working_directory != nullptr && chdir(working_directory) != 0) {
     Fail(report, SetupStep::kWorkingDirectory, errno);
+  }
+
+  // Before the filter: the handler asks the broker for its channel and sets SIGSYS's
+  // disposition, which the filter then refuses to anyone.
+  if (plan.file_redirection) {
+    if (const int error = sandboxee::InstallFileRedirection(kSandboxeeChannelFd); error < 0) {
+      Fail(report, SetupStep::kFileRedirection, -error);
+    }
   }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(report, SetupStep::kNoNewPrivs, errno);

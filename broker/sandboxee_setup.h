@@ -23,6 +23,10 @@ struct SandboxeeSetupPlan {
   // stdio_fds[i] >= 0 is dup'ed onto descriptor i (stdin, stdout, stderr); -1 inherits it.
   int stdio_fds[3];
   sock_fprog filter;
+  // The filter traps redirected file calls (Redirection::kTrap): install the SIGSYS handler
+  // (sandboxee/file_redirection.h) before the filter, over the channel. Launcher::Run only: an
+  // exec'ed program's handler would not survive execve.
+  bool file_redirection;
 };
 
 // What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
@@ -43,6 +47,7 @@ enum class SetupStep : int32_t {
   kReport = 5,             // sending the listener to the parent
   kWorkingDirectory = 6,   // chdir to the launcher's working directory (exec only)
   kExec = 7,               // execve(2) of the program (exec only)
+  kFileRedirection = 8,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
 };
 
 const char* SetupStepName(SetupStep step);
@@ -55,9 +60,11 @@ struct SetupReport {
   int32_t error;  // errno of the failing step; 0 for kReady
 };
 
-// Runs the steps. Returns only on success: the filter is installed, and the channel (as
-// kSandboxeeChannelFd) and stdio are the only open descriptors. On failure it reports the step
-// and errno to the parent and calls _exit(kSetupFailedExitCode).
+// Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
+// it), no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
+// channel (as kSandboxeeChannelFd) and stdio are the only open descriptors, besides the file
+// redirection handler's own channel (close-on-exec) when it was installed. On failure it reports
+// the step and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
 // The same steps, with a chdir to exec.working_directory before no_new_privs and the filter,
