@@ -64,6 +64,8 @@ std::string OpName(proto::Op op) {
       return "connect";
     case proto::Op::kChdir:
       return "chdir";
+    case proto::Op::kGetcwd:
+      return "getcwd";
   }
   return absl::StrFormat("op %d", static_cast<int>(op));
 }

@@ -133,6 +133,7 @@ class Handler {
   void DoTruncate();
   void DoConnect();
   void DoChdir();
+  void DoGetcwd();
 
   const FilePolicy& policy_;
   const proto::Request& request_;
@@ -609,6 +610,18 @@ void Handler::DoChdir() {
   sandbox_.set_working_directory(first_.path);
 }
 
+// Needs no permission: the working directory is a path the sandboxee itself chose (or the
+// launcher set), and knowing it grants nothing.
+void Handler::DoGetcwd() {
+  // The working directory is always a resolved path (the launcher's, or one op 15 resolved),
+  // which is at most PATH_MAX - 1 bytes (P5), so it fits the payload.
+  static_assert(PATH_MAX - 1 <= proto::kMaxReplyPayload);
+  first_.path = sandbox_.working_directory();
+  memcpy(payload_, first_.path.data(), first_.path.size());
+  outcome_.payload_size = first_.path.size();
+  outcome_.result = static_cast<int32_t>(first_.path.size());
+}
+
 FileRequestHandler::Outcome Handler::Run() {
   switch (request_.op) {
     case proto::Op::kOpen:
@@ -652,6 +665,9 @@ FileRequestHandler::Outcome Handler::Run() {
       break;
     case proto::Op::kChdir:
       DoChdir();
+      break;
+    case proto::Op::kGetcwd:
+      DoGetcwd();
       break;
     case proto::Op::kNewChannel:
       verdict_.Deny(ENOSYS, "not a file operation");

@@ -280,11 +280,15 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   if (!channel.ok()) return channel.status();
   auto report = SocketPair(SOCK_SEQPACKET | SOCK_CLOEXEC);
   if (!report.ok()) return report.status();
+  // The in-process handler serves Run's function; an exec'ed program would lose it at execve.
+  const bool file_redirection =
+      exec == nullptr && syscalls_.redirection() == Redirection::kTrap;
   SandboxeeSetupPlan plan{getpid(),
                           channel->second.get(),
                           report->second.get(),
                           {stdio_fds_[0], stdio_fds_[1], stdio_fds_[2]},
-                          syscalls_.fprog()};
+                          syscalls_.fprog(),
+                          file_redirection};
   UniqueFd null_fd;
   if (stdio_ == Stdio::kNull) {
     null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -338,15 +342,19 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   }
   Child child(pid, std::move(pidfd));
 
+  // Served from before the set-up report: the file-redirection step asks for its channel
+  // (Op::kNewChannel) while the child sets up. Nothing but sbox's own set-up code runs in the
+  // child until the report comes.
+  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
+                                                    pid, std::move(working_directory)});
+  if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
+
   absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
   if (!listener.ok()) return listener.status();
   // An exec'ed child still reports on the setup socket: end-of-file once execve succeeded,
   // a kExec failure otherwise.
   if (exec == nullptr) report->first.reset();
 
-  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
-                                                    pid, std::move(working_directory)});
-  if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
   // The exec'ed program's file calls: decided by the same handler as the channel's requests,
   // against the same working directory.
   const FileRequestHandler handler(files_, decision_log_);

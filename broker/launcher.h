@@ -40,7 +40,11 @@ struct Program {
 //
 // In the child, before the sandboxee function runs: every descriptor but stdio and the channel
 // is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, no_new_privs is
-// set, and the filter compiled in the parent is installed. The function runs in a forked copy of
+// set, and the filter compiled in the parent is installed. When the policy redirects file calls
+// by trap (SyscallPolicy::redirection() is Redirection::kTrap), the SIGSYS handler of
+// sandboxee/file_redirection.h is installed first, with a broker channel of its own: the
+// function's unmodified libc and C++ file code then works through the broker, and the channel
+// it is given stays its own. The function runs in a forked copy of
 // the parent: it must not use locks other threads of the parent may have held at fork (glibc's
 // malloc is safe). Its return value is the exit code; stdio is flushed then, as by exit(3),
 // but no atexit handler or static destructor of the parent's runs.
@@ -57,6 +61,8 @@ class Launcher {
 
   Launcher& SetChannelType(ChannelType type);
   // Live broker channels per sandboxee (the sandboxee's client opens one per concurrent thread).
+  // Under a policy that redirects by trap, the SIGSYS handler holds one more from the start, and
+  // adds its own per concurrent thread: with fewer than 2 the set-up fails.
   Launcher& SetMaxChannels(int max_channels);
   Launcher& SetDecisionLog(DecisionLog log);
   // After this long the sandboxee is killed and the outcome is kTimedOut. Default: none.

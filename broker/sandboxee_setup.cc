@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include "sandboxee/file_redirection.h"
+
 namespace sbox {
 namespace {
 
@@ -118,6 +120,8 @@ const char* SetupStepName(SetupStep step) {
       return "chdir to the working directory";
     case SetupStep::kExec:
       return "execve";
+    case SetupStep::kFileRedirection:
+      return "installing the file-redirection SIGSYS handler";
   }
   return "unknown step";
 }
@@ -170,6 +174,15 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   if (working_directory != nullptr) {
     if (const long error = Raw(SYS_chdir, Ptr(working_directory)); error != 0) {
       Fail(report, SetupStep::kWorkingDirectory, error);
+    }
+  }
+
+  // Before the filter: the handler asks the broker for its channel and sets SIGSYS's
+  // disposition, which the filter then refuses to anyone. Launcher::Run's forked child only,
+  // never ExecSandboxee's, which shares the parent's memory.
+  if (plan.file_redirection) {
+    if (const int error = sandboxee::InstallFileRedirection(kSandboxeeChannelFd); error < 0) {
+      Fail(report, SetupStep::kFileRedirection, error);
     }
   }
 

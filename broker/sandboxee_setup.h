@@ -3,8 +3,9 @@
 
 // What the child does before the sandboxee's code runs. Everything here runs between fork (or
 // clone) and the sandboxee's code in a child of a possibly multi-threaded parent, so it is
-// async-signal-safe: raw syscalls only, no allocation, no locks, no absl. Not even errno is
-// written: ExecSandboxee's child may share the parent's memory, its TLS included.
+// async-signal-safe: raw syscalls only, no allocation, no locks, no absl. The steps do not even
+// write errno, since ExecSandboxee's child may share the parent's memory, its TLS included
+// (the file-redirection step, for Launcher::Run's forked child only, is the exception).
 
 #include <linux/filter.h>
 #include <sys/types.h>
@@ -24,6 +25,10 @@ struct SandboxeeSetupPlan {
   // stdio_fds[i] >= 0 is dup'ed onto descriptor i (stdin, stdout, stderr); -1 inherits it.
   int stdio_fds[3];
   sock_fprog filter;
+  // The filter traps redirected file calls (Redirection::kTrap): install the SIGSYS handler
+  // (sandboxee/file_redirection.h) before the filter, over the channel. Launcher::Run only: an
+  // exec'ed program's handler would not survive execve.
+  bool file_redirection;
 };
 
 // What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
@@ -42,9 +47,9 @@ enum class SetupStep : int32_t {
   kNoNewPrivs = 3,         // prctl(PR_SET_NO_NEW_PRIVS)
   kSeccomp = 4,            // seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)
   kReport = 5,             // sending the listener to the parent
-  // 6 is reserved for the in-process file-redirection step.
-  kWorkingDirectory = 7,  // chdir to the launcher's working directory (exec only)
-  kExec = 8,              // execve(2) of the program (exec only)
+  kWorkingDirectory = 6,   // chdir to the launcher's working directory (exec only)
+  kExec = 7,               // execve(2) of the program (exec only)
+  kFileRedirection = 8,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
 };
 
 const char* SetupStepName(SetupStep step);
@@ -57,9 +62,11 @@ struct SetupReport {
   int32_t error;  // errno of the failing step; 0 for kReady
 };
 
-// Runs the steps. Returns only on success: the filter is installed, and the channel (as
-// kSandboxeeChannelFd) and stdio are the only open descriptors. On failure it reports the step
-// and errno to the parent and calls _exit(kSetupFailedExitCode).
+// Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
+// it), no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
+// channel (as kSandboxeeChannelFd) and stdio are the only open descriptors, besides the file
+// redirection handler's own channel (close-on-exec) when it was installed. On failure it reports
+// the step and errno to the parent and calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
 // The same steps, after resetting every signal to its default disposition and clearing the

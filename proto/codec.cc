@@ -47,6 +47,7 @@ OpFields FieldsOf(Op op) {
     case Op::kStat:
       return {true, false, true, false, false, kFdForPath};
     case Op::kNewChannel:
+    case Op::kGetcwd:
       return {false, false, false, false, false, 0};
     case Op::kReadlink:
     case Op::kRmdir:

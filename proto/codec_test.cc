@@ -130,6 +130,7 @@ TEST(CodecTest, RequestRoundTripsForEveryOp) {
       {Op::kAccess, R_OK | X_OK, 0, "/usr/bin/env"},
       {Op::kStat, AT_SYMLINK_NOFOLLOW, 0, "/"},
       {Op::kNewChannel, 0, 0, ""},
+      {Op::kGetcwd, 0, 0, ""},
   };
   for (const Case& c : cases) {
     Request request;
@@ -302,6 +303,19 @@ TEST(CodecDecodeRequestTest, PathOnNewChannelIsEBADMSG) {
   EXPECT_EQ(Decode(raw.Bytes(), &decoded), 0);
 }
 
+TEST(CodecDecodeRequestTest, GetcwdIsTheBareHeader) {
+  RawRequest raw;
+  raw.op = static_cast<uint16_t>(Op::kGetcwd);
+  raw.path.clear();
+  Request decoded;
+  EXPECT_EQ(Decode(raw.Bytes(), &decoded), 0);
+  EXPECT_EQ(decoded.op, Op::kGetcwd);
+
+  raw.path = "/";
+  EXPECT_EQ(Decode(raw.Bytes(), &decoded), EBADMSG);
+  ExpectEcho(decoded, raw.op, raw.id);
+}
+
 // PROTOCOL.md lists the checks in order; the first that fails decides the errno.
 TEST(CodecDecodeRequestTest, ChecksApplyInTheDocumentedOrder) {
   Request decoded;
@@ -342,11 +356,14 @@ TEST(CodecDecodeRequestTest, FieldsAnOpDoesNotUseMustBeZero) {
       {Op::kNewChannel, 1, 0, EBADMSG},
       {Op::kNewChannel, 0, 1, EBADMSG},
       {Op::kNewChannel, 0, 0, 0},
+      {Op::kGetcwd, 1, 0, EBADMSG},
+      {Op::kGetcwd, 0, 1, EBADMSG},
+      {Op::kGetcwd, 0, 0, 0},
   };
   for (const Case& c : cases) {
     RawRequest raw;
     raw.op = static_cast<uint16_t>(c.op);
-    if (c.op == Op::kNewChannel) raw.path.clear();
+    if (c.op == Op::kNewChannel || c.op == Op::kGetcwd) raw.path.clear();
     raw.flags = c.flags;
     raw.mode = c.mode;
     Request decoded;
@@ -439,7 +456,7 @@ TEST(CodecTest, DecodeReplyErrorsAreEPROTO) {
 TEST(CodecTest, IsKnownOpCoversExactlyOneToLastOp) {
   EXPECT_FALSE(IsKnownOp(0));
   for (uint16_t op = 1; op <= kLastOp; ++op) EXPECT_TRUE(IsKnownOp(op)) << op;
-  EXPECT_EQ(kLastOp, 15);
+  EXPECT_EQ(kLastOp, 16);
   EXPECT_FALSE(IsKnownOp(kLastOp + 1));
   EXPECT_FALSE(IsKnownOp(0xffff));
 }

@@ -41,8 +41,10 @@ enum class Op : uint16_t {
                     // SOCK_DGRAM, optionally | SOCK_NONBLOCK. A successful reply carries 1
                     // descriptor: a connected socket.
   kChdir = 15,      // path: the sandbox's new working directory.
+  kGetcwd = 16,     // nothing. Reply payload: the sandbox's working directory (absolute,
+                    // normalized, not NUL-terminated); result: its length.
 };
-inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kChdir);
+inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kGetcwd);
 
 // True for the operations this version defines.
 bool IsKnownOp(uint16_t op);

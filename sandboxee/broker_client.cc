@@ -107,6 +107,18 @@ int BrokerClient::ReadlinkRaw(int dirfd, absl::string_view path, char* buffer, s
   return static_cast<int>(copied);
 }
 
+int BrokerClient::GetcwdRaw(char* buffer, size_t size) {
+  proto::Request request;
+  request.op = proto::Op::kGetcwd;
+  RoundTripReply reply;
+  const int result = Call(request, AT_FDCWD, AT_FDCWD, &reply);
+  if (result < 0) return result;
+  if (reply.payload_size >= size) return -ERANGE;
+  memcpy(buffer, reply.payload, reply.payload_size);
+  buffer[reply.payload_size] = '\0';
+  return static_cast<int>(reply.payload_size + 1);
+}
+
 absl::StatusOr<UniqueFd> BrokerClient::Open(absl::string_view path, int flags, mode_t mode,
                                             int dirfd) {
   const int fd = OpenRaw(dirfd, path, flags, mode);
@@ -224,6 +236,13 @@ absl::Status BrokerClient::Chdir(absl::string_view path, int dirfd) {
   RoundTripReply reply;
   return StatusOf(Call(PathRequest(proto::Op::kChdir, path), dirfd, AT_FDCWD, &reply),
                   [&] { return absl::StrFormat("chdir(%s)", Quoted(path)); });
+}
+
+absl::StatusOr<std::string> BrokerClient::Getcwd() {
+  char directory[proto::kMaxReplyPayload + 1];
+  const int size = GetcwdRaw(directory, sizeof(directory));
+  if (size < 0) return BrokerError(-size, "getcwd()");
+  return std::string(directory, static_cast<size_t>(size - 1));
 }
 
 int ErrnoOf(const absl::Status& status) {

@@ -77,6 +77,9 @@ class BrokerClient {
   absl::StatusOr<UniqueFd> Connect(absl::string_view path, int type, int dirfd = AT_FDCWD);
   // Changes the working directory relative paths resolve against, for every thread.
   absl::Status Chdir(absl::string_view path, int dirfd = AT_FDCWD);
+  // The working directory relative paths resolve against, as the broker keeps it (Op::kGetcwd):
+  // absolute and normalized. Fails only when the channel does (EPIPE, ECONNRESET, EPROTO).
+  absl::StatusOr<std::string> Getcwd();
 
   // Without allocation, for hot paths and signal handlers: a descriptor (OpenRaw), a length
   // (ReadlinkRaw: bytes copied into `buffer`, truncated to `size` as readlink(2) does), or 0;
@@ -85,6 +88,10 @@ class BrokerClient {
   int AccessRaw(int dirfd, absl::string_view path, int mode);
   int StatRaw(int dirfd, absl::string_view path, int flags, struct stat* out);
   int ReadlinkRaw(int dirfd, absl::string_view path, char* buffer, size_t size);
+  // As the getcwd(2) syscall: writes the working directory and a terminating NUL into `buffer`
+  // and returns the bytes written, NUL included; -ERANGE when `size` is too small for both
+  // (nothing is written then).
+  int GetcwdRaw(char* buffer, size_t size);
   // Any request: fills in the id and the descriptors for `dirfd` and `dirfd2`, sends it and
   // reads the reply.
   int Call(proto::Request request, int dirfd, int dirfd2, RoundTripReply* reply);

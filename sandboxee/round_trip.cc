@@ -20,6 +20,7 @@ bool PayloadFits(proto::Op op, int32_t result, size_t size) {
     case proto::Op::kStat:
       return size == proto::kWireStatSize;
     case proto::Op::kReadlink:
+    case proto::Op::kGetcwd:
       return size == static_cast<size_t>(result);
     default:
       return size == 0;

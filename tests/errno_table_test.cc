@@ -642,7 +642,7 @@ TEST_P(ErrnoTableTest, Row_D3) {
   RunRawProbes(launcher,
                {
                    {"op 0", Raw(0, 0x1500).Bytes(), {}, ENOSYS, 0, 0x1500, reason},
-                   {"op 16", Raw(16, 0x1501).Path(file).Bytes(), {}, ENOSYS, 16, 0x1501, reason},
+                   {"op 17", Raw(17, 0x1501).Path(file).Bytes(), {}, ENOSYS, 17, 0x1501, reason},
                    {"op 0xffff, fd_paths set",
                     Raw(0xffff, 0x1502).FdPaths(3).Bytes(),
                     {},

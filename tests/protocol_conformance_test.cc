@@ -46,6 +46,7 @@ constexpr uint16_t kOpOpen = 1;
 constexpr uint16_t kOpAccess = 2;
 constexpr uint16_t kOpStat = 3;
 constexpr uint16_t kOpNewChannel = 4;
+constexpr uint16_t kOpGetcwd = 16;
 
 constexpr uint32_t kOCreat = 0x40;
 constexpr uint32_t kOWronly = 0x1;
@@ -251,7 +252,9 @@ Reply Validate(RawMessage m, uint16_t op, uint32_t request_id) {
   if (h.op != op || h.request_id != request_id) return LocalFailure(EPROTO);
   if (h.result >= 0) {
     const bool wants_fd = op == kOpOpen || op == kOpNewChannel;
-    const size_t wants_payload = op == kOpStat ? kStatPayloadSize : 0;
+    const size_t wants_payload = op == kOpStat     ? kStatPayloadSize
+                                 : op == kOpGetcwd ? static_cast<size_t>(h.result)
+                                                   : 0;
     if (h.fd_count != (wants_fd ? 1 : 0) || m.fds.size() != (wants_fd ? 1u : 0u)) {
       return LocalFailure(EPROTO);
     }
@@ -535,6 +538,30 @@ TEST_P(ProtocolConformanceTest, StatPayloadMatchesParent) {
   EXPECT_EQ(static_cast<int64_t>(field(13)), static_cast<int64_t>(want.st_mtim.tv_nsec));
 }
 
+// §4.16 getcwd: the bare header; the reply's payload is the working directory, its length the
+// result; D7 for a field the op does not use.
+TEST_P(ProtocolConformanceTest, GetcwdAnswersTheWorkingDirectory) {
+  const std::string directory = scratch_.path();
+  Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadTree(directory));
+  launcher.SetWorkingDirectory(directory);
+  ChildLog log;
+  testing::SharedInts same(1);
+  RunChild(launcher, log, [&](int channel) {
+    Request req = Make(kOpGetcwd, 61);
+    log.Eq(__LINE__, SendBytes(channel, Encode(req)), 0);
+    RawMessage m = Receive(channel);
+    CHILD_EQ(log, m.rc, static_cast<int64_t>(kReplyHeaderSize + directory.size()));
+    Reply r = Validate(std::move(m), req.op, req.request_id);
+    CHILD_EQ(log, r.status, static_cast<int64_t>(directory.size()));
+    CHILD_EQ(log, r.fd.valid(), false);
+    same[0] = std::string(r.payload.begin(), r.payload.end()) == directory;
+    // D7: getcwd uses no field.
+    ExpectError(log, __LINE__, channel, Encode(Make(kOpGetcwd, 62, "", 1)), EBADMSG, kOpGetcwd, 62);
+    ExpectError(log, __LINE__, channel, Encode(Make(kOpGetcwd, 63, "/")), EBADMSG, kOpGetcwd, 63);
+  });
+  EXPECT_EQ(same[0], 1);
+}
+
 // §4.1 O_CREAT through a read-write file grant: mode & 0600, less the umask.
 TEST_P(ProtocolConformanceTest, CreateThroughReadWriteGrant) {
   const std::string file = scratch_.path() + "/created.txt";
@@ -774,7 +801,7 @@ TEST_P(ProtocolConformanceTest, MalformedRequests) {
 
     // D3: unknown op, echoed as received; it wins over a non-zero reserved field.
     expect(__LINE__, Make(0, 0x60), ENOSYS, 0, 0x60);
-    expect(__LINE__, Make(16, 0x61), ENOSYS, 16, 0x61);
+    expect(__LINE__, Make(17, 0x61), ENOSYS, 17, 0x61);
     r = Make(0xFFFF, 0x62);
     r.reserved32 = 1;
     expect(__LINE__, r, ENOSYS, 0xFFFF, 0x62);

@@ -212,6 +212,7 @@ void PolicyLearner::AddDecision(const Decision& d) {
       first = kConnect;
       break;
     case proto::Op::kNewChannel:
+    case proto::Op::kGetcwd:  // needs no permission
       return;
   }
   // A path the program named "dir/" is the directory's; one that stays unnormalized was refused
