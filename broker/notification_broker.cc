@@ -307,7 +307,8 @@ class Answerer {
   const FileRequestHandler& handler_;
   SandboxState& sandbox_;
   Call& call_;
-  uint8_t payload_[proto::kMaxReplyPayload];
+  // One byte more than a reply's payload, for getcwd's NUL.
+  uint8_t payload_[proto::kMaxReplyPayload + 1];
 };
 
 void Answerer::Open(int dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
@@ -522,14 +523,23 @@ void Answerer::Fchdir(int fd) {
 }
 
 void Answerer::Getcwd(uint64_t buffer, uint64_t size) {
-  const std::string directory = sandbox_.working_directory();
-  // The kernel's getcwd returns the length with the NUL.
-  const size_t length = directory.size() + 1;
+  // Op::kGetcwd, so that the decision log sees it as the channel's would.
+  Operands operands;
+  operands.request.op = proto::Op::kGetcwd;
+  FileRequestHandler::Outcome outcome;
+  if (!Handle(operands, &outcome)) return;
+  if (outcome.result < 0) {
+    call_.Fail(-outcome.result);
+    return;
+  }
+  // The kernel's getcwd writes a NUL-terminated path and returns its length with the NUL.
+  const size_t length = outcome.payload_size + 1;
   if (size < length) {
     call_.Fail(ERANGE);
     return;
   }
-  if (const int error = call_.Write(buffer, directory.c_str(), length); error != 0) {
+  payload_[outcome.payload_size] = '\0';
+  if (const int error = call_.Write(buffer, payload_, length); error != 0) {
     call_.Fail(error);
     return;
   }

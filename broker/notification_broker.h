@@ -52,7 +52,8 @@ namespace sbox {
 //   truncate                Op::kTruncate.
 //   chdir, fchdir           Op::kChdir; fchdir(fd) is chdir(".") relative to fd. The sandboxee's
 //                           kernel working directory never changes: the broker's is the one.
-//   getcwd                  The broker's working directory; ERANGE when it does not fit.
+//   getcwd                  Op::kGetcwd: the broker's working directory; ERANGE when it does
+//                           not fit.
 //   connect                 AF_UNIX with a path name: Op::kConnect with the socket's type and
 //                           O_NONBLOCK; the connected socket replaces the caller's descriptor
 //                           (SECCOMP_ADDFD_FLAG_SETFD, keeping its close-on-exec flag), so
