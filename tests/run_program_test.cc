@@ -30,6 +30,7 @@
 #include "broker/notification_broker.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
+#include "proto/wire_format.h"
 #include "tests/fd_count.h"
 #include "tests/sandbox_fixture.h"
 
@@ -154,12 +155,27 @@ TEST(RunProgram, FileCallsOfAStaticProgramAreBrokered) {
   launcher.SetWorkingDirectory(dir);
   Capture out;
   launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::Mutex mu;
+  std::vector<std::pair<proto::Op, std::string>> logged;
+  launcher.SetDecisionLog([&](const Decision& decision) {
+    absl::MutexLock lock(&mu);
+    logged.emplace_back(decision.op, decision.path);
+  });
   absl::StatusOr<SandboxResult> result =
       launcher.RunProgram({ProbePath(), {"exec_probe", "files", dir, secret}, {}});
   ASSERT_TRUE(result.ok()) << result.status();
   const std::string output = out.Take();
   EXPECT_TRUE(result->ok()) << result->ToString() << "\n" << output;
   EXPECT_EQ(output, "ok\n");
+  // Every brokered call is a decision, getcwd included, as for the channel's requests.
+  absl::MutexLock lock(&mu);
+  for (const auto& expected :
+       {std::make_pair(proto::Op::kGetcwd, dir), std::make_pair(proto::Op::kOpen, secret),
+        std::make_pair(proto::Op::kReadlink, dir + "/link"),
+        std::make_pair(proto::Op::kChdir, dir + "/sub")}) {
+    EXPECT_NE(std::find(logged.begin(), logged.end(), expected), logged.end())
+        << static_cast<int>(expected.first) << " " << expected.second;
+  }
 }
 
 TEST(RunProgram, TheProgramsEnvironmentNamesTheChannel) {
