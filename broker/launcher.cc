@@ -345,8 +345,9 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // Served from before the set-up report: the file-redirection step asks for its channel
   // (Op::kNewChannel) while the child sets up. Nothing but sbox's own set-up code runs in the
   // child until the report comes.
+  // A copy: a child cloned with CLONE_VM reads `working_directory` until it has exec'ed.
   BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
-                                                    pid, std::move(working_directory)});
+                                                    pid, working_directory});
   if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
 
   absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);

@@ -107,6 +107,19 @@ TEST(RunProgram, TrueExitsZero) {
   EXPECT_TRUE(result->ok()) << result->ToString();
 }
 
+// A working directory short enough for std::string's inline buffer: the launcher must keep
+// the very bytes its cloned child reads until the child has exec'ed. Repeated, because a
+// launcher that does not loses a race only some of the time.
+TEST(RunProgram, RunsInAShortWorkingDirectory) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  launcher.SetWorkingDirectory("/");
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<SandboxResult> result = launcher.RunProgram({"/bin/true", {"true"}, {}});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(result->ok()) << result->ToString();
+  }
+}
+
 TEST(RunProgram, CatWritesAGrantedFile) {
   ScratchDir scratch;
   const std::string contents = "the quick brown fox\njumps\n";
