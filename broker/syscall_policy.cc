@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -169,6 +170,8 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         // Under Redirection::kTrap the handler filters the mask; see Compile.
         Redirected("rt_sigprocmask"),
         {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
+        // The SIGSYS handler learns a socket's type before brokering its connect.
+        {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).Eq(SO_TYPE)}},
         {"openat2", {}, ENOSYS}}},
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},

@@ -294,6 +294,7 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   V redirection = file_calls;
   redirection.push_back("rt_sigprocmask");
   redirection.push_back("rt_sigaction");
+  redirection.push_back("getsockopt");
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kFileRedirection), redirection);
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kProgramStartup),
             (V{"arch_prctl", "set_tid_address", "prlimit64", "mmap"}));
