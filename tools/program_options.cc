@@ -16,6 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "broker/request_path.h"
 
+extern char** environ;
+
 namespace sbox {
 namespace {
 
@@ -158,6 +160,42 @@ int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std
       break;
   }
   return kRunViolation;
+}
+
+int PrepareProgram(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+                   const char* command, const char* usage, std::ostream& out, std::ostream& err,
+                   ProgramOptions* options, ProgramToRun* program) {
+  absl::StatusOr<ProgramOptions> parsed = ParseProgramOptions(args, accepted);
+  if (!parsed.ok()) {
+    err << "sbox " << command << ": " << parsed.status().message() << "\n" << usage;
+    return kRunSetupFailed;
+  }
+  if (parsed->help) {
+    out << usage;
+    return 0;
+  }
+  *options = *std::move(parsed);
+  const int status = ResolveProgram(*options, err, program);
+  return status == 0 ? -1 : status;
+}
+
+int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
+                 std::unique_ptr<JsonLinesAuditLog>* log) {
+  if (options.audit_log.empty()) return 0;
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
+      JsonLinesAuditLog::Open(options.audit_log);
+  if (!opened.ok()) {
+    return Report(err, kRunSetupFailed,
+                  absl::StrCat(command, ": --audit-log: ", opened.status().message()));
+  }
+  *log = *std::move(opened);
+  return 0;
+}
+
+std::vector<std::string> Environment() {
+  std::vector<std::string> variables;
+  for (char** e = environ; *e != nullptr; ++e) variables.emplace_back(*e);
+  return variables;
 }
 
 int Report(std::ostream& err, int status, const std::string& text) {
