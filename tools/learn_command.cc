@@ -46,8 +46,8 @@ could not start it, 126 not executable, 127 not found
 std::string CommandLine(const std::vector<std::string>& command) {
   std::vector<std::string> words;
   for (const std::string& word : command) {
-    words.push_back(word.find_first_of(" \t\n'\"") == std::string::npos ? word
-                                                                        : absl::StrCat("'", word, "'"));
+    words.push_back(
+        word.find_first_of(" \t\n'\"") == std::string::npos ? word : absl::StrCat("'", word, "'"));
   }
   return absl::StrJoin(words, " ");
 }
@@ -86,8 +86,9 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
   learning.AllowGroup(SyscallGroup::kFileRedirection).ReturnErrno("clone3", ENOSYS);
   absl::StatusOr<SyscallPolicy> syscalls = learning.Build(Redirection::kUserNotification);
   if (!files.ok() || !syscalls.ok()) {
-    return Report(err, kRunSetupFailed,
-                  absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
+    return Report(
+        err, kRunSetupFailed,
+        absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
   }
 
   PolicyLearner learner;

@@ -76,10 +76,10 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       }
       options.timeout = absl::Seconds(seconds);
     } else {
-      std::string* target = name == "--policy"      ? &options.policy
-                            : name == "--out"       ? &options.out
-                            : name == "--cwd"       ? &options.cwd
-                                                    : &options.audit_log;
+      std::string* target = name == "--policy" ? &options.policy
+                            : name == "--out"  ? &options.out
+                            : name == "--cwd"  ? &options.cwd
+                                               : &options.audit_log;
       *target = value;
     }
   }
@@ -127,8 +127,8 @@ int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRu
     out->cwd = *dir;
   }
   const char* path_variable = getenv("PATH");
-  out->path = FindProgram(options.command[0],
-                          path_variable != nullptr ? path_variable : "/usr/bin:/bin");
+  out->path =
+      FindProgram(options.command[0], path_variable != nullptr ? path_variable : "/usr/bin:/bin");
   if (out->path.empty()) {
     return Report(err, kRunNotFound, absl::StrCat(options.command[0], ": command not found"));
   }

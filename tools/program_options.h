@@ -25,15 +25,15 @@ inline constexpr int kRunViolation = 159;      // 128 + SIGSYS: a syscall the po
 
 // The options of the commands that run a program, `sbox run` and `sbox learn`, as given.
 struct ProgramOptions {
-  std::string policy;                    // --policy
-  std::vector<std::string> allow_read;   // --allow-read, repeatable
-  std::vector<std::string> allow_write;  // --allow-write, repeatable
-  std::string out;                       // --out
-  std::string cwd;                       // --cwd
-  std::string audit_log;                 // --audit-log
+  std::string policy;                                 // --policy
+  std::vector<std::string> allow_read;                // --allow-read, repeatable
+  std::vector<std::string> allow_write;               // --allow-write, repeatable
+  std::string out;                                    // --out
+  std::string cwd;                                    // --cwd
+  std::string audit_log;                              // --audit-log
   absl::Duration timeout = absl::InfiniteDuration();  // --timeout SECONDS
-  std::vector<std::string> command;      // PROGRAM ARGS..., after "--" or the first non-option
-  bool help = false;                     // --help or -h
+  std::vector<std::string> command;  // PROGRAM ARGS..., after "--" or the first non-option
+  bool help = false;                 // --help or -h
 };
 
 // Parses `args` (after the command's name). Options take a value as the next argument or after

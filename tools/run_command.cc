@@ -77,7 +77,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   const std::string policy_name = options.policy.empty() ? "the built-in policy" : options.policy;
   absl::StatusOr<ParsedPolicy> parsed =
       options.policy.empty() ? ParsePolicyText(kDefaultPolicyText, "policies/default.policy")
-                              : ParsePolicyFile(options.policy);
+                             : ParsePolicyFile(options.policy);
   if (!parsed.ok()) {
     return Report(err, kRunSetupFailed, absl::StrCat("run: ", parsed.status().message()));
   }
@@ -85,8 +85,8 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (getcwd(here, sizeof(here)) == nullptr) {
     return Report(err, kRunSetupFailed, absl::StrCat("run: getcwd: ", strerror(errno)));
   }
-  for (const auto& [paths, write] : {std::make_pair(&options.allow_read, false),
-                                     std::make_pair(&options.allow_write, true)}) {
+  for (const auto& [paths, write] :
+       {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
     for (const std::string& given : *paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
       absl::Status added = path.ok() ? AddGrant(parsed->files, *path, write) : path.status();
