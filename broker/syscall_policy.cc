@@ -1,11 +1,12 @@
 #include "broker/syscall_policy.h"
 
+#include <asm/prctl.h>
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
-#include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,10 +72,12 @@ absl::StatusOr<std::vector<sock_filter>> ExportProgram(scmp_filter_ctx ctx) {
 bool ValidErrno(int error) { return error >= 1 && error <= 4094; }
 
 constexpr SyscallGroup kAllGroups[] = {
-    SyscallGroup::kBasicIo,       SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
-    SyscallGroup::kSignals,       SyscallGroup::kThreads,           SyscallGroup::kExit,
-    SyscallGroup::kIdentity,      SyscallGroup::kRandom,            SyscallGroup::kBrokerChannel,
-    SyscallGroup::kFileRedirection, SyscallGroup::kProgramStartup,
+    SyscallGroup::kBasicIo,        SyscallGroup::kMemoryWithoutExec,
+    SyscallGroup::kTime,           SyscallGroup::kSignals,
+    SyscallGroup::kThreads,        SyscallGroup::kExit,
+    SyscallGroup::kIdentity,       SyscallGroup::kRandom,
+    SyscallGroup::kBrokerChannel,  SyscallGroup::kFileRedirection,
+    SyscallGroup::kProgramStartup,
 };
 
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
@@ -155,20 +158,42 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       {SyscallGroup::kRandom, {{"getrandom"}}},
       {SyscallGroup::kBrokerChannel, {{"sendmsg"}, {"recvmsg"}, {"close"}}},
       {SyscallGroup::kFileRedirection,
-       {Redirected("open"),       Redirected("openat"),     Redirected("creat"),
-        Redirected("access"),     Redirected("faccessat"),  Redirected("faccessat2"),
-        Redirected("stat"),       Redirected("lstat"),      Redirected("newfstatat"),
-        Redirected("statx"),      Redirected("readlink"),   Redirected("readlinkat"),
-        Redirected("mkdir"),      Redirected("mkdirat"),    Redirected("rmdir"),
-        Redirected("unlink"),     Redirected("unlinkat"),   Redirected("rename"),
-        Redirected("renameat"),   Redirected("renameat2"),  Redirected("link"),
-        Redirected("linkat"),     Redirected("symlink"),    Redirected("symlinkat"),
-        Redirected("chmod"),      Redirected("fchmodat"),   Redirected("truncate"),
-        Redirected("chdir"),      Redirected("fchdir"),     Redirected("getcwd"),
+       {Redirected("open"),
+        Redirected("openat"),
+        Redirected("creat"),
+        Redirected("access"),
+        Redirected("faccessat"),
+        Redirected("faccessat2"),
+        Redirected("stat"),
+        Redirected("lstat"),
+        Redirected("newfstatat"),
+        Redirected("statx"),
+        Redirected("readlink"),
+        Redirected("readlinkat"),
+        Redirected("mkdir"),
+        Redirected("mkdirat"),
+        Redirected("rmdir"),
+        Redirected("unlink"),
+        Redirected("unlinkat"),
+        Redirected("rename"),
+        Redirected("renameat"),
+        Redirected("renameat2"),
+        Redirected("link"),
+        Redirected("linkat"),
+        Redirected("symlink"),
+        Redirected("symlinkat"),
+        Redirected("chmod"),
+        Redirected("fchmodat"),
+        Redirected("truncate"),
+        Redirected("chdir"),
+        Redirected("fchdir"),
+        Redirected("getcwd"),
         Redirected("connect"),
         // Under Redirection::kTrap the handler filters the mask; see Compile.
         Redirected("rt_sigprocmask"),
         {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
+        // The SIGSYS handler learns a socket's type before brokering its connect.
+        {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).Eq(SO_TYPE)}},
         {"openat2", {}, ENOSYS}}},
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
@@ -507,11 +532,10 @@ SyscallPolicy::Builder SyscallPolicy::BrokeredParser() {
 
 SyscallPolicy::Builder SyscallPolicy::RedirectedParser() {
   Builder builder;
-  for (SyscallGroup group :
-       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
-        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
-        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel,
-        SyscallGroup::kFileRedirection}) {
+  for (SyscallGroup group : {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec,
+                             SyscallGroup::kTime, SyscallGroup::kSignals, SyscallGroup::kThreads,
+                             SyscallGroup::kExit, SyscallGroup::kIdentity, SyscallGroup::kRandom,
+                             SyscallGroup::kBrokerChannel, SyscallGroup::kFileRedirection}) {
     builder.AllowGroup(group);
   }
   builder.ReturnErrno("ioctl", ENOTTY);

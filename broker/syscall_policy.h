@@ -117,7 +117,9 @@ enum class SyscallGroup {
   // memory; glibc falls back to openat). How a redirected call reaches the broker is chosen
   // when the policy is built (Redirection). Under Redirection::kTrap also: rt_sigprocmask is
   // redirected, even when kSignals allows it, so that the sandboxee's handler can keep SIGSYS
-  // unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed.
+  // unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed. getsockopt(fd,
+  // SOL_SOCKET, SO_TYPE) is allowed too: the handler asks a socket's type before brokering its
+  // connect.
   kFileRedirection,
   // What a dynamically linked glibc program does before main, beyond the other groups:
   // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads a limit

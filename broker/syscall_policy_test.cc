@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -283,17 +283,17 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kRandom), (V{"getrandom"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kBrokerChannel),
             (V{"sendmsg", "recvmsg", "close"}));
-  const V file_calls = {"open",      "openat",     "creat",    "access",   "faccessat",
-                        "faccessat2", "stat",      "lstat",    "newfstatat", "statx",
-                        "readlink",  "readlinkat", "mkdir",    "mkdirat",  "rmdir",
-                        "unlink",    "unlinkat",   "rename",   "renameat", "renameat2",
-                        "link",      "linkat",     "symlink",  "symlinkat", "chmod",
-                        "fchmodat",  "truncate",   "chdir",    "fchdir",   "getcwd",
+  const V file_calls = {"open",     "openat",    "creat",      "access", "faccessat", "faccessat2",
+                        "stat",     "lstat",     "newfstatat", "statx",  "readlink",  "readlinkat",
+                        "mkdir",    "mkdirat",   "rmdir",      "unlink", "unlinkat",  "rename",
+                        "renameat", "renameat2", "link",       "linkat", "symlink",   "symlinkat",
+                        "chmod",    "fchmodat",  "truncate",   "chdir",  "fchdir",    "getcwd",
                         "connect"};
   EXPECT_EQ(SyscallPolicy::RedirectedFileCalls(), file_calls);
   V redirection = file_calls;
   redirection.push_back("rt_sigprocmask");
   redirection.push_back("rt_sigaction");
+  redirection.push_back("getsockopt");
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kFileRedirection), redirection);
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kProgramStartup),
             (V{"arch_prctl", "set_tid_address", "prlimit64", "mmap"}));
@@ -368,9 +368,8 @@ TEST(SyscallPolicyGroups, ProgramStartupMapsFilesExecutableOnly) {
     r[0] = rc(mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, file, 0));
     r[1] = rc(mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE, file, 0));
     r[2] = rc(mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    r[3] = static_cast<int>(syscall(SYS_prlimit64, 0, RLIMIT_STACK, nullptr, nullptr)) == 0
-               ? 0
-               : errno;
+    r[3] = static_cast<int>(syscall(SYS_prlimit64, 0, RLIMIT_STACK, nullptr, nullptr)) == 0 ? 0
+                                                                                            : errno;
     const rlimit limit = {1, 1};
     r[4] = syscall(SYS_prlimit64, 0, RLIMIT_CORE, &limit, nullptr) == 0 ? 0 : errno;
     return 0;
@@ -458,10 +457,10 @@ TEST(SyscallPolicyGroups, KernelAllowsTheMembers) {
     return 0;
   });
   ASSERT_TRUE(result.ok()) << result.ToString();
-  const std::vector<int> expected = {
-      EBADF, EBADF, EBADF, 0,      0,      kDenied, kDenied, 0, 0, 0,     0,     kDenied, 0,
-      0,     0,     0,     ENOSYS, EINVAL, kDenied, 0,       0, 0, EBADF, EBADF, kDenied, kDenied,
-      kDenied, 0, 0};
+  const std::vector<int> expected = {EBADF,   EBADF,   EBADF,   0,       0, kDenied, kDenied, 0,
+                                     0,       0,       0,       kDenied, 0, 0,       0,       0,
+                                     ENOSYS,  EINVAL,  kDenied, 0,       0, 0,       EBADF,   EBADF,
+                                     kDenied, kDenied, kDenied, 0,       0};
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(r[i], expected[i]) << "call #" << i << ": " << strerror(r[i]);
   }

@@ -209,8 +209,8 @@ int ChannelOpen(const char* path) {
   memcpy(&result, reply + 8, 4);
   const uint16_t fd_count = static_cast<uint16_t>(reply[12] | reply[13] << 8);
   if (reply[0] != 1 || reply[2] != 1 || reply[4] != 42 || result < 0 || fd_count != 1) {
-    printf("reply: version %d op %d id %d result %d fds %d\n", reply[0], reply[2], reply[4],
-           result, fd_count);
+    printf("reply: version %d op %d id %d result %d fds %d\n", reply[0], reply[2], reply[4], result,
+           fd_count);
     return 1;
   }
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
@@ -219,7 +219,8 @@ int ChannelOpen(const char* path) {
   memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
   char buffer[4096];
   ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) fwrite(buffer, 1, static_cast<size_t>(n), stdout);
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0)
+    fwrite(buffer, 1, static_cast<size_t>(n), stdout);
   close(fd);
   return 0;
 }

@@ -90,22 +90,34 @@ struct ProgramCase {
 
 const ProgramCase kPrograms[] = {
     {"file_text", "file.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", s.text()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/usr/bin/file", s.text()};
+     },
      [](const Samples& s) { return s.text(); }},
     {"file_gzip", "file.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", s.gz()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/usr/bin/file", s.gz()};
+     },
      [](const Samples& s) { return s.gz(); }},
     {"file_xml_mime", "file.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/file", "-i", s.xml()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/usr/bin/file", "-i", s.xml()};
+     },
      [](const Samples& s) { return s.xml(); }},
     {"xmllint", "xmllint.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/xmllint", "--format", s.xml()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/usr/bin/xmllint", "--format", s.xml()};
+     },
      [](const Samples& s) { return s.xml(); }},
     {"jq", "jq.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/usr/bin/jq", "-S", ".", s.json()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/usr/bin/jq", "-S", ".", s.json()};
+     },
      [](const Samples& s) { return s.json(); }},
     {"gzip", "gzip.policy",
-     [](const Samples& s) { return std::vector<std::string>{"/bin/gzip", "-dc", s.gz()}; },
+     [](const Samples& s) {
+       return std::vector<std::string>{"/bin/gzip", "-dc", s.gz()};
+     },
      [](const Samples& s) { return s.gz(); }},
 };
 
@@ -132,8 +144,8 @@ INSTANTIATE_TEST_SUITE_P(Programs, RealProgram, ::testing::ValuesIn(kPrograms),
 // The paths a command touches by name, from strace: what the audit log must account for.
 std::set<std::string> PathsStraceSees(const std::vector<std::string>& command,
                                       const std::string& trace_file) {
-  std::vector<std::string> argv = {"/usr/bin/strace", "-f", "-qq", "-o", trace_file,
-                                   "-e", "trace=%file"};
+  std::vector<std::string> argv = {"/usr/bin/strace", "-f", "-qq",        "-o",
+                                   trace_file,        "-e", "trace=%file"};
   argv.insert(argv.end(), command.begin(), command.end());
   const CommandResult traced = RunCommand(argv);
   EXPECT_EQ(traced.exit_code, 0) << Describe(traced);
@@ -152,13 +164,12 @@ std::set<std::string> PathsStraceSees(const std::vector<std::string>& command,
 TEST(SboxRun, TheAuditLogShowsEveryFileTheProgramTouched) {
   const Samples samples;
   const std::vector<std::string> command = {"/usr/bin/file", samples.gz()};
-  const std::set<std::string> touched =
-      PathsStraceSees(command, samples.dir().path() + "/trace");
+  const std::set<std::string> touched = PathsStraceSees(command, samples.dir().path() + "/trace");
   ASSERT_GT(touched.size(), 5u);
   const std::string log = samples.dir().path() + "/audit.jsonl";
-  const CommandResult boxed = Sbox({"--policy", Policy("file.policy"), "--allow-read",
-                                    samples.gz(), "--audit-log", log},
-                                   command);
+  const CommandResult boxed =
+      Sbox({"--policy", Policy("file.policy"), "--allow-read", samples.gz(), "--audit-log", log},
+           command);
   ASSERT_EQ(boxed.exit_code, 0) << Describe(boxed);
   const std::string audit = testing::ReadFileOrDie(log);
   for (const std::string& path : touched) {
@@ -189,17 +200,19 @@ TEST(SboxRun, RealProgramsAreRefusedWhatTheirPolicyDoesNotGrant) {
   EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << Describe(r);
   EXPECT_EQ(testing::ReadFileOrDie(samples.gz()), gz_before);
   // xmllint fetching a URL: socket(AF_INET) is a reported violation.
-  r = Sbox({"--policy", Policy("xmllint.policy")}, {"/usr/bin/xmllint", "http://127.0.0.1:9/x.xml"});
+  r = Sbox({"--policy", Policy("xmllint.policy")},
+           {"/usr/bin/xmllint", "http://127.0.0.1:9/x.xml"});
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
+  EXPECT_TRUE(
+      absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
       << Describe(r);
 }
 
 TEST(SboxRun, EveryProgramPolicyRefusesWritesSocketsExecAndSecrets) {
   const Samples samples;
   const std::string outside = samples.dir().path() + "/written";
-  for (const char* policy : {"default.policy", "file.policy", "xmllint.policy", "jq.policy",
-                             "gzip.policy"}) {
+  for (const char* policy :
+       {"default.policy", "file.policy", "xmllint.policy", "jq.policy", "gzip.policy"}) {
     SCOPED_TRACE(policy);
     const std::vector<std::string> options = {"--policy", Policy(policy), "--allow-read",
                                               samples.text()};
@@ -293,8 +306,8 @@ int CountFds(pid_t pid) {
 // and the broker's descriptors come back to where they were.
 TEST(SboxRun, AHostileProgramOnTheBrokerChannelLeavesTheBrokerAsItWas) {
   const Samples samples;
-  testing::Conversation probe({kSbox, "run", "--allow-read", samples.text(), "--", kProbe,
-                               "hostile", samples.text()});
+  testing::Conversation probe(
+      {kSbox, "run", "--allow-read", samples.text(), "--", kProbe, "hostile", samples.text()});
   ASSERT_EQ(probe.ReadLine(), "ready");
   const int before = CountFds(probe.pid());
   ASSERT_GT(before, 3);
@@ -354,7 +367,8 @@ TEST(SboxLearn, WhatTheRunDidNotDoStaysRefused) {
   EXPECT_EQ(r.out, samples.secret() + ": Permission denied\n");
   r = Sbox({"--policy", policy}, {kProbe, "socket"});
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
-  EXPECT_NE(r.err.find(absl::StrCat(policy, " does not mention socket; to allow this call add: "
+  EXPECT_NE(r.err.find(absl::StrCat(policy,
+                                    " does not mention socket; to allow this call add: "
                                     "allow socket if arg0 == AF_INET")),
             std::string::npos)
       << r.err;
@@ -372,7 +386,8 @@ TEST(SboxLearn, ARealProgramsLearnedPolicyStillRefusesASocket) {
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   r = Sbox({"--policy", policy}, {"/usr/bin/xmllint", "--noout", "http://127.0.0.1:9/x.xml"});
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
+  EXPECT_TRUE(
+      absl::StartsWith(r.err, "sbox: policy violation: socket (41) on x86_64: socket(AF_INET"))
       << r.err;
   EXPECT_NE(r.err.find(absl::StrCat(policy, " does not mention socket")), std::string::npos)
       << r.err;
@@ -382,8 +397,9 @@ TEST(SboxLearn, WritesToStdoutAndReportsItsOwnErrors) {
   const Samples samples;
   CommandResult r = Learn({}, {kProbe, "exit", "3"});
   EXPECT_EQ(r.exit_code, 3) << Describe(r);  // the program's status, and the policy
-  EXPECT_TRUE(absl::StartsWith(r.out, "# Learned by `sbox learn` from one run of: "
-                                      "tests/run_probe exit 3\n"))
+  EXPECT_TRUE(absl::StartsWith(r.out,
+                               "# Learned by `sbox learn` from one run of: "
+                               "tests/run_probe exit 3\n"))
       << r.out;
   r = Learn({"--out", "/nonexistent/dir/p.policy"}, {kProbe, "exit", "0"});
   EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);

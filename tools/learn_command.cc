@@ -18,8 +18,6 @@
 #include "proto/unique_fd.h"
 #include "tools/policy_learner.h"
 
-extern char** environ;
-
 namespace sbox {
 namespace {
 
@@ -48,8 +46,8 @@ could not start it, 126 not executable, 127 not found
 std::string CommandLine(const std::vector<std::string>& command) {
   std::vector<std::string> words;
   for (const std::string& word : command) {
-    words.push_back(word.find_first_of(" \t\n'\"") == std::string::npos ? word
-                                                                        : absl::StrCat("'", word, "'"));
+    words.push_back(
+        word.find_first_of(" \t\n'\"") == std::string::npos ? word : absl::StrCat("'", word, "'"));
   }
   return absl::StrJoin(words, " ");
 }
@@ -57,37 +55,26 @@ std::string CommandLine(const std::vector<std::string>& command) {
 }  // namespace
 
 int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<ProgramOptions> options =
-      ParseProgramOptions(args, {"--out", "--cwd", "--audit-log", "--timeout"});
-  if (!options.ok()) {
-    err << "sbox learn: " << options.status().message() << "\n" << kLearnUsage;
-    return kRunSetupFailed;
-  }
-  if (options->help) {
-    out << kLearnUsage;
-    return 0;
-  }
+  ProgramOptions options;
   ProgramToRun program;
-  if (const int status = ResolveProgram(*options, err, &program); status != 0) return status;
+  if (const int status = PrepareProgram(args, {"--out", "--cwd", "--audit-log", "--timeout"},
+                                        "learn", kLearnUsage, out, err, &options, &program);
+      status >= 0) {
+    return status;
+  }
 
   // Opened first, so that a bad --out is found before the program runs.
   UniqueFd policy_file;
-  if (!options->out.empty()) {
-    policy_file.reset(open(options->out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!options.out.empty()) {
+    policy_file.reset(open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!policy_file.valid()) {
       return Report(err, kRunSetupFailed,
-                    absl::StrCat("learn: --out ", options->out, ": ", strerror(errno)));
+                    absl::StrCat("learn: --out ", options.out, ": ", strerror(errno)));
     }
   }
   std::unique_ptr<JsonLinesAuditLog> audit_log;
-  if (!options->audit_log.empty()) {
-    absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
-        JsonLinesAuditLog::Open(options->audit_log);
-    if (!opened.ok()) {
-      return Report(err, kRunSetupFailed,
-                    absl::StrCat("learn: --audit-log: ", opened.status().message()));
-    }
-    audit_log = *std::move(opened);
+  if (const int status = OpenAuditLog(options, "learn", err, &audit_log); status != 0) {
+    return status;
   }
 
   // Everything granted, so that every access is seen; the broker still performs each one.
@@ -99,15 +86,16 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
   learning.AllowGroup(SyscallGroup::kFileRedirection).ReturnErrno("clone3", ENOSYS);
   absl::StatusOr<SyscallPolicy> syscalls = learning.Build(Redirection::kUserNotification);
   if (!files.ok() || !syscalls.ok()) {
-    return Report(err, kRunSetupFailed,
-                  absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
+    return Report(
+        err, kRunSetupFailed,
+        absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
   }
 
   PolicyLearner learner;
   const DecisionLog log = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetWorkingDirectory(program.cwd)
-      .SetTimeout(options->timeout)
+      .SetTimeout(options.timeout)
       .SetDecisionLog([&learner, log](const Decision& decision) {
         learner.AddDecision(decision);
         if (log) log(decision);
@@ -117,14 +105,14 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
       });
   Program spec;
   spec.path = program.path;
-  spec.argv = options->command;
-  for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
+  spec.argv = options.command;
+  spec.env = Environment();
 
   absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
   if (!result.ok()) {
     return Report(err, kRunSetupFailed, absl::StrCat("learn: ", result.status().message()));
   }
-  const std::string text = learner.PolicyText(CommandLine(options->command));
+  const std::string text = learner.PolicyText(CommandLine(options.command));
   if (policy_file.valid()) {
     size_t written = 0;
     while (written < text.size()) {
@@ -132,12 +120,12 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         return Report(err, kRunSetupFailed,
-                      absl::StrCat("learn: writing ", options->out, ": ", strerror(errno)));
+                      absl::StrCat("learn: writing ", options.out, ": ", strerror(errno)));
       }
       written += static_cast<size_t>(n);
     }
-    err << "sbox learn: wrote " << options->out << "; check it with: sbox audit --lint "
-        << options->out << "\n";
+    err << "sbox learn: wrote " << options.out << "; check it with: sbox audit --lint "
+        << options.out << "\n";
   } else {
     out << text;
   }
@@ -147,7 +135,7 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
                   absl::StrCat("learn: the program made a call sbox cannot allow: ",
                                result->violation->ToString()));
   }
-  return ExitStatusOf(*result, *options, err);
+  return ExitStatusOf(*result, options, err);
 }
 
 }  // namespace sbox

@@ -103,11 +103,10 @@ std::vector<std::vector<ArgCondition>> GroupConditions(const std::string& name,
                                                        bool* unconditional) {
   *unconditional = false;
   std::vector<std::vector<ArgCondition>> found;
-  for (SyscallGroup group :
-       {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec, SyscallGroup::kTime,
-        SyscallGroup::kSignals, SyscallGroup::kThreads, SyscallGroup::kExit,
-        SyscallGroup::kIdentity, SyscallGroup::kRandom, SyscallGroup::kBrokerChannel,
-        SyscallGroup::kProgramStartup}) {
+  for (SyscallGroup group : {SyscallGroup::kBasicIo, SyscallGroup::kMemoryWithoutExec,
+                             SyscallGroup::kTime, SyscallGroup::kSignals, SyscallGroup::kThreads,
+                             SyscallGroup::kExit, SyscallGroup::kIdentity, SyscallGroup::kRandom,
+                             SyscallGroup::kBrokerChannel, SyscallGroup::kProgramStartup}) {
     for (const SyscallPolicy::GroupRule& rule : SyscallPolicy::GroupRules(group)) {
       if (rule.name != name || rule.error != 0 || rule.redirected) continue;
       if (rule.all_of.empty()) *unconditional = true;
@@ -220,7 +219,7 @@ void PolicyLearner::AddDecision(const Decision& d) {
   const auto rule_path = [](std::string_view path) {
     while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     return CheckAbsoluteNormalizedPath(path) == PathProblem::kNone ? std::string(path)
-                                                                    : std::string();
+                                                                   : std::string();
   };
   const std::string path = rule_path(d.path);
   // A symlink's path2 is its target, which the broker judges but the program does not open.
@@ -249,9 +248,8 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
       std::vector<const std::vector<ArgCondition>*> used;
       bool all_admitted = true;
       for (const std::vector<uint64_t>& args : seen.args) {
-        const auto it = std::find_if(group.begin(), group.end(), [&](const auto& all_of) {
-          return HoldsAll(all_of, args);
-        });
+        const auto it = std::find_if(group.begin(), group.end(),
+                                     [&](const auto& all_of) { return HoldsAll(all_of, args); });
         if (it == group.end()) {
           all_admitted = false;
           break;
@@ -294,8 +292,8 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
     if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
       const std::string tree = TreeForSymlink(path);
       if (tree.empty()) {
-        left_out.push_back(
-            absl::StrCat("# not granted (an absolute or dangling symlink, never followed): ", path));
+        left_out.push_back(absl::StrCat(
+            "# not granted (an absolute or dangling symlink, never followed): ", path));
       } else {
         trees[tree] |= permissions;
       }

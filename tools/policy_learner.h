@@ -25,7 +25,8 @@ namespace sbox {
 //   - For socket (domain), ioctl (request), prctl (option), fcntl (command), arch_prctl (code)
 //     and personality, the line admits exactly the values seen: `allow socket if arg0 in {1}`.
 //   - Anything else is allowed outright.
-// Lines come in syscall-number order; each says in a comment how often the call was made. The redirected file calls
+// Lines come in syscall-number order; each says in a comment how often the call was made. The
+// redirected file calls
 // (`allow group file-redirection`) and the runtime's own calls need no line.
 //
 // Files. Each path the broker was asked about becomes a `file` rule with the permissions the

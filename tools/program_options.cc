@@ -16,6 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "broker/request_path.h"
 
+extern char** environ;
+
 namespace sbox {
 namespace {
 
@@ -74,10 +76,10 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       }
       options.timeout = absl::Seconds(seconds);
     } else {
-      std::string* target = name == "--policy"      ? &options.policy
-                            : name == "--out"       ? &options.out
-                            : name == "--cwd"       ? &options.cwd
-                                                    : &options.audit_log;
+      std::string* target = name == "--policy" ? &options.policy
+                            : name == "--out"  ? &options.out
+                            : name == "--cwd"  ? &options.cwd
+                                               : &options.audit_log;
       *target = value;
     }
   }
@@ -125,8 +127,8 @@ int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRu
     out->cwd = *dir;
   }
   const char* path_variable = getenv("PATH");
-  out->path = FindProgram(options.command[0],
-                          path_variable != nullptr ? path_variable : "/usr/bin:/bin");
+  out->path =
+      FindProgram(options.command[0], path_variable != nullptr ? path_variable : "/usr/bin:/bin");
   if (out->path.empty()) {
     return Report(err, kRunNotFound, absl::StrCat(options.command[0], ": command not found"));
   }
@@ -158,6 +160,42 @@ int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std
       break;
   }
   return kRunViolation;
+}
+
+int PrepareProgram(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+                   const char* command, const char* usage, std::ostream& out, std::ostream& err,
+                   ProgramOptions* options, ProgramToRun* program) {
+  absl::StatusOr<ProgramOptions> parsed = ParseProgramOptions(args, accepted);
+  if (!parsed.ok()) {
+    err << "sbox " << command << ": " << parsed.status().message() << "\n" << usage;
+    return kRunSetupFailed;
+  }
+  if (parsed->help) {
+    out << usage;
+    return 0;
+  }
+  *options = *std::move(parsed);
+  const int status = ResolveProgram(*options, err, program);
+  return status == 0 ? -1 : status;
+}
+
+int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
+                 std::unique_ptr<JsonLinesAuditLog>* log) {
+  if (options.audit_log.empty()) return 0;
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
+      JsonLinesAuditLog::Open(options.audit_log);
+  if (!opened.ok()) {
+    return Report(err, kRunSetupFailed,
+                  absl::StrCat(command, ": --audit-log: ", opened.status().message()));
+  }
+  *log = *std::move(opened);
+  return 0;
+}
+
+std::vector<std::string> Environment() {
+  std::vector<std::string> variables;
+  for (char** e = environ; *e != nullptr; ++e) variables.emplace_back(*e);
+  return variables;
 }
 
 int Report(std::ostream& err, int status, const std::string& text) {

@@ -1,6 +1,7 @@
 #ifndef SBOX_TOOLS_PROGRAM_OPTIONS_H_
 #define SBOX_TOOLS_PROGRAM_OPTIONS_H_
 
+#include <memory>
 #include <ostream>
 #include <set>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "broker/audit_log.h"
 #include "broker/sandbox_result.h"
 
 namespace sbox {
@@ -23,15 +25,15 @@ inline constexpr int kRunViolation = 159;      // 128 + SIGSYS: a syscall the po
 
 // The options of the commands that run a program, `sbox run` and `sbox learn`, as given.
 struct ProgramOptions {
-  std::string policy;                    // --policy
-  std::vector<std::string> allow_read;   // --allow-read, repeatable
-  std::vector<std::string> allow_write;  // --allow-write, repeatable
-  std::string out;                       // --out
-  std::string cwd;                       // --cwd
-  std::string audit_log;                 // --audit-log
+  std::string policy;                                 // --policy
+  std::vector<std::string> allow_read;                // --allow-read, repeatable
+  std::vector<std::string> allow_write;               // --allow-write, repeatable
+  std::string out;                                    // --out
+  std::string cwd;                                    // --cwd
+  std::string audit_log;                              // --audit-log
   absl::Duration timeout = absl::InfiniteDuration();  // --timeout SECONDS
-  std::vector<std::string> command;      // PROGRAM ARGS..., after "--" or the first non-option
-  bool help = false;                     // --help or -h
+  std::vector<std::string> command;  // PROGRAM ARGS..., after "--" or the first non-option
+  bool help = false;                 // --help or -h
 };
 
 // Parses `args` (after the command's name). Options take a value as the next argument or after
@@ -66,6 +68,23 @@ int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRu
 // The exit status for a finished run that was not a violation: the program's code, 128+N, or
 // kRunTimedOut with its line on `err`.
 int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std::ostream& err);
+
+// What `sbox run` and `sbox learn` do first: parse `args`, taking the options in `accepted`;
+// print `usage` to `out` for --help (status 0), or to `err` after the parse error
+// (kRunSetupFailed); then resolve the program (ResolveProgram). Returns -1 when the command
+// goes on, with `options` and `program` filled, else the exit status. `command` ("run") names
+// the command in messages.
+int PrepareProgram(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+                   const char* command, const char* usage, std::ostream& out, std::ostream& err,
+                   ProgramOptions* options, ProgramToRun* program);
+
+// Opens --audit-log, if given, into `log`. Returns 0, or kRunSetupFailed after its line on
+// `err`.
+int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
+                 std::unique_ptr<JsonLinesAuditLog>* log);
+
+// This process's environment, which the program inherits.
+std::vector<std::string> Environment();
 
 // Writes "sbox: TEXT" on its own line to `err` and returns `status`.
 int Report(std::ostream& err, int status, const std::string& text);

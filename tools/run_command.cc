@@ -22,8 +22,6 @@
 #include "tools/program_options.h"
 #include "tools/violation_advice.h"
 
-extern char** environ;
-
 namespace sbox {
 namespace {
 
@@ -67,23 +65,19 @@ absl::Status AddGrant(FilePolicy::Builder& files, const std::string& path, bool 
 }  // namespace
 
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<ProgramOptions> options = ParseProgramOptions(
-      args, {"--policy", "--allow-read", "--allow-write", "--cwd", "--audit-log", "--timeout"});
-  if (!options.ok()) {
-    err << "sbox run: " << options.status().message() << "\n" << kRunUsage;
-    return kRunSetupFailed;
-  }
-  if (options->help) {
-    out << kRunUsage;
-    return 0;
-  }
+  ProgramOptions options;
   ProgramToRun program;
-  if (const int status = ResolveProgram(*options, err, &program); status != 0) return status;
+  if (const int status = PrepareProgram(
+          args, {"--policy", "--allow-read", "--allow-write", "--cwd", "--audit-log", "--timeout"},
+          "run", kRunUsage, out, err, &options, &program);
+      status >= 0) {
+    return status;
+  }
 
-  const std::string policy_name = options->policy.empty() ? "the built-in policy" : options->policy;
+  const std::string policy_name = options.policy.empty() ? "the built-in policy" : options.policy;
   absl::StatusOr<ParsedPolicy> parsed =
-      options->policy.empty() ? ParsePolicyText(kDefaultPolicyText, "policies/default.policy")
-                              : ParsePolicyFile(options->policy);
+      options.policy.empty() ? ParsePolicyText(kDefaultPolicyText, "policies/default.policy")
+                             : ParsePolicyFile(options.policy);
   if (!parsed.ok()) {
     return Report(err, kRunSetupFailed, absl::StrCat("run: ", parsed.status().message()));
   }
@@ -91,8 +85,8 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (getcwd(here, sizeof(here)) == nullptr) {
     return Report(err, kRunSetupFailed, absl::StrCat("run: getcwd: ", strerror(errno)));
   }
-  for (const auto& [paths, write] : {std::make_pair(&options->allow_read, false),
-                                     std::make_pair(&options->allow_write, true)}) {
+  for (const auto& [paths, write] :
+       {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
     for (const std::string& given : *paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
       absl::Status added = path.ok() ? AddGrant(parsed->files, *path, write) : path.status();
@@ -119,30 +113,22 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
 
   std::unique_ptr<JsonLinesAuditLog> audit_log;
-  if (!options->audit_log.empty()) {
-    absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
-        JsonLinesAuditLog::Open(options->audit_log);
-    if (!opened.ok()) {
-      return Report(err, kRunSetupFailed,
-                    absl::StrCat("run: --audit-log: ", opened.status().message()));
-    }
-    audit_log = *std::move(opened);
-  }
+  if (const int status = OpenAuditLog(options, "run", err, &audit_log); status != 0) return status;
 
   Launcher launcher(*std::move(files), *std::move(syscalls));
-  launcher.SetWorkingDirectory(program.cwd).SetTimeout(options->timeout);
+  launcher.SetWorkingDirectory(program.cwd).SetTimeout(options.timeout);
   if (audit_log != nullptr) launcher.SetDecisionLog(audit_log->AsLog());
   Program spec;
   spec.path = program.path;
-  spec.argv = options->command;
-  for (char** e = environ; *e != nullptr; ++e) spec.env.emplace_back(*e);
+  spec.argv = options.command;
+  spec.env = Environment();
 
   absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
   if (!result.ok()) {
     return Report(err, kRunSetupFailed, absl::StrCat("run: ", result.status().message()));
   }
   if (result->outcome != SandboxResult::Outcome::kViolation) {
-    return ExitStatusOf(*result, *options, err);
+    return ExitStatusOf(*result, options, err);
   }
   // The advice carries the suggestion, with the policy line it concerns.
   SyscallViolation call = *result->violation;

@@ -13,7 +13,8 @@ namespace {
 std::string ConditionsOf(const PolicyRule& rule) {
   PolicyRule bare = rule;
   bare.justification.clear();
-  return std::string(absl::StripPrefix(FormatRule(bare), absl::StrCat("allow ", rule.name, " if ")));
+  return std::string(
+      absl::StripPrefix(FormatRule(bare), absl::StrCat("allow ", rule.name, " if ")));
 }
 
 // "threads", as the policy format names the group.

@@ -26,19 +26,18 @@ SyscallViolation Violation(const std::string& name, const std::string& suggestio
 
 TEST(ViolationAdvice, NamesTheConditionalLineTheCallFailed) {
   const auto rules = Rules("allow group exit\nallow socket if arg0 == AF_UNIX\n");
-  EXPECT_EQ(ViolationAdvice(rules, "p.policy",
-                            Violation("socket", "allow socket if arg0 == AF_INET")),
-            "p.policy:2 allows socket only if arg0 == AF_UNIX; to allow this call add: allow "
-            "socket if arg0 == AF_INET");
+  EXPECT_EQ(
+      ViolationAdvice(rules, "p.policy", Violation("socket", "allow socket if arg0 == AF_INET")),
+      "p.policy:2 allows socket only if arg0 == AF_UNIX; to allow this call add: allow "
+      "socket if arg0 == AF_INET");
 }
 
 TEST(ViolationAdvice, JoinsAlternativesAndNamesGroups) {
   const auto rules = Rules("allow group threads\nallow clone if arg0 == 17\n");
   const std::string advice =
       ViolationAdvice(rules, "p.policy", Violation("clone", "allow clone if arg0 == 0x11"));
-  EXPECT_EQ(advice.rfind("group threads via p.policy:1, p.policy:2 allows clone only if (arg0 & ",
-                         0),
-            0u)
+  EXPECT_EQ(
+      advice.rfind("group threads via p.policy:1, p.policy:2 allows clone only if (arg0 & ", 0), 0u)
       << advice;
   EXPECT_NE(advice.find(") || (arg0 == 17); to allow this call add: allow clone if arg0 == 0x11"),
             std::string::npos)
