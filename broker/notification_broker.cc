@@ -25,6 +25,7 @@
 #include "broker/violation_listener.h"
 #include "proto/codec.h"
 #include "proto/unique_fd.h"
+#include "sandboxee/redirected_file_calls.h"
 
 namespace sbox {
 namespace {
@@ -39,44 +40,6 @@ constexpr uint32_t kStatxFlags = kStatFlags | AT_STATX_SYNC_TYPE;
 
 // Permission bits: the kernel ignores the rest of a mode argument.
 constexpr uint32_t kModeBits = 07777;
-
-bool IsAnswered(int nr) {
-  switch (nr) {
-    case SYS_open:
-    case SYS_openat:
-    case SYS_creat:
-    case SYS_access:
-    case SYS_faccessat:
-    case SYS_faccessat2:
-    case SYS_stat:
-    case SYS_lstat:
-    case SYS_newfstatat:
-    case SYS_statx:
-    case SYS_readlink:
-    case SYS_readlinkat:
-    case SYS_mkdir:
-    case SYS_mkdirat:
-    case SYS_rmdir:
-    case SYS_unlink:
-    case SYS_unlinkat:
-    case SYS_rename:
-    case SYS_renameat:
-    case SYS_renameat2:
-    case SYS_link:
-    case SYS_linkat:
-    case SYS_symlink:
-    case SYS_symlinkat:
-    case SYS_chmod:
-    case SYS_fchmodat:
-    case SYS_truncate:
-    case SYS_chdir:
-    case SYS_fchdir:
-    case SYS_getcwd:
-    case SYS_connect:
-      return true;
-  }
-  return false;
-}
 
 // One notification being answered: access to the calling thread's memory and descriptors,
 // and the answer, given at most once.
@@ -710,7 +673,7 @@ NotificationBroker::NotificationBroker(const FileRequestHandler& handler, Sandbo
                                        int listener, pid_t sandboxee)
     : handler_(handler), sandbox_(sandbox), listener_(listener), sandboxee_(sandboxee) {}
 
-bool NotificationBroker::Answers(int number) { return IsAnswered(number); }
+bool NotificationBroker::Answers(int number) { return IsRedirectedFileCall(number); }
 
 absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
   absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
@@ -727,7 +690,7 @@ absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
       call.Continue();
       return std::nullopt;
     }
-    if (IsAnswered(notif.data.nr)) {
+    if (IsRedirectedFileCall(notif.data.nr)) {
       Answerer(handler_, sandbox_, call).Answer(notif.data.nr);
       return std::nullopt;
     }

@@ -25,6 +25,7 @@
 #include "proto/unique_fd.h"
 #include "proto/wire_format.h"
 #include "sandboxee/channel_pool.h"
+#include "sandboxee/redirected_file_calls.h"
 #include "sandboxee/round_trip.h"
 
 // Everything below runs in the SIGSYS handler, at any point of the sandboxee's code, other
@@ -559,45 +560,7 @@ void HandleSigsys(int, siginfo_t* info, void* raw_context) {
 
 }  // namespace
 
-bool IsRedirectedSyscall(long nr) {
-  switch (nr) {
-    case SYS_open:
-    case SYS_openat:
-    case SYS_creat:
-    case SYS_access:
-    case SYS_faccessat:
-    case SYS_faccessat2:
-    case SYS_stat:
-    case SYS_lstat:
-    case SYS_newfstatat:
-    case SYS_statx:
-    case SYS_readlink:
-    case SYS_readlinkat:
-    case SYS_mkdir:
-    case SYS_mkdirat:
-    case SYS_rmdir:
-    case SYS_unlink:
-    case SYS_unlinkat:
-    case SYS_rename:
-    case SYS_renameat:
-    case SYS_renameat2:
-    case SYS_link:
-    case SYS_linkat:
-    case SYS_symlink:
-    case SYS_symlinkat:
-    case SYS_chmod:
-    case SYS_fchmodat:
-    case SYS_truncate:
-    case SYS_chdir:
-    case SYS_fchdir:
-    case SYS_getcwd:
-    case SYS_connect:
-    case SYS_rt_sigprocmask:
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsRedirectedSyscall(long nr) { return IsRedirectedFileCall(nr) || nr == SYS_rt_sigprocmask; }
 
 int InstallFileRedirection(int channel_fd) {
   if (g_pool.load(std::memory_order_acquire) != nullptr) return -EBUSY;
