@@ -48,22 +48,9 @@ BrokerClient::BrokerClient(UniqueFd channel) : pool_(std::move(channel)) {}
 
 int BrokerClient::Call(proto::Request request, int dirfd, int dirfd2, RoundTripReply* reply) {
   request.id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  // A descriptor goes only with a relative path; AT_FDCWD means the working directory.
-  const auto relative = [](std::string_view path) { return !path.empty() && path[0] != '/'; };
-  if ((dirfd < 0 && dirfd != AT_FDCWD && relative(request.path)) ||
-      (dirfd2 < 0 && dirfd2 != AT_FDCWD && relative(request.path2))) {
-    return -EBADF;
-  }
   int dirfds[2];
-  int count = 0;
-  request.fd_paths = 0;
-  if (dirfd >= 0 && !request.path.empty() && request.path[0] != '/') {
-    request.fd_paths |= proto::kFdForPath;
-    dirfds[count++] = dirfd;
-  }
-  if (dirfd2 >= 0 && !request.path2.empty() && request.path2[0] != '/') {
-    request.fd_paths |= proto::kFdForPath2;
-    dirfds[count++] = dirfd2;
+  if (const int count = AttachDirectoryDescriptors(&request, dirfd, dirfd2, dirfds); count < 0) {
+    return count;
   }
   ChannelPool::Lease lease = pool_.Acquire();
   const int result = RoundTrip(lease.fd(), request, dirfds, reply);

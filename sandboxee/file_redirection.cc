@@ -73,21 +73,9 @@ std::atomic<uint32_t> g_next_id{1};
 // does: a descriptor goes only with a non-empty relative path, AT_FDCWD means the broker's
 // working directory, and any other negative dirfd with a relative path is EBADF.
 int Call(proto::Request request, int dirfd, int dirfd2, RoundTripReply* reply) {
-  const auto relative = [](std::string_view path) { return !path.empty() && path[0] != '/'; };
-  if ((dirfd < 0 && dirfd != AT_FDCWD && relative(request.path)) ||
-      (dirfd2 < 0 && dirfd2 != AT_FDCWD && relative(request.path2))) {
-    return -EBADF;
-  }
   int dirfds[2];
-  int count = 0;
-  request.fd_paths = 0;
-  if (dirfd >= 0 && relative(request.path)) {
-    request.fd_paths |= proto::kFdForPath;
-    dirfds[count++] = dirfd;
-  }
-  if (dirfd2 >= 0 && relative(request.path2)) {
-    request.fd_paths |= proto::kFdForPath2;
-    dirfds[count++] = dirfd2;
+  if (const int count = AttachDirectoryDescriptors(&request, dirfd, dirfd2, dirfds); count < 0) {
+    return count;
   }
   request.id = g_next_id.fetch_add(1, std::memory_order_relaxed);
   ChannelPool::Lease lease = g_pool.load(std::memory_order_acquire)->Acquire();

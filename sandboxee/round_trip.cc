@@ -1,6 +1,7 @@
 #include "sandboxee/round_trip.h"
 
 #include <errno.h>
+#include <fcntl.h>
 
 #include <cstring>
 
@@ -71,6 +72,25 @@ int RoundTrip(int channel, const proto::Request& request, const int* dirfds,
   reply->result = decoded.result;
   reply->channel_failed = false;
   return decoded.result;
+}
+
+int AttachDirectoryDescriptors(proto::Request* request, int dirfd, int dirfd2, int dirfds[2]) {
+  const auto relative = [](std::string_view path) { return !path.empty() && path[0] != '/'; };
+  if ((dirfd < 0 && dirfd != AT_FDCWD && relative(request->path)) ||
+      (dirfd2 < 0 && dirfd2 != AT_FDCWD && relative(request->path2))) {
+    return -EBADF;
+  }
+  int count = 0;
+  request->fd_paths = 0;
+  if (dirfd >= 0 && relative(request->path)) {
+    request->fd_paths |= proto::kFdForPath;
+    dirfds[count++] = dirfd;
+  }
+  if (dirfd2 >= 0 && relative(request->path2)) {
+    request->fd_paths |= proto::kFdForPath2;
+    dirfds[count++] = dirfd2;
+  }
+  return count;
 }
 
 }  // namespace sbox::sandboxee

@@ -34,6 +34,12 @@ struct RoundTripReply {
 // `dirfds` holds the directory descriptors request.fd_paths announces, in its order.
 int RoundTrip(int channel, const proto::Request& request, const int* dirfds, RoundTripReply* reply);
 
+// Sets `request->fd_paths` for the directory descriptors its paths need and writes them to
+// `dirfds` in that order: a descriptor goes only with a non-empty relative path, and AT_FDCWD
+// means the broker's working directory. Returns how many, or -EBADF for a relative path with
+// any other negative descriptor. Async-signal-safe.
+int AttachDirectoryDescriptors(proto::Request* request, int dirfd, int dirfd2, int dirfds[2]);
+
 }  // namespace sbox::sandboxee
 
 #endif  // SBOX_SANDBOXEE_ROUND_TRIP_H_
