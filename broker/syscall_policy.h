@@ -251,6 +251,17 @@ class SyscallPolicy {
   // at worst, and what the kernel limits to BPF_MAXINSNS.
   size_t instruction_count() const { return program_.size(); }
 
+  // A policy from a program Build() compiled earlier, at build time (the built-in policy of
+  // `sbox run`, //tools:default_policy_filter), so that running it needs no compiler. The
+  // program is taken as it is: only code that got it from Build() may call this.
+  static SyscallPolicy FromCompiledProgram(std::vector<sock_filter> program,
+                                           std::optional<Redirection> redirection) {
+    SyscallPolicy policy;
+    policy.program_ = std::move(program);
+    policy.redirection_ = redirection;
+    return policy;
+  }
+
  private:
   SyscallPolicy() = default;
   std::vector<sock_filter> program_;

@@ -44,5 +44,19 @@ TEST(ShippedPolicy, TheBuiltInPolicyIsDefaultPolicy) {
   EXPECT_EQ(FormatPolicy(*built_in), FormatPolicy(*file));
 }
 
+// The filter compiled into sbox is the one the built-in policy builds to now.
+TEST(ShippedPolicy, TheCompiledInFilterIsTheBuiltInPolicys) {
+  absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile("policies/default.policy");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<SyscallPolicy> built = parsed->syscalls.Build(Redirection::kUserNotification);
+  ASSERT_TRUE(built.ok()) << built.status();
+  ASSERT_EQ(built->instruction_count(), kDefaultPolicyProgramLength);
+  for (size_t i = 0; i < kDefaultPolicyProgramLength; ++i) {
+    const sock_filter& a = built->program()[i];
+    const sock_filter& b = kDefaultPolicyProgram[i];
+    EXPECT_TRUE(a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k) << i;
+  }
+}
+
 }  // namespace
 }  // namespace sbox

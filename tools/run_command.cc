@@ -100,7 +100,14 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return Report(err, kRunSetupFailed,
                   absl::StrCat("run: ", policy_name, ": ", files.status().message()));
   }
-  absl::StatusOr<SyscallPolicy> syscalls = parsed->syscalls.Build(Redirection::kUserNotification);
+  // The built-in policy's filter was compiled with sbox.
+  absl::StatusOr<SyscallPolicy> syscalls =
+      options.policy.empty()
+          ? SyscallPolicy::FromCompiledProgram(
+                std::vector<sock_filter>(kDefaultPolicyProgram,
+                                         kDefaultPolicyProgram + kDefaultPolicyProgramLength),
+                Redirection::kUserNotification)
+          : parsed->syscalls.Build(Redirection::kUserNotification);
   if (!syscalls.ok()) {
     return Report(err, kRunSetupFailed,
                   absl::StrCat("run: ", policy_name, ": ", syscalls.status().message()));

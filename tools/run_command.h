@@ -1,6 +1,9 @@
 #ifndef SBOX_TOOLS_RUN_COMMAND_H_
 #define SBOX_TOOLS_RUN_COMMAND_H_
 
+#include <linux/filter.h>
+
+#include <cstddef>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,8 +18,11 @@ namespace sbox {
 // gets sbox's own messages. Returns the exit status.
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-// The built-in policy's text (policies/default.policy).
+// The built-in policy's text (policies/default.policy), and its syscall rules as Build()
+// compiled them in Redirection::kUserNotification mode when sbox was built.
 extern const char kDefaultPolicyText[];
+extern const sock_filter kDefaultPolicyProgram[];
+extern const size_t kDefaultPolicyProgramLength;
 
 }  // namespace sbox
 
