@@ -1,5 +1,6 @@
 #include "tools/audit_command.h"
 
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -47,7 +48,9 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
   --diff A B     per syscall, "- " what A allows or answers that B does not, "+ " the reverse
   --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
                  with the given arguments (decimal or 0x hex; missing ones are 0) and prints
-                 ALLOW, ERRNO(n), TRAP, KILL_PROCESS or USER_NOTIF (violation report)
+                 ALLOW, ERRNO(n), TRAP, KILL_PROCESS or USER_NOTIF (violation report); the
+                 filter is built as for Launcher::Run, and a TRAP of a file-redirection call
+                 says what answers it
 
 exit status: 0 ok; 1 lint findings or the policies differ; 2 usage error; 3 policy error
 )";
@@ -495,7 +498,16 @@ int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostre
     absl::StatusOr<uint32_t> ret =
         RunSeccompFilter(policy->program(), MakeSeccompData(nr, call_args));
     if (!ret.ok()) return PolicyError(err, ret.status());
-    out << SeccompReturnText(*ret) << "\n";
+    out << SeccompReturnText(*ret);
+    // The filter is compiled as Launcher::Run uses it; say what a redirected call becomes.
+    const auto& redirected = SyscallPolicy::RedirectedFileCalls();
+    if (policy->redirection().has_value() && (*ret & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_TRAP &&
+        (std::find(redirected.begin(), redirected.end(), positional[1]) != redirected.end() ||
+         positional[1] == "rt_sigprocmask")) {
+      out << " (file-redirection: answered through the SIGSYS handler in-process; under sbox run "
+             "a user notification the broker answers)";
+    }
+    out << "\n";
     return kAuditOk;
   }
 

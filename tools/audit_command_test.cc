@@ -85,6 +85,18 @@ TEST(Audit, RedirectedCallsReadRedirect) {
   EXPECT_NE(o.out.find("errno ENOSYS"), std::string::npos) << o.out;  // openat2
 }
 
+TEST(Audit, EvalSaysWhatARedirectedCallBecomes) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy", "allow group file-redirection\ntrap getsid\n");
+  Output o = Audit({"--eval", p, "openat"});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_EQ(o.out,
+            "TRAP (file-redirection: answered through the SIGSYS handler in-process; under sbox "
+            "run a user notification the broker answers)\n");
+  o = Audit({"--eval", p, "getsid"});
+  EXPECT_EQ(o.out, "TRAP\n");
+}
+
 TEST(Audit, ConditionalAlternativesAndGroupConditions) {
   ScratchDir dir;
   const std::string p = dir.WriteFile(
