@@ -270,6 +270,22 @@ TEST(SboxRun, StdioPassesThroughAndProgramsAreFoundOnPath) {
   EXPECT_EQ(r.err, "to stderr");
 }
 
+// --allow-write grants a tree (a directory) or a file: written there, and nowhere else.
+TEST(SboxRun, AllowWriteGrantsWritingWhereItSays) {
+  const Samples samples;
+  const std::string out_dir = samples.dir().MakeDir("out");
+  CommandResult r = Sbox({"--allow-write", out_dir}, {kProbe, "write", out_dir + "/made"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(testing::ReadFileOrDie(out_dir + "/made"), "x");
+  const std::string file = samples.dir().path() + "/single";
+  r = Sbox({"--allow-write", file}, {kProbe, "write", file});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(testing::ReadFileOrDie(file), "x");
+  r = Sbox({"--allow-write", out_dir}, {kProbe, "write", samples.dir().path() + "/beside"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.out, samples.dir().path() + "/beside: Permission denied\n");
+}
+
 TEST(SboxRun, CwdIsTheProgramsWorkingDirectory) {
   const Samples samples;
   const CommandResult r = Sbox({"--cwd", samples.dir().path()}, {kProbe, "getcwd"});
