@@ -367,6 +367,13 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
 
   SandboxResult result;
   bool timed_out = false;
+  // exit_group calls held until the reports queued beside them have been read. The kernel
+  // queues notifications in order and this loop reads them in order, so every call made
+  // before an exit_group is read before it; the pending ones read after it are those that
+  // raced it. Bounded, so that threads that keep calling cannot hold the exit forever.
+  std::vector<uint64_t> held_exits;
+  int drain_left = 0;
+  constexpr int kMaxDrainedBeforeExit = 256;
   pollfd fds[3] = {
       {child.pidfd(), POLLIN, 0}, {listener->get(), POLLIN, 0}, {report->first.get(), POLLIN, 0}};
   for (;;) {
@@ -389,16 +396,25 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
       continue;
     }
     if (fds[1].revents & POLLIN) {
-      absl::StatusOr<std::optional<SyscallViolation>> violation =
-          notifications ? notifications->ServeOne() : ReadViolation(fds[1].fd);
-      if (!violation.ok()) return violation.status();
-      if (*violation && !result.violation) {
-        result.violation = *std::move(*violation);
+      absl::StatusOr<ListenerEvent> event =
+          notifications ? notifications->ServeOne() : ReadListenerEvent(fds[1].fd);
+      if (!event.ok()) return event.status();
+      if (event->violation && !result.violation) {
+        result.violation = *std::move(event->violation);
         child.Kill();
+      }
+      if (event->exit_id) {
+        if (held_exits.empty()) drain_left = kMaxDrainedBeforeExit;
+        held_exits.push_back(*event->exit_id);
       }
     }
     // Once a violation is known, or the filter has no users left, the listener has no news.
     if (result.violation || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))) fds[1].fd = -1;
+    if (!held_exits.empty() && fds[1].fd >= 0 &&
+        (--drain_left < 0 || !NotificationPending(fds[1].fd))) {
+      for (uint64_t id : held_exits) LetExitProceed(fds[1].fd, id);
+      held_exits.clear();
+    }
   }
 
   // The child is gone, and its end of the setup socket with it: this read cannot block.

@@ -216,8 +216,13 @@ struct Operands {
     std::string& path = paths[which];
     if (const int error = call.ReadPath(address, &path); error != 0) return error;
     if (path.empty()) return ENOENT;
+    return PlacePath(call, which, dirfd);
+  }
+
+  // Path `which`, already in `paths`, relative to the caller's `dirfd`. Returns 0 or an errno.
+  int PlacePath(Call& call, int which, int dirfd) {
     // The kernel ignores the directory descriptor of an absolute path.
-    if (path[0] != '/' && dirfd != AT_FDCWD) {
+    if (paths[which][0] != '/' && dirfd != AT_FDCWD) {
       if (const int error = call.FetchDescriptor(dirfd, &dirfds[dirfd_count]); error != 0) {
         return error;
       }
@@ -348,37 +353,39 @@ void Answerer::Stat(int dirfd, uint64_t path, uint32_t flags, uint64_t buffer, b
   Operands operands;
   operands.request.op = proto::Op::kStat;
   operands.request.flags = flags & AT_SYMLINK_NOFOLLOW;
-  if (flags & AT_EMPTY_PATH) {
-    // An empty path stats the directory descriptor itself: the caller's own descriptor,
-    // which it could fstat. Since Linux 6.11 a NULL path means the same.
-    std::string& name = operands.paths[0];
-    if (path == 0) {
-      name.clear();
-    } else if (const int error = call_.ReadPath(path, &name); error != 0) {
-      call_.Fail(error);
+  // With AT_EMPTY_PATH an empty path stats the directory descriptor itself: the caller's own
+  // descriptor, which it could fstat, or the working directory. Since Linux 6.11 a NULL path
+  // means the same.
+  std::string& name = operands.paths[0];
+  if (path == 0 && (flags & AT_EMPTY_PATH)) {
+    name.clear();
+  } else if (const int error = call_.ReadPath(path, &name); error != 0) {
+    call_.Fail(error);
+    return;
+  }
+  if (name.empty()) {
+    if (!(flags & AT_EMPTY_PATH)) {
+      call_.Fail(ENOENT);
       return;
     }
-    if (name.empty()) {
-      if (dirfd == AT_FDCWD) {
-        name = ".";
-      } else {
-        UniqueFd fd;
-        if (const int error = call_.FetchDescriptor(dirfd, &fd); error != 0) {
-          call_.Fail(error);
-          return;
-        }
-        struct stat st;
-        if (!call_.StillPending()) return;
-        if (fstat(fd.get(), &st) != 0) {
-          call_.Fail(errno);
-          return;
-        }
-        ReplyStat(st, buffer, statx);
+    if (dirfd != AT_FDCWD) {
+      UniqueFd fd;
+      if (const int error = call_.FetchDescriptor(dirfd, &fd); error != 0) {
+        call_.Fail(error);
         return;
       }
+      struct stat st;
+      if (!call_.StillPending()) return;
+      if (fstat(fd.get(), &st) != 0) {
+        call_.Fail(errno);
+        return;
+      }
+      ReplyStat(st, buffer, statx);
+      return;
     }
+    name = ".";
   }
-  if (const int error = operands.AddPath(call_, 0, dirfd, path); error != 0) {
+  if (const int error = operands.PlacePath(call_, 0, dirfd); error != 0) {
     call_.Fail(error);
     return;
   }
@@ -675,32 +682,38 @@ NotificationBroker::NotificationBroker(const FileRequestHandler& handler, Sandbo
 
 bool NotificationBroker::Answers(int number) { return IsRedirectedFileCall(number); }
 
-absl::StatusOr<std::optional<SyscallViolation>> NotificationBroker::ServeOne() {
+absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
   absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
   if (!received.ok()) return received.status();
-  if (!*received) return std::nullopt;
+  ListenerEvent event;
+  if (!*received) return event;
   const seccomp_notif& notif = (*received)->get();
   const bool first = !first_seen_;
   first_seen_ = true;
+  if (IsExitRequest(notif)) {
+    event.exit_id = notif.id;
+    return event;
+  }
   if (notif.data.arch == AUDIT_ARCH_X86_64) {
     Call call(listener_, notif);
     // The launcher's own execve of the program: the child's code, before any of the program's.
     // Its path is the launcher's, so the kernel may read it again.
     if (first && notif.data.nr == SYS_execve && static_cast<pid_t>(notif.pid) == sandboxee_) {
       call.Continue();
-      return std::nullopt;
+      return event;
     }
     if (IsRedirectedFileCall(notif.data.nr)) {
       Answerer(handler_, sandbox_, call).Answer(notif.data.nr);
-      return std::nullopt;
+      return event;
     }
     if (observer_) {
       observer_(notif.data);
       call.Continue();
-      return std::nullopt;
+      return event;
     }
   }
-  return DecodeNotification(listener_, notif);
+  event.violation = DecodeNotification(listener_, notif);
+  return event;
 }
 
 }  // namespace sbox

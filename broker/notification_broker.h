@@ -11,6 +11,7 @@
 #include "broker/file_request_handler.h"
 #include "broker/sandbox_result.h"
 #include "broker/sandbox_state.h"
+#include "broker/violation_listener.h"
 
 namespace sbox {
 
@@ -89,11 +90,12 @@ class NotificationBroker {
 
   // Reads one pending notification and answers it. The very first notification, if it is the
   // child's execve from its thread group leader, is the launcher's own exec of the program and
-  // is let through. Any other call that is not redirected (a second execve, a syscall the
-  // policy does not allow) is returned as a decoded violation with its thread still blocked:
-  // the caller kills the sandboxee. std::nullopt when the call was answered or nothing was
-  // pending. An error Status only when the listener itself fails.
-  absl::StatusOr<std::optional<SyscallViolation>> ServeOne();
+  // is let through. An exit_group is returned as ListenerEvent::exit_id, unanswered. Any other
+  // call that is not redirected (a second execve, a syscall the policy does not allow) is
+  // returned as a decoded violation with its thread still blocked: the caller kills the
+  // sandboxee. An empty event when the call was answered or nothing was pending. An error
+  // Status only when the listener itself fails.
+  absl::StatusOr<ListenerEvent> ServeOne();
 
   // Whether the broker answers x86_64 syscall `number`: the calls of
   // SyscallPolicy::RedirectedFileCalls().

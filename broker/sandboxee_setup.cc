@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,8 +72,13 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
 
 [[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
   SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
-  Raw(SYS_exit_group, kSetupFailedExitCode);
-  __builtin_unreachable();
+  // Once the filter is installed, exit_group is a notification for a listener that may never
+  // have reached the parent: it then fails with ENOSYS, and exit, which every filter allows,
+  // ends this single-threaded child.
+  for (;;) {
+    Raw(SYS_exit_group, kSetupFailedExitCode);
+    Raw(SYS_exit, kSetupFailedExitCode);
+  }
 }
 
 // Moves `fd` to a number >= kScratchFloor. Returns the new number or -errno.
@@ -84,6 +91,36 @@ struct KernelSigaction {
   void (*restorer)();
   uint64_t mask;
 };
+
+// Drops every capability, for good: a sandboxee started by root would otherwise keep all of
+// them (no_new_privs keeps what the process has) and could signal, renice or read the
+// processes of any user through the calls its policy allows. The bounding set goes first
+// (that needs CAP_SETPCAP, which only a process holding capabilities has), so that an execve
+// as uid 0 cannot grant them back; then the ambient, inheritable, permitted and effective
+// sets. Returns 0 or -errno.
+long DropCapabilities() {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct held[_LINUX_CAPABILITY_U32S_3] = {};
+  if (const long error = Raw(SYS_capget, Ptr(&header), Ptr(held)); error != 0) return error;
+  if (held[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) {
+    // EINVAL past the kernel's last capability.
+    for (long capability = 0; capability < 64; ++capability) {
+      if (Raw(SYS_prctl, PR_CAPBSET_READ, capability) <= 0) continue;
+      if (const long error = Raw(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0) return error;
+    }
+  }
+  if (const long error = Raw(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+      error != 0) {
+    return error;
+  }
+  bool any = false;
+  for (const __user_cap_data_struct& set : held) {
+    any = any || set.effective != 0 || set.permitted != 0 || set.inheritable != 0;
+  }
+  if (!any) return 0;
+  const __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+  return Raw(SYS_capset, Ptr(&header), Ptr(none));
+}
 
 // Every signal to its default disposition, then none blocked.
 void ResetSignals() {
@@ -122,6 +159,10 @@ const char* SetupStepName(SetupStep step) {
       return "execve";
     case SetupStep::kFileRedirection:
       return "installing the file-redirection SIGSYS handler";
+    case SetupStep::kCoreDumps:
+      return "prlimit64(RLIMIT_CORE, 0)";
+    case SetupStep::kCapabilities:
+      return "dropping capabilities (PR_CAPBSET_DROP, PR_CAP_AMBIENT, capset)";
   }
   return "unknown step";
 }
@@ -184,6 +225,17 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
     if (const int error = sandboxee::InstallFileRedirection(kSandboxeeChannelFd); error < 0) {
       Fail(report, SetupStep::kFileRedirection, error);
     }
+  }
+
+  // A crashing sandboxee would write a core file, with bytes it chose, into its kernel working
+  // directory, which no grant covers. The hard limit too: raising it takes CAP_SYS_RESOURCE,
+  // which goes next.
+  const uint64_t no_core[2] = {0, 0};  // struct rlimit64: soft, hard
+  if (const long error = Raw(SYS_prlimit64, 0, RLIMIT_CORE, Ptr(no_core), 0); error != 0) {
+    Fail(report, SetupStep::kCoreDumps, error);
+  }
+  if (const long error = DropCapabilities(); error != 0) {
+    Fail(report, SetupStep::kCapabilities, error);
   }
 
   if (const long error = Raw(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); error != 0) {

@@ -50,6 +50,8 @@ enum class SetupStep : int32_t {
   kWorkingDirectory = 6,   // chdir to the launcher's working directory (exec only)
   kExec = 7,               // execve(2) of the program (exec only)
   kFileRedirection = 8,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
+  kCoreDumps = 9,          // prlimit64(RLIMIT_CORE) to 0, hard limit included
+  kCapabilities = 10,      // dropping every capability (bounding, ambient, permitted)
 };
 
 const char* SetupStepName(SetupStep step);
@@ -63,7 +65,7 @@ struct SetupReport {
 };
 
 // Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
-// it), no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
+// it), no core dumps, no capabilities, no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
 // channel (as kSandboxeeChannelFd) and stdio are the only open descriptors, besides the file
 // redirection handler's own channel (close-on-exec) when it was installed. On failure it reports
 // the step and errno to the parent and calls _exit(kSetupFailedExitCode).

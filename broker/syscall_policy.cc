@@ -2,6 +2,8 @@
 
 #include <asm/prctl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -80,6 +82,28 @@ constexpr SyscallGroup kAllGroups[] = {
     SyscallGroup::kProgramStartup,
 };
 
+// fcntl commands that act on the caller's descriptor table or file flags alone.
+const std::vector<uint64_t> kFcntlWithoutReach = {
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_GETPIPE_SZ, F_GET_SEALS};
+
+// madvise advice on the caller's own mappings beyond 0..MADV_DOFORK (normal, random,
+// sequential, willneed, dontneed, free, remove, dontfork, dofork).
+const std::vector<uint64_t> kMadviseOwnMemory = {
+    MADV_UNMERGEABLE, MADV_HUGEPAGE,       MADV_NOHUGEPAGE,      MADV_DONTDUMP,
+    MADV_DODUMP,      MADV_WIPEONFORK,     MADV_KEEPONFORK,      MADV_COLD,
+    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED,
+    25 /* MADV_COLLAPSE, newer than glibc's header */};
+
+// Clock ids are ints (the kernel reads the low 32 bits). A negative one is a CPU clock,
+// (~pid << 3) | type: pid 0 is the caller, and per-thread clocks (bit 2) are limited by the
+// kernel to the caller's own threads.
+constexpr uint64_t kClockIdSign = 0x80000000;
+constexpr uint64_t kCpuClockPerThread = 4;
+constexpr uint64_t kCpuClockOfSelf = 0xfffffff8;
+
+// The futex flags that do not change the operation.
+constexpr uint64_t kFutexOpFlags = FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME;
+
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
@@ -114,7 +138,12 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         {"getdents64"},
         {"dup"},
         {"dup3"},
-        {"fcntl"},
+        // Only commands whose effect stays on the sandboxee's own descriptors: F_SETOWN,
+        // F_SETOWN_EX, F_SETSIG and O_ASYNC make the kernel signal a process the sandboxee
+        // names; F_SETLEASE and the lock commands hold up processes outside; F_GETLK and
+        // F_GETOWN report pids outside. See kReachTable in broker/syscall_reach.cc.
+        {"fcntl", {Arg(1).In(kFcntlWithoutReach)}},
+        {"fcntl", {Arg(1).Eq(F_SETFL), Arg(2).MaskedEq(O_ASYNC, 0)}},
         {"ftruncate"},
         {"fsync"},
         {"fdatasync"}}},
@@ -122,16 +151,28 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
        {{"brk"},
         {"munmap"},
         {"mremap"},
-        {"madvise"},
+        // Advice on the sandboxee's own mappings; not MADV_HWPOISON or MADV_SOFT_OFFLINE
+        // (physical pages, shared page cache), MADV_MERGEABLE (pages shared with other
+        // processes) or MADV_PAGEOUT (evicts page cache others use).
+        {"madvise", {Arg(2).Le(MADV_DOFORK)}},
+        {"madvise", {Arg(2).In(kMadviseOwnMemory)}},
         {"mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
         {"mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}}}},
+      // A negative clock id may name another process's CPU clock by pid, which the kernel
+      // reads without a permission check: only the sandboxee's own clocks are allowed.
       {SyscallGroup::kTime,
-       {{"clock_gettime"},
-        {"clock_getres"},
+       {{"clock_gettime", {Arg(0).MaskedEq(kClockIdSign, 0)}},
+        {"clock_gettime", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
+        {"clock_gettime", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}},
+        {"clock_getres", {Arg(0).MaskedEq(kClockIdSign, 0)}},
+        {"clock_getres", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
+        {"clock_getres", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}},
         {"gettimeofday"},
         {"time"},
         {"nanosleep"},
-        {"clock_nanosleep"}}},
+        {"clock_nanosleep", {Arg(0).MaskedEq(kClockIdSign, 0)}},
+        {"clock_nanosleep", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
+        {"clock_nanosleep", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}}}},
       // glibc installs its SIGCANCEL and SIGSETXID handlers when a process starts its first
       // thread. SIGSYS stays sbox's: the filter's trap signal is not the sandboxee's to take.
       {SyscallGroup::kSignals,
@@ -144,9 +185,20 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         {"restart_syscall"}}},
       {SyscallGroup::kThreads,
        {{"clone", {Arg(0).MaskedEq(CLONE_THREAD | kNamespaceFlags, CLONE_THREAD)}},
-        {"futex"},
+        // Not the priority-inheritance operations: they look up the owner's thread id, stored
+        // in the futex word by whoever wrote it, among all processes, without a permission
+        // check (FUTEX_TRYLOCK_PI tells which pids exist).
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAIT)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_REQUEUE)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_CMP_REQUEUE)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE_OP)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAIT_BITSET)}},
+        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE_BITSET)}},
         {"set_robust_list"},
-        {"get_robust_list"},
+        // Its own list only: another pid's answer tells that the process exists, and its list
+        // head's address.
+        {"get_robust_list", {Arg(0).Eq(0)}},
         {"rseq"},
         {"sched_yield"},
         {"gettid"},
@@ -198,7 +250,9 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
         {"set_tid_address"},
-        {"prlimit64", {Arg(2).Eq(0)}},
+        // Its own limits, read only: pid 0 is the caller; any other pid would tell which
+        // processes exist.
+        {"prlimit64", {Arg(0).Eq(0), Arg(2).Eq(0)}},
         {"mmap", {Arg(2).MaskedEq(PROT_WRITE, 0), Arg(3).MaskedEq(MAP_ANONYMOUS, 0)}}}},
   };
   return kGroups->at(group);
@@ -479,6 +533,12 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
       action = redirection == Redirection::kTrap ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY;
     }
     if (rule.action == Action::kAllow && redirected.count(nr) != 0) continue;
+    // Exiting the process would discard the notifications of calls other threads are making
+    // at that moment: the listener sees exit_group first, reads every pending report, and then
+    // lets it through (broker/violation_listener.h).
+    if (action == SCMP_ACT_ALLOW && nr == __NR_exit_group && default_action == SCMP_ACT_NOTIFY) {
+      action = SCMP_ACT_NOTIFY;
+    }
     // libseccomp rejects a rule that repeats the default action; the default gives it anyway.
     if (action == default_action) continue;
     // An unconditional allow already covers every conditional one for the same syscall (a

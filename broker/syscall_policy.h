@@ -84,12 +84,18 @@ struct DefaultAction {
 enum class SyscallGroup {
   // I/O on descriptors already held: read, readv, pread64, preadv, preadv2, write, writev,
   // pwrite64, pwritev, pwritev2, lseek, fstat, getdents64, dup, dup3, fcntl, ftruncate, fsync,
-  // fdatasync. Nothing that takes a path or makes a descriptor from a name.
+  // fdatasync. Nothing that takes a path or makes a descriptor from a name. fcntl only with
+  // F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_GETPIPE_SZ, F_GET_SEALS, and F_SETFL
+  // without O_ASYNC: no owner, signal, lease or lock, which would reach processes outside.
   kBasicIo,
   // Memory that cannot become executable: brk, munmap, mremap, madvise; mmap and mprotect
-  // only when arg 2 (prot) has no PROT_EXEC.
+  // only when arg 2 (prot) has no PROT_EXEC. madvise only with advice 0..MADV_DOFORK,
+  // MADV_UNMERGEABLE..MADV_COLD, MADV_POPULATE_READ..MADV_COLLAPSE: not MADV_MERGEABLE,
+  // MADV_PAGEOUT, MADV_HWPOISON or MADV_SOFT_OFFLINE, which act on pages shared outside.
   kMemoryWithoutExec,
-  // clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep.
+  // clock_gettime, clock_getres, gettimeofday, time, nanosleep, clock_nanosleep; the clock
+  // calls only for clocks that are not another process's CPU clock (arg 0, an int: not
+  // negative, or a per-thread CPU clock, or a CPU clock of pid 0).
   kTime,
   // rt_sigaction for any signal but SIGSYS (arg 0 < SIGSYS, 32..63 or 64, compared on all 64
   // bits: the kernel reads only the low 32 bits of the int, so "arg 0 != SIGSYS" could be
@@ -97,8 +103,11 @@ enum class SyscallGroup {
   // rt_sigreturn, sigaltstack, restart_syscall.
   kSignals,
   // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
-  // set_robust_list, get_robust_list, rseq, sched_yield, gettid. Also: clone3 fails with ENOSYS
-  // (its flags are in memory the filter cannot read), so glibc falls back to clone.
+  // set_robust_list, get_robust_list, rseq, sched_yield, gettid. futex without the
+  // priority-inheritance operations (arg 1 without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
+  // is FUTEX_WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET or WAKE_BITSET);
+  // get_robust_list only for pid 0. Also: clone3 fails with ENOSYS (its flags are in memory
+  // the filter cannot read), so glibc falls back to clone.
   kThreads,
   // exit, exit_group.
   kExit,
@@ -122,8 +131,8 @@ enum class SyscallGroup {
   // connect.
   kFileRedirection,
   // What a dynamically linked glibc program does before main, beyond the other groups:
-  // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads a limit
-  // (arg 2, the new limit, NULL), and mmap of a file (no MAP_ANONYMOUS in arg 3) that may be
+  // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads one of the
+  // caller's limits (arg 0, the pid, 0; arg 2, the new limit, NULL), and mmap of a file (no MAP_ANONYMOUS in arg 3) that may be
   // executable when it is not writable (no PROT_WRITE in arg 2): shared libraries. Anonymous
   // memory stays non-executable (kMemoryWithoutExec), and no mapping is writable and
   // executable at once.
@@ -201,7 +210,10 @@ class SyscallPolicy {
   };
 
   // What every policy allows, because the sandbox's own runtime needs it: the channel
-  // (sendmsg, recvmsg, close), exiting, and returning from a signal handler.
+  // (sendmsg, recvmsg, close), exiting, and returning from a signal handler. Under the default
+  // action kKillAndReport, exit_group is a user notification that the launcher lets through
+  // once it has read every report pending on the listener, so that no thread's violation is
+  // lost to another thread exiting the process.
   static const std::vector<std::string>& RuntimeSyscalls();
 
   // The syscalls `group` allows, conditions aside, in the order SyscallGroup lists them

@@ -1,6 +1,8 @@
 #include "broker/violation_listener.h"
 
 #include <errno.h>
+#include <linux/audit.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,11 +60,35 @@ SyscallViolation DecodeNotification(int listener, const seccomp_notif& notif) {
   return violation;
 }
 
-absl::StatusOr<std::optional<SyscallViolation>> ReadViolation(int listener) {
+bool IsExitRequest(const seccomp_notif& notif) {
+  return notif.data.arch == AUDIT_ARCH_X86_64 && notif.data.nr == SYS_exit_group;
+}
+
+void LetExitProceed(int listener, uint64_t id) {
+  seccomp_notif_resp response = {};
+  response.id = id;
+  response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  // ENOENT: the thread is gone already (killed, or its process ended otherwise).
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &response);
+}
+
+bool NotificationPending(int listener) {
+  pollfd fd = {listener, POLLIN, 0};
+  return poll(&fd, 1, 0) == 1 && (fd.revents & POLLIN) != 0;
+}
+
+absl::StatusOr<ListenerEvent> ReadListenerEvent(int listener) {
   absl::StatusOr<std::optional<SeccompNotification>> notification = ReceiveNotification(listener);
   if (!notification.ok()) return notification.status();
-  if (!*notification) return std::nullopt;
-  return DecodeNotification(listener, (*notification)->get());
+  ListenerEvent event;
+  if (!*notification) return event;
+  const seccomp_notif& notif = (*notification)->get();
+  if (IsExitRequest(notif)) {
+    event.exit_id = notif.id;
+  } else {
+    event.violation = DecodeNotification(listener, notif);
+  }
+  return event;
 }
 
 }  // namespace sbox

@@ -41,9 +41,29 @@ absl::StatusOr<std::optional<SeccompNotification>> ReceiveNotification(int liste
 // may name another process), the strings are dropped.
 SyscallViolation DecodeNotification(int listener, const seccomp_notif& notif);
 
-// ReceiveNotification, then DecodeNotification: for launchers whose every notification is a
-// violation.
-absl::StatusOr<std::optional<SyscallViolation>> ReadViolation(int listener);
+// What one notification asks of the launcher: at most one of the two is set; neither when
+// the notification was answered or there was none.
+struct ListenerEvent {
+  // A call the policy refuses, decoded, its thread still blocked: kill the sandboxee.
+  std::optional<SyscallViolation> violation;
+  // The notification id of an exit_group (SyscallPolicy::RuntimeSyscalls() says why it is one).
+  // Let it through with LetExitProceed once the reports pending beside it have been read.
+  std::optional<uint64_t> exit_id;
+};
+
+// Whether `notif` is the x86_64 exit_group that a kKillAndReport filter sends to the listener.
+bool IsExitRequest(const seccomp_notif& notif);
+
+// Lets exit_group notification `id` run (SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel reads
+// nothing from the sandboxee's memory for it). A thread that died meanwhile is no error.
+void LetExitProceed(int listener, uint64_t id);
+
+// Whether a notification is waiting on `listener` now (poll without waiting).
+bool NotificationPending(int listener);
+
+// ReceiveNotification, then an exit request or DecodeNotification: for launchers whose every
+// other notification is a violation.
+absl::StatusOr<ListenerEvent> ReadListenerEvent(int listener);
 
 }  // namespace sbox
 

@@ -183,7 +183,10 @@ long Access(int dirfd, uint64_t path_address, uint64_t mode, uint64_t flags) {
 // AT_EMPTY_PATH (already checked against the call's allowed flags).
 long StatPath(int dirfd, uint64_t path_address, uint64_t flags, struct stat* out) {
   PathArg path;
-  if (const int error = path.Read(path_address); error != 0) return error;
+  // Since Linux 6.11 a NULL path with AT_EMPTY_PATH is the empty path.
+  if (path_address != 0 || !(flags & AT_EMPTY_PATH)) {
+    if (const int error = path.Read(path_address); error != 0) return error;
+  }
   std::string_view name = path.path();
   if (name.empty()) {
     if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
