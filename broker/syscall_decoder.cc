@@ -24,6 +24,7 @@
 #include "broker/open_flags.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
+#include "broker/syscall_reach.h"
 
 namespace sbox {
 namespace {
@@ -394,15 +395,18 @@ std::string SuggestRule(const SyscallViolation& violation) {
     return absl::StrCat("# syscall ", violation.syscall_number,
                         " has no name here, so no policy line can allow it");
   }
+  // Never an allowance that reaches outside the sandbox (broker/syscall_reach.h).
+  if (const std::string reach = OutsideReachOfCall(name, violation.args); !reach.empty()) {
+    return absl::StrCat("# ", name, " with these arguments is refused on purpose: ", reach);
+  }
   PolicyRule rule;
   rule.kind = PolicyRule::Kind::kAllow;
   rule.name = name;
+  // For a call with a reach under other arguments, the arguments this one used.
+  rule.all_of = NarrowestInsideConditions(name, violation.args);
   if (name == "socket") {
-    // Allowing one address family, not every socket, is the narrowest rule that fits.
-    rule.all_of.push_back(Arg(0).Eq(violation.args[0]));
     const std::string domain = Lookup(violation.args[0], SocketDomains());
-    // Spelled only when the policy parser knows the name (it does not know AF_PACKET).
-    if (domain != "AF_PACKET" && domain.rfind("AF_", 0) == 0) rule.spelled.push_back({domain});
+    if (domain.rfind("AF_", 0) == 0) rule.spelled.push_back({domain});
   }
   return FormatRule(rule);
 }

@@ -2,8 +2,6 @@
 
 #include <asm/prctl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -23,6 +21,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "broker/syscall_reach.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -82,28 +81,6 @@ constexpr SyscallGroup kAllGroups[] = {
     SyscallGroup::kProgramStartup,
 };
 
-// fcntl commands that act on the caller's descriptor table or file flags alone.
-const std::vector<uint64_t> kFcntlWithoutReach = {
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_GETPIPE_SZ, F_GET_SEALS};
-
-// madvise advice on the caller's own mappings beyond 0..MADV_DOFORK (normal, random,
-// sequential, willneed, dontneed, free, remove, dontfork, dofork).
-const std::vector<uint64_t> kMadviseOwnMemory = {
-    MADV_UNMERGEABLE, MADV_HUGEPAGE,       MADV_NOHUGEPAGE,      MADV_DONTDUMP,
-    MADV_DODUMP,      MADV_WIPEONFORK,     MADV_KEEPONFORK,      MADV_COLD,
-    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED,
-    25 /* MADV_COLLAPSE, newer than glibc's header */};
-
-// Clock ids are ints (the kernel reads the low 32 bits). A negative one is a CPU clock,
-// (~pid << 3) | type: pid 0 is the caller, and per-thread clocks (bit 2) are limited by the
-// kernel to the caller's own threads.
-constexpr uint64_t kClockIdSign = 0x80000000;
-constexpr uint64_t kCpuClockPerThread = 4;
-constexpr uint64_t kCpuClockOfSelf = 0xfffffff8;
-
-// The futex flags that do not change the operation.
-constexpr uint64_t kFutexOpFlags = FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME;
-
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
@@ -118,61 +95,52 @@ struct GroupEntry {
 
 GroupEntry Redirected(const char* name) { return GroupEntry{name, {}, 0, true}; }
 
+// The members a group allows only as far as they stay inside the sandbox: the reach table's
+// conditions (broker/syscall_reach.h), one entry per alternative.
+std::vector<GroupEntry> KeptInside(const char* name) {
+  std::vector<GroupEntry> entries;
+  for (const std::vector<ArgCondition>& all_of : FindReach(name)->inside) {
+    entries.push_back(GroupEntry{name, all_of});
+  }
+  return entries;
+}
+
+std::vector<GroupEntry> Concat(std::initializer_list<std::vector<GroupEntry>> parts) {
+  std::vector<GroupEntry> all;
+  for (const std::vector<GroupEntry>& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
 // The single source of the groups: AllowGroup and GroupMembers both read it, and the header
 // documents it member for member.
 const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
   static const auto* const kGroups = new std::map<SyscallGroup, std::vector<GroupEntry>>{
       {SyscallGroup::kBasicIo,
-       {{"read"},
-        {"readv"},
-        {"pread64"},
-        {"preadv"},
-        {"preadv2"},
-        {"write"},
-        {"writev"},
-        {"pwrite64"},
-        {"pwritev"},
-        {"pwritev2"},
-        {"lseek"},
-        {"fstat"},
-        {"getdents64"},
-        {"dup"},
-        {"dup3"},
-        // Only commands whose effect stays on the sandboxee's own descriptors: F_SETOWN,
-        // F_SETOWN_EX, F_SETSIG and O_ASYNC make the kernel signal a process the sandboxee
-        // names; F_SETLEASE and the lock commands hold up processes outside; F_GETLK and
-        // F_GETOWN report pids outside. See kReachTable in broker/syscall_reach.cc.
-        {"fcntl", {Arg(1).In(kFcntlWithoutReach)}},
-        {"fcntl", {Arg(1).Eq(F_SETFL), Arg(2).MaskedEq(O_ASYNC, 0)}},
-        {"ftruncate"},
-        {"fsync"},
-        {"fdatasync"}}},
+       Concat({{{"read"},
+                {"readv"},
+                {"pread64"},
+                {"preadv"},
+                {"preadv2"},
+                {"write"},
+                {"writev"},
+                {"pwrite64"},
+                {"pwritev"},
+                {"pwritev2"},
+                {"lseek"},
+                {"fstat"},
+                {"getdents64"},
+                {"dup"},
+                {"dup3"}},
+               KeptInside("fcntl"),
+               {{"ftruncate"}, {"fsync"}, {"fdatasync"}}})},
       {SyscallGroup::kMemoryWithoutExec,
-       {{"brk"},
-        {"munmap"},
-        {"mremap"},
-        // Advice on the sandboxee's own mappings; not MADV_HWPOISON or MADV_SOFT_OFFLINE
-        // (physical pages, shared page cache), MADV_MERGEABLE (pages shared with other
-        // processes) or MADV_PAGEOUT (evicts page cache others use).
-        {"madvise", {Arg(2).Le(MADV_DOFORK)}},
-        {"madvise", {Arg(2).In(kMadviseOwnMemory)}},
-        {"mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
-        {"mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}}}},
-      // A negative clock id may name another process's CPU clock by pid, which the kernel
-      // reads without a permission check: only the sandboxee's own clocks are allowed.
+       Concat({{{"brk"}, {"munmap"}, {"mremap"}},
+               KeptInside("madvise"),
+               {{"mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
+                {"mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}}}})},
       {SyscallGroup::kTime,
-       {{"clock_gettime", {Arg(0).MaskedEq(kClockIdSign, 0)}},
-        {"clock_gettime", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
-        {"clock_gettime", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}},
-        {"clock_getres", {Arg(0).MaskedEq(kClockIdSign, 0)}},
-        {"clock_getres", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
-        {"clock_getres", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}},
-        {"gettimeofday"},
-        {"time"},
-        {"nanosleep"},
-        {"clock_nanosleep", {Arg(0).MaskedEq(kClockIdSign, 0)}},
-        {"clock_nanosleep", {Arg(0).MaskedEq(kClockIdSign | kCpuClockPerThread, kClockIdSign | kCpuClockPerThread)}},
-        {"clock_nanosleep", {Arg(0).MaskedEq(kCpuClockOfSelf, kCpuClockOfSelf)}}}},
+       Concat({KeptInside("clock_gettime"), KeptInside("clock_getres"),
+               {{"gettimeofday"}, {"time"}, {"nanosleep"}}, KeptInside("clock_nanosleep")})},
       // glibc installs its SIGCANCEL and SIGSETXID handlers when a process starts its first
       // thread. SIGSYS stays sbox's: the filter's trap signal is not the sandboxee's to take.
       {SyscallGroup::kSignals,
@@ -184,27 +152,16 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         {"sigaltstack"},
         {"restart_syscall"}}},
       {SyscallGroup::kThreads,
-       {{"clone", {Arg(0).MaskedEq(CLONE_THREAD | kNamespaceFlags, CLONE_THREAD)}},
-        // Not the priority-inheritance operations: they look up the owner's thread id, stored
-        // in the futex word by whoever wrote it, among all processes, without a permission
-        // check (FUTEX_TRYLOCK_PI tells which pids exist).
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAIT)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_REQUEUE)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_CMP_REQUEUE)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE_OP)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAIT_BITSET)}},
-        {"futex", {Arg(1).MaskedEq(~kFutexOpFlags, FUTEX_WAKE_BITSET)}},
-        {"set_robust_list"},
-        // Its own list only: another pid's answer tells that the process exists, and its list
-        // head's address.
-        {"get_robust_list", {Arg(0).Eq(0)}},
-        {"rseq"},
-        {"sched_yield"},
-        {"gettid"},
-        // clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc use
-        // clone.
-        {"clone3", {}, ENOSYS}}},
+       Concat({{{"clone", {Arg(0).MaskedEq(CLONE_THREAD | kNamespaceFlags, CLONE_THREAD)}}},
+               KeptInside("futex"),
+               {{"set_robust_list"}},
+               KeptInside("get_robust_list"),
+               {{"rseq"},
+                {"sched_yield"},
+                {"gettid"},
+                // clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc
+                // use clone.
+                {"clone3", {}, ENOSYS}}})},
       {SyscallGroup::kExit, {{"exit"}, {"exit_group"}}},
       {SyscallGroup::kIdentity, {{"getpid"}, {"getuid"}, {"geteuid"}, {"getgid"}, {"getegid"}}},
       {SyscallGroup::kRandom, {{"getrandom"}}},
@@ -250,8 +207,7 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
         {"set_tid_address"},
-        // Its own limits, read only: pid 0 is the caller; any other pid would tell which
-        // processes exist.
+        // Its own limits (pid 0: the reach table's condition), read only.
         {"prlimit64", {Arg(0).Eq(0), Arg(2).Eq(0)}},
         {"mmap", {Arg(2).MaskedEq(PROT_WRITE, 0), Arg(3).MaskedEq(MAP_ANONYMOUS, 0)}}}},
   };

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,10 +72,15 @@ TEST(ViolationReport, OpenatShowsThePathAndFlagsAndPointsAtTheBroker) {
   EXPECT_TRUE(absl::StrContains(text, "; suggestion: # open files through the broker")) << text;
 }
 
-TEST(ViolationReport, SocketIsDecodedAndTheSuggestionNamesTheFamily) {
-  const SyscallViolation v = Violation(RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); }));
+// The network is outside the sandbox: no rule is suggested for it.
+TEST(ViolationReport, SocketIsDecodedAndANetworkSocketIsNeverSuggested) {
+  SyscallViolation v = Violation(RunBody([] { return socket(AF_INET, SOCK_STREAM, 0); }));
   EXPECT_EQ(v.call, "socket(AF_INET, SOCK_STREAM, 0)");
-  EXPECT_EQ(v.suggested_rule, "allow socket if arg0 == AF_INET");
+  EXPECT_EQ(v.suggested_rule,
+            "# socket with these arguments is refused on purpose: any family but AF_UNIX reaches "
+            "the network (a datagram socket needs no connect) or kernel interfaces (netlink)");
+  v = Violation(RunBody([] { return socket(AF_UNIX, SOCK_STREAM, 0); }));
+  EXPECT_EQ(v.suggested_rule, "allow socket if arg0 == AF_UNIX");
   ExpectParses(v.suggested_rule);
 }
 
@@ -175,12 +181,26 @@ TEST(SyscallDecoder, Suggestions) {
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ | PROT_EXEC})),
             "# executable memory is refused on purpose");
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})), "allow mprotect");
-  EXPECT_EQ(SuggestRule(Made("ptrace", {})), "allow ptrace");
-  EXPECT_EQ(SuggestRule(Made("socket", {AF_INET6, SOCK_DGRAM, 0})),
-            "allow socket if arg0 == AF_INET6");
-  for (const char* name : {"mprotect", "ptrace", "socket"}) {
-    ExpectParses(SuggestRule(Made(name, {AF_INET, 0, 0})));
-  }
+  EXPECT_EQ(SuggestRule(Made("getppid", {})), "allow getppid");
+  // Never an allowance that reaches outside the sandbox (broker/syscall_reach.h)...
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("ptrace", {})),
+                               "# ptrace with these arguments is refused on purpose: acts on "
+                               "another process"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("socket", {AF_INET6, SOCK_DGRAM, 0})),
+                               "# socket with these arguments is refused on purpose"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("fcntl", {3, F_SETOWN, 1})),
+                               "# fcntl with these arguments is refused on purpose: F_SETOWN"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("prlimit64", {1, RLIMIT_NOFILE, 0, 0})),
+                               "# prlimit64 with these arguments is refused on purpose"));
+  // ...and for a call that reaches out only under other arguments, the arguments it used.
+  EXPECT_EQ(SuggestRule(Made("fcntl", {3, F_GETFD})), "allow fcntl if arg1 == 1");
+  EXPECT_EQ(SuggestRule(Made("prlimit64", {0, RLIMIT_NOFILE, 0, 0})),
+            "allow prlimit64 if arg0 == 0");
+  EXPECT_EQ(SuggestRule(Made("socket", {AF_UNIX, SOCK_STREAM, 0})),
+            "allow socket if arg0 == AF_UNIX");
+  ExpectParses(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})));
+  ExpectParses(SuggestRule(Made("fcntl", {3, F_GETFD})));
+  ExpectParses(SuggestRule(Made("socket", {AF_UNIX, 0, 0})));
 }
 
 TEST(SyscallDecoder, ToStringKeepsTheRawWordsAndAddsTheDecoding) {
@@ -189,7 +209,9 @@ TEST(SyscallDecoder, ToStringKeepsTheRawWordsAndAddsTheDecoding) {
   DecodeViolation(&v, nullptr);
   EXPECT_EQ(v.ToString(),
             "kill (62) on x86_64: kill(1234, SIGKILL), args (0x4d2, 0x9, 0, 0, 0, 0), ip 0, "
-            "thread 0; suggestion: allow kill");
+            "thread 0; suggestion: # kill with these arguments is refused on purpose: sends a "
+            "signal to any process of the sandboxee's uid (0 and -1: its process group, every "
+            "process)");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
+#include "broker/syscall_reach.h"
 #include "proto/unique_fd.h"
 #include "tools/bpf_eval.h"
 
@@ -381,6 +382,9 @@ int Lint(const Audited& audited, std::ostream& out) {
     for (const Entry& e : entries) {
       if (e.action != Entry::Action::kAllow || e.file.empty() || !e.justification.empty()) continue;
       std::string reason = LintReason(name, e.all_of);
+      if (const std::string reach = OutsideReach(name, e.all_of); reason.empty() && !reach.empty()) {
+        reason = absl::StrCat("reaches outside the sandbox: ", reach);
+      }
       if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));
     }
   }
