@@ -502,7 +502,12 @@ int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostre
     absl::StatusOr<uint32_t> ret =
         RunSeccompFilter(policy->program(), MakeSeccompData(nr, call_args));
     if (!ret.ok()) return PolicyError(err, ret.status());
-    out << SeccompReturnText(*ret);
+    if (nr == __NR_exit_group && (*ret & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF) {
+      // SyscallPolicy::RuntimeSyscalls() says why exit_group reaches the listener.
+      out << "USER_NOTIF (exit: let through once the reports pending beside it are read)";
+    } else {
+      out << SeccompReturnText(*ret);
+    }
     // The filter is compiled as Launcher::Run uses it; say what a redirected call becomes.
     const auto& redirected = SyscallPolicy::RedirectedFileCalls();
     if (policy->redirection().has_value() && (*ret & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_TRAP &&

@@ -21,6 +21,7 @@
 #include "broker/launcher.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
+#include "broker/syscall_reach.h"
 #include "gtest/gtest.h"
 #include "tests/sandbox_fixture.h"
 
@@ -260,6 +261,74 @@ TEST(AuditLint, SafeFormsAreNotFindings) {
   const Output o = Audit({"--lint", p});
   EXPECT_EQ(o.status, kAuditOk) << o.out;
   EXPECT_EQ(o.out, "");
+}
+
+// Every syscall of the reach table (broker/syscall_reach.h) allowed as such is a finding that
+// says what it reaches; allowed under one of its inside conditions, it is not.
+TEST(SyscallReachLint, EveryReachIsAFindingAndItsInsideFormsAreNot) {
+  ScratchDir dir;
+  for (const SyscallReach& row : ReachTable()) {
+    SCOPED_TRACE(row.name);
+    const std::string p = dir.WriteFile("r.policy", absl::StrCat("allow ", row.name, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    EXPECT_EQ(o.out.rfind(absl::StrCat(p, ":1: ", row.name, ": "), 0), 0u) << o.out;
+    for (const std::vector<ArgCondition>& inside : row.inside) {
+      PolicyRule rule;
+      rule.kind = PolicyRule::Kind::kAllow;
+      rule.name = row.name;
+      rule.all_of = inside;
+      const std::string line = FormatRule(rule);
+      const std::string q = dir.WriteFile("i.policy", absl::StrCat(line, "\n"));
+      const Output inside_lint = Audit({"--lint", q});
+      EXPECT_EQ(inside_lint.status, kAuditOk) << line << ": " << inside_lint.out;
+    }
+  }
+}
+
+TEST(SyscallReachLint, ConditionsThatLeaveAReachOpenAreFindings) {
+  ScratchDir dir;
+  for (const char* line : {
+           "allow fcntl if arg1 == 8",  // F_SETOWN
+           "allow fcntl if arg1 == F_SETFL",
+           "allow fcntl if arg1 in {F_GETFD, 1024}",  // F_SETLEASE
+           "allow prlimit64 if arg2 == 0",
+           "allow futex if arg1 == 6",  // FUTEX_LOCK_PI
+           "allow madvise if arg2 == 100",  // MADV_HWPOISON
+           "allow socket if arg0 == AF_INET",
+           "allow ioctl if arg1 == 0x5412",  // TIOCSTI
+           "allow kill if arg0 == 0",
+       }) {
+    SCOPED_TRACE(line);
+    const std::string p = dir.WriteFile("c.policy", absl::StrCat(line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings) << o.out;
+    const std::string j =
+        dir.WriteFile("j.policy", absl::StrCat(line, " justify \"reviewed\"\n"));
+    EXPECT_EQ(Audit({"--lint", j}).status, kAuditOk);
+  }
+  for (const char* line : {
+           "allow fcntl if arg1 == F_GETFD",
+           "allow fcntl if arg1 == F_SETFL && arg2 & 0x2000 == 0",  // O_ASYNC
+           "allow prlimit64 if arg0 == 0",
+           "allow get_robust_list if arg0 == 0",
+           "allow ioctl if arg1 in {TCGETS, TIOCGWINSZ}",
+       }) {
+    SCOPED_TRACE(line);
+    const Output o = Audit({"--lint", dir.WriteFile("s.policy", absl::StrCat(line, "\n"))});
+    EXPECT_EQ(o.status, kAuditOk) << o.out;
+  }
+}
+
+TEST(AuditEval, ExitGroupIsHeldForPendingReportsUnderKillAndReport) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("e.policy", "allow group exit\n");
+  Output o = Audit({"--eval", p, "exit_group", "0"});
+  EXPECT_EQ(o.out,
+            "USER_NOTIF (exit: let through once the reports pending beside it are read)\n");
+  const std::string q = dir.WriteFile("q.policy", "default errno EPERM\nallow group exit\n");
+  o = Audit({"--eval", q, "exit_group", "0"});
+  EXPECT_EQ(o.out, "ALLOW\n");
 }
 
 TEST(AuditLint, ReportsEveryUnjustifiedLineInOrder) {
