@@ -39,8 +39,10 @@ struct Program {
 //   });
 //
 // In the child, before the sandboxee function runs: every descriptor but stdio and the channel
-// is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, no_new_privs is
-// set, and the filter compiled in the parent is installed. When the policy redirects file calls
+// is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, RLIMIT_CORE is 0
+// (hard limit too: no core file), every capability is dropped (bounding set included, so that
+// not even an exec as uid 0 gets one back), no_new_privs is set, and the filter compiled in the
+// parent is installed. When the policy redirects file calls
 // by trap (SyscallPolicy::redirection() is Redirection::kTrap), the SIGSYS handler of
 // sandboxee/file_redirection.h is installed first, with a broker channel of its own: the
 // function's unmodified libc and C++ file code then works through the broker, and the channel
