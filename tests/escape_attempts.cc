@@ -32,8 +32,12 @@ int Error(long result) { return result < 0 ? errno : 0; }
 // Sends one message on the channel, which the broker answers (a malformed request gets an
 // error reply), and waits for a signal the answer might raise.
 int Provoke(int fd) {
-  const char message[] = "not a request";
-  if (send(fd, message, sizeof(message), MSG_NOSIGNAL) < 0) return errno;
+  char message[] = "not a request";
+  iovec iov = {message, sizeof(message)};
+  msghdr header = {};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  if (syscall(SYS_sendmsg, fd, &header, MSG_NOSIGNAL) < 0) return errno;
   const timespec wait = {0, 100 * 1000 * 1000};
   nanosleep(&wait, nullptr);
   return 0;

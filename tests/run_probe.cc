@@ -10,7 +10,8 @@
 //   run_probe stderr TEXT        write TEXT to stderr
 //   run_probe sleep SECONDS      sleep, then exit 0
 //   run_probe getcwd             print the working directory
-//   run_probe hostile PATH       speak garbage to $SBOX_BROKER_FD (see Hostile), then print PATH
+//   run_probe hostile PATH [N]   speak garbage to $SBOX_BROKER_FD (see Hostile; N messages,
+//                                2000 by default), then print PATH
 //   run_probe channel PATH       open PATH with a request on $SBOX_BROKER_FD, made byte by byte
 //                                as proto/PROTOCOL.md lays it out, and print it
 //
@@ -117,7 +118,7 @@ void Checkpoint(const char* phase) {
 
 // Every kind of bad message the protocol must survive, in bulk, on the channel and on channels
 // the broker hands out; then an ordinary read through the redirected open.
-int Hostile(const char* path) {
+int Hostile(const char* path, long rounds) {
   const char* env = getenv("SBOX_BROKER_FD");
   if (env == nullptr) {
     printf("no SBOX_BROKER_FD\n");
@@ -133,7 +134,7 @@ int Hostile(const char* path) {
     return seed;
   };
   uint8_t message[sbox::proto::kMaxRequestSize + 64];
-  for (int round = 0; round < 2000; ++round) {
+  for (long round = 0; round < rounds; ++round) {
     const size_t size = 1 + next() % sizeof(message);
     for (size_t i = 0; i < size; ++i) message[i] = static_cast<uint8_t>(next());
     switch (round % 5) {
@@ -256,7 +257,7 @@ int main(int argc, char** argv) {
     printf("%s\n", buffer);
     return 0;
   }
-  if (what == "hostile") return Hostile(arg);
+  if (what == "hostile") return Hostile(arg, argc > 3 ? atol(argv[3]) : 2000);
   if (what == "channel") return ChannelOpen(arg);
   return 2;
 }
