@@ -470,6 +470,19 @@ int KernelSemantics() {
   Report("lstat dl", syscall(SYS_lstat, "dl", &st));
   Report("lstat dl is a link", S_ISLNK(st.st_mode) ? 1 : 0);
   Report("newfstatat empty", syscall(SYS_newfstatat, AT_FDCWD, "", &st, 0));
+  // AT_EMPTY_PATH with AT_FDCWD: the working directory, with "" or (since Linux 6.11) NULL.
+  st.st_mode = 0;
+  Report("newfstatat empty AT_EMPTY_PATH",
+         syscall(SYS_newfstatat, AT_FDCWD, "", &st, AT_EMPTY_PATH));
+  Report("newfstatat empty AT_EMPTY_PATH is a directory", S_ISDIR(st.st_mode) ? 1 : 0);
+  st.st_mode = 0;
+  Report("newfstatat NULL AT_EMPTY_PATH",
+         syscall(SYS_newfstatat, AT_FDCWD, nullptr, &st, AT_EMPTY_PATH));
+  Report("newfstatat NULL AT_EMPTY_PATH is a directory", S_ISDIR(st.st_mode) ? 1 : 0);
+  stx.stx_mode = 0;
+  Report("statx empty AT_EMPTY_PATH",
+         syscall(SYS_statx, AT_FDCWD, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx));
+  Report("statx empty AT_EMPTY_PATH is a directory", S_ISDIR(stx.stx_mode) ? 1 : 0);
   Report("newfstatat bad flag", syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0x4000000));
   Report("statx f",
          syscall(SYS_statx, AT_FDCWD, "f", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx));

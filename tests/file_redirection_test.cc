@@ -637,6 +637,32 @@ TEST_P(FileRedirectionTest, ChdirGetcwdAndRelativePaths) {
            },
            0},
           {"a relative fopen after fchdir", [&] { return FopenReads("f", "t f"); }, 0},
+          // AT_EMPTY_PATH with AT_FDCWD: the working directory, by "" or (Linux 6.11) NULL.
+          {"newfstatat(AT_FDCWD, \"\", AT_EMPTY_PATH) stats the working directory",
+           [&] {
+             struct stat here;
+             struct stat by_path;
+             if (syscall(SYS_newfstatat, AT_FDCWD, "", &here, AT_EMPTY_PATH) != 0) return errno;
+             if (stat(t.c_str(), &by_path) != 0) return errno;
+             return here.st_ino == by_path.st_ino ? 0 : kWrongResult;
+           },
+           0},
+          {"newfstatat with a NULL path and AT_EMPTY_PATH",
+           [&] {
+             struct stat here;
+             if (syscall(SYS_newfstatat, AT_FDCWD, nullptr, &here, AT_EMPTY_PATH) != 0) {
+               return errno;
+             }
+             return S_ISDIR(here.st_mode) ? 0 : kWrongResult;
+           },
+           0},
+          {"statx(AT_FDCWD, \"\", AT_EMPTY_PATH)",
+           [&] {
+             struct statx here;
+             return Err(syscall(SYS_statx, AT_FDCWD, "", AT_EMPTY_PATH, STATX_BASIC_STATS,
+                                &here) == 0);
+           },
+           0},
           {"chdir outside the grant", [&] { return Err(chdir(dir.path().c_str()) == 0); }, EACCES},
           {"chdir to a file", [&] { return Err(chdir("f") == 0); }, ENOTDIR},
       });
