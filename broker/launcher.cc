@@ -281,8 +281,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   auto report = SocketPair(SOCK_SEQPACKET | SOCK_CLOEXEC);
   if (!report.ok()) return report.status();
   // The in-process handler serves Run's function; an exec'ed program would lose it at execve.
-  const bool file_redirection =
-      exec == nullptr && syscalls_.redirection() == Redirection::kTrap;
+  const bool file_redirection = exec == nullptr && syscalls_.redirection() == Redirection::kTrap;
   SandboxeeSetupPlan plan{getpid(),
                           channel->second.get(),
                           report->second.get(),

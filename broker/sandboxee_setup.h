@@ -65,10 +65,11 @@ struct SetupReport {
 };
 
 // Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
-// it), no core dumps, no capabilities, no_new_privs, seccomp, report. Returns only on success: the filter is installed, and the
-// channel (as kSandboxeeChannelFd) and stdio are the only open descriptors, besides the file
-// redirection handler's own channel (close-on-exec) when it was installed. On failure it reports
-// the step and errno to the parent and calls _exit(kSetupFailedExitCode).
+// it), no core dumps, no capabilities, no_new_privs, seccomp, report. Returns only on success: the
+// filter is installed, and the channel (as kSandboxeeChannelFd) and stdio are the only open
+// descriptors, besides the file redirection handler's own channel (close-on-exec) when it was
+// installed. On failure it reports the step and errno to the parent and calls
+// _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
 // The same steps, after resetting every signal to its default disposition and clearing the

@@ -132,7 +132,8 @@ enum class SyscallGroup {
   kFileRedirection,
   // What a dynamically linked glibc program does before main, beyond the other groups:
   // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads one of the
-  // caller's limits (arg 0, the pid, 0; arg 2, the new limit, NULL), and mmap of a file (no MAP_ANONYMOUS in arg 3) that may be
+  // caller's limits (arg 0, the pid, 0; arg 2, the new limit, NULL), and mmap of a file (no
+  // MAP_ANONYMOUS in arg 3) that may be
   // executable when it is not writable (no PROT_WRITE in arg 2): shared libraries. Anonymous
   // memory stays non-executable (kMemoryWithoutExec), and no mapping is writable and
   // executable at once.

@@ -187,43 +187,14 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
                                        CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
   SyscallPolicy::Builder builder;
   for (const char* name : {
-           "read",
-           "readv",
-           "pread64",
-           "preadv",
-           "preadv2",
-           "write",
-           "writev",
-           "pwrite64",
-           "pwritev",
-           "pwritev2",
-           "lseek",
-           "fstat",
-           "getdents64",
-           "dup",
-           "dup3",
-           "ftruncate",
-           "fsync",
-           "fdatasync",
-           "brk",
-           "munmap",
-           "mremap",
-           "set_robust_list",
-           "rseq",
-           "sched_yield",
-           "rt_sigprocmask",
-           "sigaltstack",
-           "restart_syscall",
-           "gettimeofday",
-           "time",
-           "nanosleep",
-           "getrandom",
-           "getpid",
-           "gettid",
-           "getuid",
-           "geteuid",
-           "getgid",
-           "getegid",
+           "read",        "readv",           "pread64",      "preadv",      "preadv2",
+           "write",       "writev",          "pwrite64",     "pwritev",     "pwritev2",
+           "lseek",       "fstat",           "getdents64",   "dup",         "dup3",
+           "ftruncate",   "fsync",           "fdatasync",    "brk",         "munmap",
+           "mremap",      "set_robust_list", "rseq",         "sched_yield", "rt_sigprocmask",
+           "sigaltstack", "restart_syscall", "gettimeofday", "time",        "nanosleep",
+           "getrandom",   "getpid",          "gettid",       "getuid",      "geteuid",
+           "getgid",      "getegid",
        }) {
     builder.Allow(name);
   }
@@ -231,10 +202,10 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
                                      F_GETPIPE_SZ, F_GET_SEALS})});
   builder.Allow("fcntl", {Arg(1).Eq(F_SETFL), Arg(2).MaskedEq(O_ASYNC, 0)});
   builder.Allow("madvise", {Arg(2).Le(MADV_DOFORK)});
-  builder.Allow("madvise", {Arg(2).In({MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
-                                       MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK,
-                                       MADV_KEEPONFORK, MADV_COLD, MADV_POPULATE_READ,
-                                       MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, 25})});
+  builder.Allow("madvise",
+                {Arg(2).In({MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP,
+                            MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD,
+                            MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, 25})});
   builder.Allow("mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   builder.Allow("mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   for (const char* clock_call : {"clock_gettime", "clock_getres", "clock_nanosleep"}) {

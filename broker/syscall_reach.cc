@@ -17,16 +17,18 @@ namespace {
 using Alternatives = std::vector<std::vector<ArgCondition>>;
 
 // fcntl commands that act on the caller's descriptor table or file flags alone.
-const std::vector<uint64_t> kFcntlWithoutReach = {
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_GETPIPE_SZ, F_GET_SEALS};
+const std::vector<uint64_t> kFcntlWithoutReach = {F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD,    F_SETFD,
+                                                  F_GETFL, F_GETPIPE_SZ,    F_GET_SEALS};
 
 // madvise advice on the caller's own mappings beyond 0..MADV_DOFORK (normal, random,
 // sequential, willneed, dontneed, free, remove, dontfork, dofork).
 const std::vector<uint64_t> kMadviseOwnMemory = {
-    MADV_UNMERGEABLE,   MADV_HUGEPAGE,        MADV_NOHUGEPAGE,      MADV_DONTDUMP,
-    MADV_DODUMP,        MADV_WIPEONFORK,      MADV_KEEPONFORK,      MADV_COLD,
-    MADV_POPULATE_READ, MADV_POPULATE_WRITE,  MADV_DONTNEED_LOCKED,
-    25 /* MADV_COLLAPSE, newer than glibc's header */};
+    MADV_UNMERGEABLE,     MADV_HUGEPAGE,
+    MADV_NOHUGEPAGE,      MADV_DONTDUMP,
+    MADV_DODUMP,          MADV_WIPEONFORK,
+    MADV_KEEPONFORK,      MADV_COLD,
+    MADV_POPULATE_READ,   MADV_POPULATE_WRITE,
+    MADV_DONTNEED_LOCKED, 25 /* MADV_COLLAPSE, newer than glibc's header */};
 
 // Clock ids are ints (the kernel reads the low 32 bits). A negative one is a CPU clock,
 // (~pid << 3) | type, or a descriptor's clock: pid 0 is the caller, and per-thread CPU clocks
@@ -54,15 +56,15 @@ Alternatives FutexWithoutPriorityInheritance() {
 
 // Terminal and descriptor ioctls that only read the caller's own descriptor or set its
 // descriptor flags.
-const std::vector<uint64_t> kIoctlWithoutReach = {TCGETS, TIOCGWINSZ, FIONREAD,
-                                                  FIOCLEX, FIONCLEX, FIONBIO};
+const std::vector<uint64_t> kIoctlWithoutReach = {TCGETS,  TIOCGWINSZ, FIONREAD,
+                                                  FIOCLEX, FIONCLEX,   FIONBIO};
 
 // prctl options that read or set the caller's own attributes.
 const std::vector<uint64_t> kPrctlWithoutReach = {
-    PR_SET_PDEATHSIG,     PR_GET_PDEATHSIG,     PR_GET_DUMPABLE,      PR_GET_KEEPCAPS,
-    PR_SET_NAME,          PR_GET_NAME,          PR_GET_SECCOMP,       PR_CAPBSET_READ,
-    PR_GET_TIMERSLACK,    PR_SET_TIMERSLACK,    PR_GET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS,
-    PR_GET_NO_NEW_PRIVS,  PR_GET_TID_ADDRESS,   PR_SET_THP_DISABLE,   PR_GET_THP_DISABLE,
+    PR_SET_PDEATHSIG,    PR_GET_PDEATHSIG,   PR_GET_DUMPABLE,        PR_GET_KEEPCAPS,
+    PR_SET_NAME,         PR_GET_NAME,        PR_GET_SECCOMP,         PR_CAPBSET_READ,
+    PR_GET_TIMERSLACK,   PR_SET_TIMERSLACK,  PR_GET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS,
+    PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS, PR_SET_THP_DISABLE,     PR_GET_THP_DISABLE,
     PR_SET_VMA};
 
 constexpr uint64_t kIoprioWhoProcess = 1;  // linux/ioprio.h's IOPRIO_WHO_PROCESS
@@ -93,8 +95,7 @@ std::vector<SyscallReach> MakeTable() {
        "pids outside; any other request reaches the driver of a held descriptor",
        {{Arg(1).In(kIoctlWithoutReach)}}},
       {"prlimit64", kAnyPid, kPidZero},
-      {"get_robust_list", "another pid: tells it exists and where its robust list is",
-       kPidZero},
+      {"get_robust_list", "another pid: tells it exists and where its robust list is", kPidZero},
       {"futex",
        "the priority-inheritance operations look up the thread id stored in the futex word "
        "among all processes, without a permission check: FUTEX_TRYLOCK_PI tells which pids "
@@ -104,8 +105,7 @@ std::vector<SyscallReach> MakeTable() {
        "a negative clock id names another process's CPU clock by pid, which the kernel reads "
        "without a permission check: its CPU time, and whether it exists",
        kOwnClocks},
-      {"clock_getres", "a negative clock id names another process's CPU clock by pid",
-       kOwnClocks},
+      {"clock_getres", "a negative clock id names another process's CPU clock by pid", kOwnClocks},
       {"clock_nanosleep",
        "a negative clock id names another process's CPU clock by pid: sleeps on its CPU time",
        kOwnClocks},
@@ -126,13 +126,16 @@ std::vector<SyscallReach> MakeTable() {
        "PRIO_PGRP and PRIO_USER reach the caller's process group (sbox and the shell's job) "
        "and every process of its uid; another id names processes outside",
        {{Arg(0).Eq(PRIO_PROCESS), Arg(1).Eq(0)}}},
-      {"ioprio_get", "IOPRIO_WHO_PGRP and IOPRIO_WHO_USER reach processes outside; so does a pid",
+      {"ioprio_get",
+       "IOPRIO_WHO_PGRP and IOPRIO_WHO_USER reach processes outside; so does a pid",
        {{Arg(0).Eq(kIoprioWhoProcess), Arg(1).Eq(0)}}},
-      {"ioprio_set", "IOPRIO_WHO_PGRP and IOPRIO_WHO_USER reach processes outside; so does a pid",
+      {"ioprio_set",
+       "IOPRIO_WHO_PGRP and IOPRIO_WHO_USER reach processes outside; so does a pid",
        {{Arg(0).Eq(kIoprioWhoProcess), Arg(1).Eq(0)}}},
       {"getpgid", kAnyPid, kPidZero},
       {"getsid", kAnyPid, kPidZero},
-      {"setpgid", "moves a process into another process group: the terminal's job control",
+      {"setpgid",
+       "moves a process into another process group: the terminal's job control",
        {{Arg(0).Eq(0), Arg(1).Eq(0)}}},
       {"socket",
        "any family but AF_UNIX reaches the network (a datagram socket needs no connect) or "
@@ -141,7 +144,8 @@ std::vector<SyscallReach> MakeTable() {
       {"sendto",
        "a destination address reaches any socket by name, past the broker's connect check",
        {{Arg(4).Eq(0)}}},
-      {"capget", "reads another process's capabilities by pid (in memory: no condition sees it)",
+      {"capget",
+       "reads another process's capabilities by pid (in memory: no condition sees it)",
        {}},
       {"mq_open", "opens a system-wide POSIX message queue by name", {}},
       {"mq_unlink", "removes a system-wide POSIX message queue by name", {}},
@@ -150,14 +154,14 @@ std::vector<SyscallReach> MakeTable() {
       {"settimeofday", "sets the system clock", {}},
       {"adjtimex", "adjusts the system clock", {}},
   };
-  for (const char* name : {"sched_getaffinity", "sched_setaffinity", "sched_getparam",
-                           "sched_setparam", "sched_getscheduler", "sched_setscheduler",
-                           "sched_getattr", "sched_setattr", "sched_rr_get_interval",
-                           "move_pages", "migrate_pages"}) {
+  for (const char* name :
+       {"sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_setparam",
+        "sched_getscheduler", "sched_setscheduler", "sched_getattr", "sched_setattr",
+        "sched_rr_get_interval", "move_pages", "migrate_pages"}) {
     table.push_back({name, kAnyPid, kPidZero});
   }
-  for (const char* name : {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-                           "pidfd_send_signal"}) {
+  for (const char* name :
+       {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"}) {
     table.push_back({name,
                      "sends a signal to any process of the sandboxee's uid (0 and -1: its "
                      "process group, every process)",
@@ -277,9 +281,9 @@ const std::vector<SyscallReach>& ReachTable() {
 
 const SyscallReach* FindReach(const std::string& name) {
   const std::vector<SyscallReach>& table = ReachTable();
-  auto it = std::lower_bound(
-      table.begin(), table.end(), name,
-      [](const SyscallReach& row, const std::string& n) { return row.name < n; });
+  auto it =
+      std::lower_bound(table.begin(), table.end(), name,
+                       [](const SyscallReach& row, const std::string& n) { return row.name < n; });
   return it != table.end() && it->name == name ? &*it : nullptr;
 }
 
@@ -287,9 +291,9 @@ std::string OutsideReach(const std::string& name, const std::vector<ArgCondition
   const SyscallReach* row = FindReach(name);
   if (row == nullptr) return "";
   for (const std::vector<ArgCondition>& given : WithoutIn(all_of)) {
-    const bool inside =
-        std::any_of(row->inside.begin(), row->inside.end(),
-                    [&](const std::vector<ArgCondition>& a) { return ImpliesAlternative(given, a); });
+    const bool inside = std::any_of(
+        row->inside.begin(), row->inside.end(),
+        [&](const std::vector<ArgCondition>& a) { return ImpliesAlternative(given, a); });
     if (!inside) return row->reach;
   }
   return "";

@@ -659,8 +659,8 @@ TEST_P(FileRedirectionTest, ChdirGetcwdAndRelativePaths) {
           {"statx(AT_FDCWD, \"\", AT_EMPTY_PATH)",
            [&] {
              struct statx here;
-             return Err(syscall(SYS_statx, AT_FDCWD, "", AT_EMPTY_PATH, STATX_BASIC_STATS,
-                                &here) == 0);
+             return Err(syscall(SYS_statx, AT_FDCWD, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &here) ==
+                        0);
            },
            0},
           {"chdir outside the grant", [&] { return Err(chdir(dir.path().c_str()) == 0); }, EACCES},

@@ -81,7 +81,8 @@ class Watcher {
     char byte;
     const int flags = fcntl(read_end_.get(), F_GETFL);
     fcntl(read_end_.get(), F_SETFL, flags | O_NONBLOCK);
-    while (read(read_end_.get(), &byte, 1) == 1) absl::StrAppend(&received, " ", static_cast<int>(byte));
+    while (read(read_end_.get(), &byte, 1) == 1)
+      absl::StrAppend(&received, " ", static_cast<int>(byte));
     if (waitpid(pid_, nullptr, WNOHANG) != 0) absl::StrAppend(&received, " dead");
     return received;
   }
@@ -277,9 +278,14 @@ struct PidWay {
   const char* syscall;
 };
 const PidWay kPidWays[] = {
-    {"prlimit", "prlimit64"},  {"robust_list", "get_robust_list"}, {"cpu_clock", "clock_gettime"},
-    {"futex_pi", "futex"},     {"kill", "kill"},                   {"priority", "getpriority"},
-    {"affinity", "sched_getaffinity"}, {"pidfd", "pidfd_open"},
+    {"prlimit", "prlimit64"},
+    {"robust_list", "get_robust_list"},
+    {"cpu_clock", "clock_gettime"},
+    {"futex_pi", "futex"},
+    {"kill", "kill"},
+    {"priority", "getpriority"},
+    {"affinity", "sched_getaffinity"},
+    {"pidfd", "pidfd_open"},
 };
 
 TEST(OutsideReach, NoPidOutsideCanBeNamed) {
@@ -430,9 +436,9 @@ TEST(OutsideReach, TheSandboxeeHasNoCapabilities) {
 
   // An exec'ed program, which as uid 0 would get the bounding set back.
   ScratchDir dir;
-  const std::string policy = dir.WriteFile(
-      "caps.policy", absl::StrCat("include \"", Runfile("policies/default.policy"),
-                                  "\"\nallow capget\nallow prctl if arg0 == 23\n"));
+  const std::string policy =
+      dir.WriteFile("caps.policy", absl::StrCat("include \"", Runfile("policies/default.policy"),
+                                                "\"\nallow capget\nallow prctl if arg0 == 23\n"));
   for (const char* probe : kProbes) {
     const CommandResult r = SboxRun({"--policy", policy}, probe, {"caps"});
     EXPECT_EQ(r.exit_code, 0) << Describe(r);
@@ -558,8 +564,7 @@ TEST(OutsideReach, AsNobodySignalsPidsCoresAndExitRacesStayInside) {
   ASSERT_EQ(chmod(file.c_str(), 0644), 0);
   // The programs, where nobody may run them.
   for (const char* binary : {kProbes[0], kProbes[1], "tools/sbox"}) {
-    const std::string copy =
-        dir + "/" + std::filesystem::path(binary).filename().string();
+    const std::string copy = dir + "/" + std::filesystem::path(binary).filename().string();
     std::filesystem::copy_file(Runfile(binary), copy);
     ASSERT_EQ(chmod(copy.c_str(), 0755), 0);
   }
@@ -580,8 +585,7 @@ TEST(OutsideReach, AsNobodySignalsPidsCoresAndExitRacesStayInside) {
       if (!r.ok() || !r->violation || r->violation->syscall_name != way.syscall) return 11;
     }
     if (chdir(dir.c_str()) != 0) return 12;
-    absl::StatusOr<SandboxResult> crashed =
-        launcher.Run([](UniqueFd) -> int { testing::Crash(); });
+    absl::StatusOr<SandboxResult> crashed = launcher.Run([](UniqueFd) -> int { testing::Crash(); });
     if (!crashed.ok() || crashed->signal != SIGSEGV || !Cores(dir).empty()) return 13;
     absl::StatusOr<SyscallPolicy> redirected = SyscallPolicy::RedirectedParser().Build();
     absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowReadFile(file).Build();
@@ -598,9 +602,8 @@ TEST(OutsideReach, AsNobodySignalsPidsCoresAndExitRacesStayInside) {
       const SandboxResult r =
           RunProbeAt(programs, copy, {"signal", "setown", std::to_string(watcher.pid())});
       if (r.outcome != SandboxResult::Outcome::kViolation) return 16;
-      const CommandResult run =
-          RunCommand({dir + "/sbox", "run", "--allow-read", copy, "--", copy, "pid", "prlimit",
-                      std::to_string(watcher.pid())});
+      const CommandResult run = RunCommand({dir + "/sbox", "run", "--allow-read", copy, "--", copy,
+                                            "pid", "prlimit", std::to_string(watcher.pid())});
       if (run.exit_code != 159 || !absl::StartsWith(run.err, "sbox: policy violation: prlimit64"))
         return 17;
     }

@@ -382,7 +382,8 @@ int Lint(const Audited& audited, std::ostream& out) {
     for (const Entry& e : entries) {
       if (e.action != Entry::Action::kAllow || e.file.empty() || !e.justification.empty()) continue;
       std::string reason = LintReason(name, e.all_of);
-      if (const std::string reach = OutsideReach(name, e.all_of); reason.empty() && !reach.empty()) {
+      if (const std::string reach = OutsideReach(name, e.all_of);
+          reason.empty() && !reach.empty()) {
         reason = absl::StrCat("reaches outside the sandbox: ", reach);
       }
       if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));

@@ -293,7 +293,7 @@ TEST(SyscallReachLint, ConditionsThatLeaveAReachOpenAreFindings) {
            "allow fcntl if arg1 == F_SETFL",
            "allow fcntl if arg1 in {F_GETFD, 1024}",  // F_SETLEASE
            "allow prlimit64 if arg2 == 0",
-           "allow futex if arg1 == 6",  // FUTEX_LOCK_PI
+           "allow futex if arg1 == 6",      // FUTEX_LOCK_PI
            "allow madvise if arg2 == 100",  // MADV_HWPOISON
            "allow socket if arg0 == AF_INET",
            "allow ioctl if arg1 == 0x5412",  // TIOCSTI
@@ -303,8 +303,7 @@ TEST(SyscallReachLint, ConditionsThatLeaveAReachOpenAreFindings) {
     const std::string p = dir.WriteFile("c.policy", absl::StrCat(line, "\n"));
     const Output o = Audit({"--lint", p});
     EXPECT_EQ(o.status, kAuditFindings) << o.out;
-    const std::string j =
-        dir.WriteFile("j.policy", absl::StrCat(line, " justify \"reviewed\"\n"));
+    const std::string j = dir.WriteFile("j.policy", absl::StrCat(line, " justify \"reviewed\"\n"));
     EXPECT_EQ(Audit({"--lint", j}).status, kAuditOk);
   }
   for (const char* line : {
@@ -324,8 +323,7 @@ TEST(AuditEval, ExitGroupIsHeldForPendingReportsUnderKillAndReport) {
   ScratchDir dir;
   const std::string p = dir.WriteFile("e.policy", "allow group exit\n");
   Output o = Audit({"--eval", p, "exit_group", "0"});
-  EXPECT_EQ(o.out,
-            "USER_NOTIF (exit: let through once the reports pending beside it are read)\n");
+  EXPECT_EQ(o.out, "USER_NOTIF (exit: let through once the reports pending beside it are read)\n");
   const std::string q = dir.WriteFile("q.policy", "default errno EPERM\nallow group exit\n");
   o = Audit({"--eval", q, "exit_group", "0"});
   EXPECT_EQ(o.out, "ALLOW\n");
