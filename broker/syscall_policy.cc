@@ -72,15 +72,6 @@ absl::StatusOr<std::vector<sock_filter>> ExportProgram(scmp_filter_ctx ctx) {
 // itself (EINVAL), so 4094 is the largest errno a filter can answer with.
 bool ValidErrno(int error) { return error >= 1 && error <= 4094; }
 
-constexpr SyscallGroup kAllGroups[] = {
-    SyscallGroup::kBasicIo,        SyscallGroup::kMemoryWithoutExec,
-    SyscallGroup::kTime,           SyscallGroup::kSignals,
-    SyscallGroup::kThreads,        SyscallGroup::kExit,
-    SyscallGroup::kIdentity,       SyscallGroup::kRandom,
-    SyscallGroup::kBrokerChannel,  SyscallGroup::kFileRedirection,
-    SyscallGroup::kProgramStartup,
-};
-
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
@@ -253,6 +244,40 @@ std::string ActionText(std::string_view kind, int error) {
 
 }  // namespace
 
+bool ArgCondition::Admits(uint64_t arg) const {
+  switch (compare) {
+    case Compare::kEq:
+      return arg == value;
+    case Compare::kNe:
+      return arg != value;
+    case Compare::kLt:
+      return arg < value;
+    case Compare::kLe:
+      return arg <= value;
+    case Compare::kGt:
+      return arg > value;
+    case Compare::kGe:
+      return arg >= value;
+    case Compare::kMaskedEq:
+      return (arg & mask) == value;
+    case Compare::kIn:
+      return std::find(values.begin(), values.end(), arg) != values.end();
+  }
+  return false;
+}
+
+const std::vector<SyscallGroup>& SyscallPolicy::AllGroups() {
+  static const auto* const kGroups = new std::vector<SyscallGroup>{
+      SyscallGroup::kBasicIo,        SyscallGroup::kMemoryWithoutExec,
+      SyscallGroup::kTime,           SyscallGroup::kSignals,
+      SyscallGroup::kThreads,        SyscallGroup::kExit,
+      SyscallGroup::kIdentity,       SyscallGroup::kRandom,
+      SyscallGroup::kBrokerChannel,  SyscallGroup::kFileRedirection,
+      SyscallGroup::kProgramStartup,
+  };
+  return *kGroups;
+}
+
 const std::vector<std::string>& SyscallPolicy::RuntimeSyscalls() {
   static const auto* const kRuntime = new std::vector<std::string>{
       "sendmsg", "recvmsg", "close", "exit", "exit_group", "rt_sigreturn",
@@ -263,7 +288,7 @@ const std::vector<std::string>& SyscallPolicy::RuntimeSyscalls() {
 const std::vector<std::string>& SyscallPolicy::GroupMembers(SyscallGroup group) {
   static const auto* const kMembers = [] {
     auto* members = new std::map<SyscallGroup, std::vector<std::string>>;
-    for (SyscallGroup g : kAllGroups) {
+    for (SyscallGroup g : AllGroups()) {
       std::vector<std::string>& names = (*members)[g];
       for (const GroupEntry& entry : GroupEntries(g)) {
         if (entry.error != 0) continue;

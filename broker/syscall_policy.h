@@ -24,6 +24,9 @@ struct ArgCondition {
   uint64_t value;
   uint64_t mask = 0;                  // kMaskedEq: (arg & mask) == value
   std::vector<uint64_t> values = {};  // kIn: arg equals one of them; must not be empty
+
+  // Whether the argument word `arg` satisfies the condition, as the filter compares it.
+  bool Admits(uint64_t arg) const;
 };
 
 // Builds conditions: Arg(2).MaskedEq(PROT_EXEC, 0), Arg(0).In({1, 2}).
@@ -216,6 +219,9 @@ class SyscallPolicy {
   // once it has read every report pending on the listener, so that no thread's violation is
   // lost to another thread exiting the process.
   static const std::vector<std::string>& RuntimeSyscalls();
+
+  // Every group, in the order SyscallGroup lists them.
+  static const std::vector<SyscallGroup>& AllGroups();
 
   // The syscalls `group` allows, conditions aside, in the order SyscallGroup lists them
   // (kThreads' clone3, which answers ENOSYS, is not among them).

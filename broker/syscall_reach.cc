@@ -183,35 +183,13 @@ std::vector<SyscallReach> MakeTable() {
   return table;
 }
 
-bool Holds(const ArgCondition& c, uint64_t v) {
-  switch (c.compare) {
-    case ArgCondition::Compare::kEq:
-      return v == c.value;
-    case ArgCondition::Compare::kNe:
-      return v != c.value;
-    case ArgCondition::Compare::kLt:
-      return v < c.value;
-    case ArgCondition::Compare::kLe:
-      return v <= c.value;
-    case ArgCondition::Compare::kGt:
-      return v > c.value;
-    case ArgCondition::Compare::kGe:
-      return v >= c.value;
-    case ArgCondition::Compare::kMaskedEq:
-      return (v & c.mask) == c.value;
-    case ArgCondition::Compare::kIn:
-      return std::find(c.values.begin(), c.values.end(), v) != c.values.end();
-  }
-  return false;
-}
-
 // Whether every value `given` admits satisfies `wanted` (both on the same argument; `given`
 // has no In left).
 bool Implies(const ArgCondition& given, const ArgCondition& wanted) {
   using Compare = ArgCondition::Compare;
   switch (given.compare) {
     case Compare::kEq:
-      return Holds(wanted, given.value);
+      return wanted.Admits(given.value);
     case Compare::kMaskedEq:
       return wanted.compare == Compare::kMaskedEq && (wanted.mask & ~given.mask) == 0 &&
              (given.value & wanted.mask) == wanted.value;
@@ -254,7 +232,7 @@ bool ImpliesAlternative(const std::vector<ArgCondition>& given,
     const bool implied = std::any_of(given.begin(), given.end(), [&](const ArgCondition& g) {
       if (g.index != wanted.index) return false;
       if (wanted.compare != ArgCondition::Compare::kIn) return Implies(g, wanted);
-      return g.compare == ArgCondition::Compare::kEq && Holds(wanted, g.value);
+      return g.compare == ArgCondition::Compare::kEq && wanted.Admits(g.value);
     });
     if (!implied) return false;
   }
@@ -265,7 +243,7 @@ const std::vector<ArgCondition>* InsideAlternativeOf(const SyscallReach& row,
                                                      const uint64_t args[6]) {
   for (const std::vector<ArgCondition>& alternative : row.inside) {
     if (std::all_of(alternative.begin(), alternative.end(),
-                    [&](const ArgCondition& c) { return Holds(c, args[c.index]); })) {
+                    [&](const ArgCondition& c) { return c.Admits(args[c.index]); })) {
       return &alternative;
     }
   }

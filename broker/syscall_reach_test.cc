@@ -30,17 +30,8 @@
 namespace sbox {
 namespace {
 
-constexpr SyscallGroup kAllGroups[] = {
-    SyscallGroup::kBasicIo,        SyscallGroup::kMemoryWithoutExec,
-    SyscallGroup::kTime,           SyscallGroup::kSignals,
-    SyscallGroup::kThreads,        SyscallGroup::kExit,
-    SyscallGroup::kIdentity,       SyscallGroup::kRandom,
-    SyscallGroup::kBrokerChannel,  SyscallGroup::kFileRedirection,
-    SyscallGroup::kProgramStartup,
-};
-
 TEST(SyscallReach, NoBuiltInGroupLeavesAReachOpen) {
-  for (SyscallGroup group : kAllGroups) {
+  for (SyscallGroup group : SyscallPolicy::AllGroups()) {
     for (const SyscallPolicy::GroupRule& rule : SyscallPolicy::GroupRules(group)) {
       if (rule.error != 0 || rule.redirected) continue;
       EXPECT_EQ(OutsideReach(rule.name, rule.all_of), "") << rule.name;
@@ -159,7 +150,7 @@ std::set<std::string> DocumentedNames() {
 
 TEST(SyscallReach, PolicyFormatTableNamesEveryGroupMemberAndEveryRow) {
   const std::set<std::string> documented = DocumentedNames();
-  for (SyscallGroup group : kAllGroups) {
+  for (SyscallGroup group : SyscallPolicy::AllGroups()) {
     for (const SyscallPolicy::GroupRule& rule : SyscallPolicy::GroupRules(group)) {
       EXPECT_EQ(documented.count(rule.name), 1u) << rule.name;
     }
@@ -182,7 +173,7 @@ constexpr int kDenied = EHWPOISON;
 // which must pass.
 TEST(SyscallReachKernel, GroupsKeepEveryCallInside) {
   SyscallPolicy::Builder builder;
-  for (SyscallGroup group : kAllGroups) {
+  for (SyscallGroup group : SyscallPolicy::AllGroups()) {
     if (group != SyscallGroup::kFileRedirection) builder.AllowGroup(group);
   }
   builder.SetDefaultAction(DefaultAction::Errno(kDenied));

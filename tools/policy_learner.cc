@@ -31,26 +31,7 @@ const std::map<std::string, int>& NarrowedArgument() {
 }
 
 bool Holds(const ArgCondition& c, const std::vector<uint64_t>& args) {
-  const uint64_t a = args[static_cast<size_t>(c.index)];
-  switch (c.compare) {
-    case ArgCondition::Compare::kEq:
-      return a == c.value;
-    case ArgCondition::Compare::kNe:
-      return a != c.value;
-    case ArgCondition::Compare::kLt:
-      return a < c.value;
-    case ArgCondition::Compare::kLe:
-      return a <= c.value;
-    case ArgCondition::Compare::kGt:
-      return a > c.value;
-    case ArgCondition::Compare::kGe:
-      return a >= c.value;
-    case ArgCondition::Compare::kMaskedEq:
-      return (a & c.mask) == c.value;
-    case ArgCondition::Compare::kIn:
-      return std::find(c.values.begin(), c.values.end(), a) != c.values.end();
-  }
-  return false;
+  return c.Admits(args[static_cast<size_t>(c.index)]);
 }
 
 bool HoldsAll(const std::vector<ArgCondition>& all_of, const std::vector<uint64_t>& args) {
