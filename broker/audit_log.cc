@@ -2,120 +2,59 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <deque>
 #include <string_view>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/json_string.h"
 #include "broker/open_flags.h"
 #include "proto/errno_name.h"
 
 namespace sbox {
 namespace {
 
-// Length of the valid UTF-8 sequence that starts at s[i], or 0 when none does. Valid is RFC
-// 3629's: no overlong forms, no surrogates (U+D800-U+DFFF), nothing above U+10FFFF.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  // The allowed range of the second byte; the rest are plain continuation bytes.
-  unsigned char low = 0x80;
-  unsigned char high = 0xbf;
-  size_t length;
-  if (lead < 0xc2) {
-    return 0;  // a continuation byte, or the lead of an overlong 2-byte form
-  } else if (lead < 0xe0) {
-    length = 2;
-  } else if (lead < 0xf0) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;   // overlong
-    if (lead == 0xed) high = 0x9f;  // surrogates
-  } else if (lead < 0xf5) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;   // overlong
-    if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
-  } else {
-    return 0;
+// Appends `key` and `path`, cut to `max_bytes` with `truncated_key` set when it was.
+void AppendPath(std::string* json, const char* key, const char* truncated_key,
+                std::string_view path, size_t max_bytes) {
+  absl::StrAppend(json, ",\"", key, "\":");
+  if (path.size() <= max_bytes) {
+    AppendJsonString(json, path);
+    return;
   }
-  if (s.size() - i < length) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  }
-  return length;
+  AppendJsonString(json, path.substr(0, max_bytes));
+  absl::StrAppend(json, ",\"", truncated_key, "\":true");
 }
 
-void AppendByteEscape(std::string* out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  *out += "\\u00";
-  *out += kHex[c >> 4];
-  *out += kHex[c & 0xf];
+std::string Now() {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
 }
 
-// `s` as a JSON string; see DecisionToJson in the header for the escaping.
-void AppendJsonString(std::string* out, std::string_view s) {
-  *out += '"';
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\b':
-        *out += "\\b";
-        break;
-      case '\f':
-        *out += "\\f";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          AppendByteEscape(out, c);
-        } else if (const size_t length = Utf8SequenceLength(s, i); length != 0) {
-          out->append(s.data() + i, length);
-          i += length;
-          continue;
-        } else {
-          // One byte of an invalid sequence; the next byte is judged afresh, as a possible
-          // start of a valid sequence.
-          AppendByteEscape(out, c);
-        }
-        break;
-    }
-    ++i;
-  }
-  *out += '"';
-}
+// Room kept in the budget for the summary line.
+constexpr int64_t kSummaryBytes = 512;
+// How long the writer waits at a time for a full pipe to take more.
+constexpr int kPollMilliseconds = 50;
 
 }  // namespace
 
-std::string DecisionToJson(const Decision& d) {
+std::string DecisionToJson(const Decision& d, size_t max_path_bytes) {
   std::string json = "{\"time\":\"";
   json += absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", d.time, absl::UTCTimeZone());
   absl::StrAppend(&json, "\",\"pid\":", d.pid, ",\"op\":");
   AppendJsonString(&json, OpName(d.op));
-  json += ",\"path\":";
-  AppendJsonString(&json, d.path);
-  if (!d.path2.empty()) {
-    json += ",\"path2\":";
-    AppendJsonString(&json, d.path2);
-  }
+  AppendPath(&json, "path", "path_truncated", d.path, max_path_bytes);
+  if (!d.path2.empty()) AppendPath(&json, "path2", "path2_truncated", d.path2, max_path_bytes);
   absl::StrAppend(&json, ",\"flags\":", d.flags);
   if (d.op == proto::Op::kOpen) {
     json += ",\"flags_text\":";
@@ -141,38 +80,196 @@ std::string DecisionToJson(const Decision& d) {
   return json;
 }
 
-absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> JsonLinesAuditLog::Open(
-    const std::string& path) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.valid()) {
-    return absl::ErrnoToStatus(errno, absl::StrFormat("audit log: open(\"%s\")", path));
+// Shared by the log and its writer thread, which may outlive the log when a write(2) does not
+// return (see Close).
+struct JsonLinesAuditLog::State {
+  State(UniqueFd descriptor, Limits l) : fd(std::move(descriptor)), limits(l) {}
+
+  // The writer thread: writes queued lines until stopped and drained, then the summary.
+  void Write();
+  // Writes `line` whole, waiting on a full pipe, until the stop deadline. Returns whether all
+  // of it was written.
+  bool WriteWhole(std::string_view line);
+  std::string Summary();
+
+  const UniqueFd fd;
+  const Limits limits;
+  absl::Mutex mu;
+  std::deque<std::string> queue ABSL_GUARDED_BY(mu);
+  size_t queued_bytes ABSL_GUARDED_BY(mu) = 0;
+  int64_t accepted_bytes ABSL_GUARDED_BY(mu) = 0;  // against limits.max_bytes
+  bool writing ABSL_GUARDED_BY(mu) = false;        // a line is out of the queue, being written
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  bool done ABSL_GUARDED_BY(mu) = false;  // the writer has written the summary and returns
+  absl::Time stop_deadline ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
+  Counts counts ABSL_GUARDED_BY(mu);
+  bool line_cut = false;  // the writer's: the last line written was cut short
+};
+
+bool JsonLinesAuditLog::State::WriteWhole(std::string_view line) {
+  size_t done_bytes = 0;
+  while (done_bytes < line.size()) {
+    const ssize_t n = write(fd.get(), line.data() + done_bytes, line.size() - done_bytes);
+    if (n > 0) {
+      done_bytes += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      {
+        absl::MutexLock lock(&mu);
+        if (stopping && absl::Now() >= stop_deadline) break;
+      }
+      pollfd out = {fd.get(), POLLOUT, 0};
+      poll(&out, 1, kPollMilliseconds);
+      continue;
+    }
+    break;  // EPIPE, ENOSPC, EIO, ...; n == 0 would spin
   }
-  return std::make_unique<JsonLinesAuditLog>(std::move(fd));
+  if (done_bytes > 0) line_cut = line[done_bytes - 1] != '\n';
+  return done_bytes == line.size();
+}
+
+std::string JsonLinesAuditLog::State::Summary() {
+  absl::MutexLock lock(&mu);
+  return absl::StrCat(
+      "{\"time\":\"", Now(), "\",\"summary\":true,\"written\":", counts.written,
+      ",\"dropped\":", counts.dropped(), ",\"dropped_queue_full\":", counts.dropped_queue_full,
+      ",\"dropped_over_budget\":", counts.dropped_over_budget,
+      ",\"dropped_at_close\":", counts.dropped_at_close, ",\"write_errors\":", counts.write_errors,
+      ",\"max_bytes\":", limits.max_bytes, "}\n");
+}
+
+void JsonLinesAuditLog::State::Write() {
+  // A reader of a pipe going away must not kill the process: EPIPE is enough.
+  sigset_t sigpipe;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+  for (;;) {
+    std::string line;
+    {
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(
+          +[](State* s)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return !s->queue.empty() || s->stopping; },
+          this));
+      if (queue.empty()) break;
+      line = std::move(queue.front());
+      queue.pop_front();
+      queued_bytes -= line.size();
+      writing = true;
+    }
+    if (line_cut) line.insert(line.begin(), '\n');
+    const bool whole = WriteWhole(line);
+    absl::MutexLock lock(&mu);
+    writing = false;
+    ++(whole ? counts.written : counts.write_errors);
+  }
+  // The summary gets a deadline of its own, within Close's second wait: a line given up at the
+  // first deadline may have left it none.
+  {
+    absl::MutexLock lock(&mu);
+    stop_deadline = absl::Now() + limits.close_timeout / 2;
+  }
+  std::string summary = Summary();
+  if (line_cut) summary.insert(summary.begin(), '\n');
+  WriteWhole(summary);
+  absl::MutexLock lock(&mu);
+  done = true;
+}
+
+JsonLinesAuditLog::JsonLinesAuditLog(UniqueFd fd, Limits limits)
+    : state_(std::make_shared<State>(std::move(fd), limits)) {
+  // Pipes, FIFOs and sockets: a full one makes write(2) return EAGAIN instead of blocking.
+  struct stat st;
+  if (fstat(state_->fd.get(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    const int flags = fcntl(state_->fd.get(), F_GETFL);
+    if (flags >= 0) fcntl(state_->fd.get(), F_SETFL, flags | O_NONBLOCK);
+  }
+  writer_ = std::thread([state = state_] { state->Write(); });
+}
+
+JsonLinesAuditLog::~JsonLinesAuditLog() { Close(); }
+
+absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> JsonLinesAuditLog::Open(const std::string& path,
+                                                                           Limits limits) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600));
+  if (!fd.valid()) {
+    const int error = errno;
+    return absl::ErrnoToStatus(
+        error, absl::StrFormat("audit log: open(\"%s\")%s", path,
+                               error == ENXIO ? " (a FIFO that no process reads)" : ""));
+  }
+  return std::make_unique<JsonLinesAuditLog>(std::move(fd), limits);
 }
 
 DecisionLog JsonLinesAuditLog::AsLog() {
-  return [this](const Decision& decision) { WriteLine(DecisionToJson(decision)); };
+  return [state = state_](const Decision& decision) {
+    std::string line = DecisionToJson(decision, state->limits.max_path_bytes);
+    line += '\n';
+    absl::MutexLock lock(&state->mu);
+    if (state->stopping) return;
+    const int64_t size = static_cast<int64_t>(line.size());
+    if (state->accepted_bytes + size > state->limits.max_bytes - kSummaryBytes) {
+      ++state->counts.dropped_over_budget;
+    } else if (state->queued_bytes + line.size() > state->limits.max_queued_bytes) {
+      ++state->counts.dropped_queue_full;
+    } else {
+      state->accepted_bytes += size;
+      state->queued_bytes += line.size();
+      state->queue.push_back(std::move(line));
+    }
+  };
 }
 
-void JsonLinesAuditLog::WriteLine(std::string line) {
-  line += '\n';
-  absl::MutexLock lock(&mu_);
-  if (line_cut_) line.insert(line.begin(), '\n');
-  size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = write(fd_.get(), line.data() + done, line.size() - done);
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      // n == 0 cannot happen for a non-empty write to a file or pipe; counting it as an error
-      // keeps the loop from spinning should some descriptor do it.
-      write_errors_.fetch_add(1, std::memory_order_relaxed);
-      break;
+bool JsonLinesAuditLog::Flush(absl::Duration timeout) {
+  absl::MutexLock lock(&state_->mu);
+  return state_->mu.AwaitWithTimeout(absl::Condition(
+                                         +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+                                           return s->queue.empty() && !s->writing;
+                                         },
+                                         state_.get()),
+                                     timeout);
+}
+
+void JsonLinesAuditLog::Close() {
+  if (!writer_.joinable()) return;
+  bool done;
+  {
+    State& state = *state_;
+    absl::MutexLock lock(&state.mu);
+    state.stopping = true;
+    state.stop_deadline = absl::Now() + state.limits.close_timeout;
+    const bool drained =
+        state.mu.AwaitWithDeadline(absl::Condition(
+                                       +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+                                         return s->queue.empty() && !s->writing;
+                                       },
+                                       &state),
+                                   state.stop_deadline);
+    if (!drained) {
+      state.counts.dropped_at_close += static_cast<int64_t>(state.queue.size());
+      state.queue.clear();
+      state.queued_bytes = 0;
     }
+    // A writer waiting on a full pipe gives its line up at the deadline, then has half the
+    // timeout again for the summary.
+    done = state.mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->done; }, &state),
+        state.limits.close_timeout);
   }
-  if (done > 0) line_cut_ = line[done - 1] != '\n';
+  if (done) {
+    writer_.join();
+  } else {
+    writer_.detach();  // stuck in write(2); it holds the state and ends when the call returns
+  }
+}
+
+JsonLinesAuditLog::Counts JsonLinesAuditLog::counts() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->counts;
 }
 
 }  // namespace sbox

@@ -356,8 +356,17 @@ TEST(JsonLinesAuditLogTest, OpenAppendsPrivately) {
     ASSERT_TRUE(log.ok()) << log.status();
     (*log)->AsLog()(OpenDecision("/etc/passwd"));
   }
+  // Each log's decision, then its summary.
   const std::string line = DecisionToJson(OpenDecision("/etc/passwd"));
-  EXPECT_EQ(ReadFile(path), line + "\n" + line + "\n");
+  const std::vector<std::string> lines = Lines(ReadFile(path));
+  ASSERT_EQ(lines.size(), 4u);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(lines[2 * round], line);
+    EXPECT_NE(lines[2 * round + 1].find("\"summary\":true,\"written\":1,\"dropped\":0,"),
+              std::string::npos)
+        << lines[2 * round + 1];
+    EXPECT_TRUE(JsonChecker::Valid(lines[2 * round + 1])) << lines[2 * round + 1];
+  }
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -376,7 +385,12 @@ TEST(JsonLinesAuditLogTest, ConcurrentThreadsWriteWholeLines) {
   constexpr int kPerThread = 2000;
   const std::string path = TempPath("concurrent.jsonl");
   unlink(path.c_str());
-  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path);
+  // Room for every line: this test is about lines staying whole, not about the bounds.
+  JsonLinesAuditLog::Limits limits;
+  limits.max_bytes = int64_t{1} << 30;
+  limits.max_queued_bytes = size_t{1} << 30;
+  limits.max_path_bytes = 4096;
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path, limits);
   ASSERT_TRUE(log.ok()) << log.status();
   const DecisionLog sink = (*log)->AsLog();
   // Paths of different lengths, some long, so lines of different threads would show if they
@@ -393,13 +407,18 @@ TEST(JsonLinesAuditLogTest, ConcurrentThreadsWriteWholeLines) {
     });
   }
   for (std::thread& thread : threads) thread.join();
+  (*log)->Close();
   EXPECT_EQ((*log)->write_errors(), 0);
+  EXPECT_EQ((*log)->counts().written, kThreads * kPerThread);
+  EXPECT_EQ((*log)->counts().dropped(), 0);
 
   const std::string text = ReadFile(path);
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
-  const std::vector<std::string> lines = Lines(text);
-  ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kPerThread));
+  std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kPerThread) + 1);
+  EXPECT_NE(lines.back().find("\"summary\":true"), std::string::npos) << lines.back();
+  lines.pop_back();
   std::vector<int> per_pid(kThreads);
   int malformed = 0;
   for (const std::string& line : lines) {
@@ -436,35 +455,154 @@ TEST(JsonLinesAuditLogTest, WriteErrorsAreCountedNotFatal) {
   JsonLinesAuditLog log{UniqueFd(fds[1])};
   const DecisionLog sink = log.AsLog();
   for (int i = 0; i < 5; ++i) sink(OpenDecision("/etc/passwd"));
+  ASSERT_TRUE(log.Flush());
   EXPECT_EQ(log.write_errors(), 5);
+  EXPECT_EQ(log.counts().written, 0);
 }
 
-TEST(JsonLinesAuditLogTest, LineAfterACutLineStartsOnItsOwn) {
+// A full pipe holds up the writer, not the caller, and the line waits whole for room.
+TEST(JsonLinesAuditLogTest, AFullPipeDelaysTheWriterAndLinesStayWhole) {
   int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   UniqueFd read_end(fds[0]);
-  // One page of pipe: a longer line is written in part, then the write fails with EAGAIN.
   ASSERT_EQ(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
-  JsonLinesAuditLog log{UniqueFd(fds[1])};
-  const DecisionLog sink = log.AsLog();
+  JsonLinesAuditLog::Limits limits;
+  limits.max_path_bytes = 8000;
+  JsonLinesAuditLog log(UniqueFd(fds[1]), limits);
+  const std::string big_path = "/" + std::string(6000, 'x');
+  const Decision big = OpenDecision(big_path);
+  log.AsLog()(big);
+  std::string text;
+  char buffer[1024];
+  while (text.find('\n') == std::string::npos) {
+    const ssize_t n = read(read_end.get(), buffer, sizeof(buffer));
+    ASSERT_GT(n, 0);
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(text == DecisionToJson(big, limits.max_path_bytes) + "\n") << text.size();
+  ASSERT_TRUE(log.Flush());
+  EXPECT_EQ(log.write_errors(), 0);
+}
 
-  sink(OpenDecision("/" + std::string(6000, 'x')));
-  EXPECT_EQ(log.write_errors(), 1);
-  std::string cut(8192, '\0');
-  ASSERT_EQ(read(read_end.get(), cut.data(), cut.size()), 4096);
-  cut.resize(4096);
-  EXPECT_EQ(cut.rfind("{\"time\":", 0), 0u);
-  EXPECT_EQ(cut.find('\n'), std::string::npos);
+// A line the writer still could not finish at Close's deadline is cut and counted; the
+// summary after it starts on a line of its own once the reader reads again.
+TEST(JsonLinesAuditLogTest, ALineCutAtCloseIsCountedAndTheSummaryStartsOnItsOwnLine) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]);
+  ASSERT_EQ(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
+  JsonLinesAuditLog::Limits limits;
+  limits.max_path_bytes = 8000;
+  limits.close_timeout = absl::Seconds(1);
+  JsonLinesAuditLog log(UniqueFd(fds[1]), limits);
+  const std::string big_path = "/" + std::string(6000, 'x');
+  log.AsLog()(OpenDecision(big_path));
+  log.AsLog()(OpenDecision("/etc/passwd"));
+  // Nobody reads until the first line has been given up: then the reader takes the page, and
+  // the summary fits.
+  std::thread closing([&log] { log.Close(); });
+  while (log.counts().write_errors == 0) absl::SleepFor(absl::Milliseconds(1));
+  std::string text;
+  char buffer[4096];
+  while (text.find("\"summary\"") == std::string::npos || text.back() != '\n') {
+    const ssize_t n = read(read_end.get(), buffer, sizeof(buffer));
+    ASSERT_GT(n, 0);
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  closing.join();
+  const JsonLinesAuditLog::Counts counts = log.counts();
+  EXPECT_EQ(counts.write_errors, 1);
+  EXPECT_EQ(counts.dropped_at_close, 1);
+  EXPECT_EQ(counts.written, 0);
+  const std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), 2u) << text.size();
+  EXPECT_EQ(lines[0].size(), 4096u);  // the cut line: the pipe's one page
+  EXPECT_EQ(lines[0].rfind("{\"time\":", 0), 0u);
+  EXPECT_TRUE(JsonChecker::Valid(lines[1])) << lines[1];
+  EXPECT_NE(lines[1].find("\"written\":0,\"dropped\":1,\"dropped_queue_full\":0,"
+                          "\"dropped_over_budget\":0,\"dropped_at_close\":1,\"write_errors\":1"),
+            std::string::npos)
+      << lines[1];
+}
 
-  const std::string line = DecisionToJson(OpenDecision("/etc/passwd"));
-  sink(OpenDecision("/etc/passwd"));
-  sink(OpenDecision("/etc/passwd"));
-  std::string next(8192, '\0');
-  const ssize_t n = read(read_end.get(), next.data(), next.size());
-  ASSERT_GT(n, 0);
-  next.resize(static_cast<size_t>(n));
-  EXPECT_EQ(next, "\n" + line + "\n" + line + "\n");
-  EXPECT_EQ(log.write_errors(), 1);
+// Past max_bytes decisions are dropped and counted; the file stays within the bound.
+TEST(JsonLinesAuditLogTest, TheByteBudgetHoldsAndTheSummaryCountsTheRest) {
+  const std::string path = TempPath("budget.jsonl");
+  unlink(path.c_str());
+  JsonLinesAuditLog::Limits limits;
+  limits.max_bytes = 8192;
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path, limits);
+  ASSERT_TRUE(log.ok()) << log.status();
+  constexpr int kDecisions = 1000;
+  const DecisionLog sink = (*log)->AsLog();
+  for (int i = 0; i < kDecisions; ++i) sink(OpenDecision("/data/" + std::to_string(i)));
+  (*log)->Close();
+  const JsonLinesAuditLog::Counts counts = (*log)->counts();
+  EXPECT_GT(counts.written, 0);
+  EXPECT_EQ(counts.written + counts.dropped_over_budget, kDecisions);
+  EXPECT_EQ(counts.dropped_queue_full + counts.dropped_at_close + counts.write_errors, 0);
+
+  const std::string text = ReadFile(path);
+  EXPECT_LE(static_cast<int64_t>(text.size()), limits.max_bytes);
+  std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(counts.written) + 1);
+  EXPECT_EQ(lines.back().find("\"summary\":true,\"written\":" + std::to_string(counts.written) +
+                              ",\"dropped\":" + std::to_string(counts.dropped_over_budget) +
+                              ",\"dropped_queue_full\":0,\"dropped_over_budget\":" +
+                              std::to_string(counts.dropped_over_budget)),
+            lines.back().find("\"summary\""))
+      << lines.back();
+  EXPECT_NE(lines.back().find("\"max_bytes\":8192}"), std::string::npos) << lines.back();
+}
+
+// A FIFO whose reader never reads: logging returns at once (decisions are dropped once the
+// queue is full), and Close returns after its timeout.
+TEST(JsonLinesAuditLogTest, AFifoNobodyReadsNeverHoldsUpTheCaller) {
+  const std::string path = TempPath("stalled.fifo");
+  unlink(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  UniqueFd reader(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader.valid());
+  JsonLinesAuditLog::Limits limits;
+  limits.close_timeout = absl::Milliseconds(200);
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path, limits);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const DecisionLog sink = (*log)->AsLog();
+  constexpr int kDecisions = 20000;
+  const std::string path_200 = "/" + std::string(200, 'p');
+  for (int i = 0; i < kDecisions; ++i) sink(OpenDecision(path_200));
+  EXPECT_FALSE((*log)->Flush(absl::Milliseconds(50)));
+  (*log)->Close();
+  const JsonLinesAuditLog::Counts counts = (*log)->counts();
+  EXPECT_GT(counts.dropped_queue_full, 0);
+  EXPECT_EQ(counts.written + counts.write_errors + counts.dropped(), kDecisions);
+  unlink(path.c_str());
+}
+
+TEST(JsonLinesAuditLogTest, AFifoWithoutAReaderIsAnErrorAtOnce) {
+  const std::string path = TempPath("unread.fifo");
+  unlink(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.status().message().find(path), std::string::npos) << log.status();
+  EXPECT_NE(log.status().message().find("FIFO"), std::string::npos) << log.status();
+  unlink(path.c_str());
+}
+
+TEST(DecisionToJsonTest, PathsAreCutAtTheLimitAndSaySo) {
+  const std::string path = "/" + std::string(5000, 'a');
+  const std::string path2 = "/" + std::string(3000, 'b');
+  Decision d = OpenDecision(path);
+  d.op = proto::Op::kRename;
+  d.path2 = path2;
+  const std::string json = DecisionToJson(d, 1024);
+  EXPECT_TRUE(JsonChecker::Valid(json)) << json.substr(0, 200);
+  EXPECT_NE(json.find("\"path\":\"/" + std::string(1023, 'a') + "\",\"path_truncated\":true,"),
+            std::string::npos);
+  EXPECT_NE(json.find("\"path2\":\"/" + std::string(1023, 'b') + "\",\"path2_truncated\":true,"),
+            std::string::npos);
+  EXPECT_EQ(DecisionToJson(OpenDecision("/etc/passwd"), 1024).find("truncated"), std::string::npos);
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ options:
   --out FILE           write the policy to FILE (default: standard output, after the program)
   --cwd DIR            the program's working directory (default: the current one)
   --audit-log FILE     append every file request to FILE, one JSON object a line
+  --audit-log-max-bytes N
+                       write at most N bytes to the audit log (default 64 MiB)
   --timeout SECONDS    kill the program after this long
   --help               this text
 
@@ -57,8 +59,9 @@ std::string CommandLine(const std::vector<std::string>& command) {
 int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
   ProgramToRun program;
-  if (const int status = PrepareProgram(args, {"--out", "--cwd", "--audit-log", "--timeout"},
-                                        "learn", kLearnUsage, out, err, &options, &program);
+  if (const int status = PrepareProgram(
+          args, {"--out", "--cwd", "--audit-log", "--audit-log-max-bytes", "--timeout"}, "learn",
+          kLearnUsage, out, err, &options, &program);
       status >= 0) {
     return status;
   }

@@ -75,6 +75,14 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
             absl::StrCat("--timeout: expected a positive number of seconds, found '", value, "'"));
       }
       options.timeout = absl::Seconds(seconds);
+    } else if (name == "--audit-log-max-bytes") {
+      // Room for at least the summary line and a few decisions.
+      if (!absl::SimpleAtoi(value, &options.audit_log_max_bytes) ||
+          options.audit_log_max_bytes < 4096) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--audit-log-max-bytes: expected a whole number of bytes, at least 4096, found '",
+            value, "'"));
+      }
     } else {
       std::string* target = name == "--policy" ? &options.policy
                             : name == "--out"  ? &options.out
@@ -82,6 +90,9 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
                                                : &options.audit_log;
       *target = value;
     }
+  }
+  if (seen.count("--audit-log-max-bytes") != 0 && options.audit_log.empty()) {
+    return absl::InvalidArgumentError("--audit-log-max-bytes needs --audit-log");
   }
   if (options.command.empty()) return absl::InvalidArgumentError("no PROGRAM given");
   return options;
@@ -182,8 +193,10 @@ int PrepareProgram(const std::vector<std::string>& args, const std::set<std::str
 int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
                  std::unique_ptr<JsonLinesAuditLog>* log) {
   if (options.audit_log.empty()) return 0;
+  AuditLogLimits limits;
+  limits.max_bytes = options.audit_log_max_bytes;
   absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> opened =
-      JsonLinesAuditLog::Open(options.audit_log);
+      JsonLinesAuditLog::Open(options.audit_log, limits);
   if (!opened.ok()) {
     return Report(err, kRunSetupFailed,
                   absl::StrCat(command, ": --audit-log: ", opened.status().message()));

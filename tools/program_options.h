@@ -25,13 +25,14 @@ inline constexpr int kRunViolation = 159;      // 128 + SIGSYS: a syscall the po
 
 // The options of the commands that run a program, `sbox run` and `sbox learn`, as given.
 struct ProgramOptions {
-  std::string policy;                                 // --policy
-  std::vector<std::string> allow_read;                // --allow-read, repeatable
-  std::vector<std::string> allow_write;               // --allow-write, repeatable
-  std::string out;                                    // --out
-  std::string cwd;                                    // --cwd
-  std::string audit_log;                              // --audit-log
-  absl::Duration timeout = absl::InfiniteDuration();  // --timeout SECONDS
+  std::string policy;                                        // --policy
+  std::vector<std::string> allow_read;                       // --allow-read, repeatable
+  std::vector<std::string> allow_write;                      // --allow-write, repeatable
+  std::string out;                                           // --out
+  std::string cwd;                                           // --cwd
+  std::string audit_log;                                     // --audit-log
+  int64_t audit_log_max_bytes = AuditLogLimits().max_bytes;  // --audit-log-max-bytes
+  absl::Duration timeout = absl::InfiniteDuration();         // --timeout SECONDS
   std::vector<std::string> command;  // PROGRAM ARGS..., after "--" or the first non-option
   bool help = false;                 // --help or -h
 };
@@ -39,7 +40,8 @@ struct ProgramOptions {
 // Parses `args` (after the command's name). Options take a value as the next argument or after
 // '='; `accepted` names those this command takes. InvalidArgument naming the option for an
 // unknown or repeated-but-single option, a missing or empty value, a --timeout that is not a
-// positive number of seconds, or no PROGRAM.
+// positive number of seconds, an --audit-log-max-bytes that is not a whole number of at least
+// 4096 or comes without --audit-log, or no PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
 
@@ -78,8 +80,8 @@ int PrepareProgram(const std::vector<std::string>& args, const std::set<std::str
                    const char* command, const char* usage, std::ostream& out, std::ostream& err,
                    ProgramOptions* options, ProgramToRun* program);
 
-// Opens --audit-log, if given, into `log`. Returns 0, or kRunSetupFailed after its line on
-// `err`.
+// Opens --audit-log, if given, into `log`, bounded by --audit-log-max-bytes. Returns 0, or
+// kRunSetupFailed after its line on `err`.
 int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
                  std::unique_ptr<JsonLinesAuditLog>* log);
 

@@ -37,7 +37,11 @@ options:
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
   --cwd DIR            the program's working directory (default: the current one)
-  --audit-log FILE     append every file decision of the broker to FILE, one JSON object a line
+  --audit-log FILE     append every file decision of the broker to FILE, one JSON object a line,
+                       and a last line that counts what was written and dropped
+  --audit-log-max-bytes N
+                       write at most N bytes to the audit log (default 64 MiB); decisions past
+                       it are dropped and counted
   --timeout SECONDS    kill the program after this long (a positive number, fractions allowed)
   --help               this text
 
@@ -67,9 +71,10 @@ absl::Status AddGrant(FilePolicy::Builder& files, const std::string& path, bool 
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
   ProgramToRun program;
-  if (const int status = PrepareProgram(
-          args, {"--policy", "--allow-read", "--allow-write", "--cwd", "--audit-log", "--timeout"},
-          "run", kRunUsage, out, err, &options, &program);
+  if (const int status = PrepareProgram(args,
+                                        {"--policy", "--allow-read", "--allow-write", "--cwd",
+                                         "--audit-log", "--audit-log-max-bytes", "--timeout"},
+                                        "run", kRunUsage, out, err, &options, &program);
       status >= 0) {
     return status;
   }
