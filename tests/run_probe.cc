@@ -12,6 +12,7 @@
 //   run_probe getcwd             print the working directory
 //   run_probe hostile PATH [N]   speak garbage to $SBOX_BROKER_FD (see Hostile; N messages,
 //                                2000 by default), then print PATH
+//   run_probe opens N LENGTH     tries to open N paths of LENGTH bytes that name nothing
 //   run_probe channel PATH       open PATH with a request on $SBOX_BROKER_FD, made byte by byte
 //                                as proto/PROTOCOL.md lays it out, and print it
 //
@@ -259,5 +260,15 @@ int main(int argc, char** argv) {
   }
   if (what == "hostile") return Hostile(arg, argc > 3 ? atol(argv[3]) : 2000);
   if (what == "channel") return ChannelOpen(arg);
+  if (what == "opens" && argc > 3) {
+    std::string path = "/";
+    const long length = atol(argv[3]);
+    for (long i = 1; i < length; ++i) path += (i % 200 == 0) ? '/' : 'n';
+    for (long i = 0; i < atol(arg); ++i) {
+      const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) close(fd);
+    }
+    return 0;
+  }
   return 2;
 }

@@ -2,6 +2,7 @@
 // program, each under a policy from policies/ or one it learned, compared with the same command
 // run without sbox.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -339,6 +340,51 @@ TEST(SboxRun, AHostileProgramOnTheBrokerChannelLeavesTheBrokerAsItWas) {
   const CommandResult r = probe.Finish();
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out, testing::ReadFileOrDie(samples.text()));
+}
+
+// 10,000 refused opens of 4 KB paths: the audit log stays within --audit-log-max-bytes and its
+// last line counts what it dropped.
+TEST(SboxRun, TheAuditLogKeepsItsBoundAndCountsWhatItDropped) {
+  const Samples samples;
+  const std::string log = samples.dir().path() + "/audit.jsonl";
+  constexpr int64_t kBound = 1 << 20;
+  const CommandResult r = Sbox({"--audit-log", log, "--audit-log-max-bytes",
+                                std::to_string(kBound)},
+                               {kProbe, "opens", "10000", "4000"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string text = testing::ReadFileOrDie(log);
+  EXPECT_LE(static_cast<int64_t>(text.size()), kBound);
+  const std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  ASSERT_GT(lines.size(), 2u);
+  // Paths are cut at 1 KiB, and say so.
+  EXPECT_TRUE(absl::StrContains(lines[lines.size() / 2], "\"path_truncated\":true"))
+      << lines[lines.size() / 2].substr(0, 300);
+  const std::string& summary = lines.back();
+  EXPECT_TRUE(absl::StrContains(summary, "\"summary\":true")) << summary;
+  EXPECT_TRUE(absl::StrContains(summary, absl::StrCat("\"written\":", lines.size() - 1, ",")))
+      << summary;
+  EXPECT_FALSE(absl::StrContains(summary, "\"dropped_over_budget\":0,")) << summary;
+  EXPECT_TRUE(absl::StrContains(summary, absl::StrCat("\"max_bytes\":", kBound))) << summary;
+}
+
+// A FIFO that nobody reads as the audit log: the run still ends, with the program's status.
+TEST(SboxRun, AnAuditLogNobodyReadsDoesNotHoldTheRunUp) {
+  const Samples samples;
+  const std::string fifo = samples.dir().path() + "/audit.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  UniqueFd reader(open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader.valid());
+  const CommandResult r = Sbox({"--audit-log", fifo}, {kProbe, "opens", "10000", "100"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+}
+
+TEST(SboxRun, AnAuditLogFifoWithoutReaderIsASetupError) {
+  const Samples samples;
+  const std::string fifo = samples.dir().path() + "/audit.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const CommandResult r = Sbox({"--audit-log", fifo}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StrContains(r.err, "a FIFO that no process reads")) << r.err;
 }
 
 // `sbox learn` OPTIONS -- COMMAND.
