@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -74,12 +75,13 @@ class Child {
 
   void Kill() { syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0); }
 
-  // Reaps the child; blocks until it has exited.
-  absl::Status Wait(siginfo_t* info) {
+  // Reaps the child; blocks until it has exited. `usage`, when not null, receives its
+  // resource usage (the waitid syscall's fifth argument, which glibc's wrapper does not take).
+  absl::Status Wait(siginfo_t* info, struct rusage* usage = nullptr) {
     *info = {};
-    int rc;
+    long rc;
     do {
-      rc = waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), info, WEXITED);
+      rc = syscall(SYS_waitid, P_PIDFD, pidfd_.get(), info, WEXITED, usage);
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) return ErrnoError(errno, absl::StrFormat("waitid(P_PIDFD) for pid %d", pid_));
     reaped_ = true;
@@ -261,8 +263,9 @@ absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const
 
 absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
                                                SandboxeeExecPlan* exec) const {
+  const absl::Time start = absl::Now();
   const absl::Time deadline =
-      timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout_;
+      timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : start + timeout_;
   std::string working_directory = working_directory_;
   if (working_directory.empty()) {
     char cwd[PATH_MAX];
@@ -423,7 +426,12 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   }
 
   siginfo_t info;
-  if (absl::Status waited = child.Wait(&info); !waited.ok()) return waited;
+  struct rusage usage = {};
+  if (absl::Status waited = child.Wait(&info, &usage); !waited.ok()) return waited;
+  result.wall_time_us = absl::ToInt64Microseconds(absl::Now() - start);
+  result.user_time_us = int64_t{usage.ru_utime.tv_sec} * 1000000 + usage.ru_utime.tv_usec;
+  result.system_time_us = int64_t{usage.ru_stime.tv_sec} * 1000000 + usage.ru_stime.tv_usec;
+  result.max_rss_kb = usage.ru_maxrss;
   server.Stop();
 
   if (result.violation) {

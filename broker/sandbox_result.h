@@ -46,6 +46,13 @@ struct SandboxResult {
   int signal = 0;
   std::optional<SyscallViolation> violation;
 
+  // From the start of the launch to the reaping of the sandboxee.
+  int64_t wall_time_us = 0;
+  // The sandboxee's, and its children's, as the kernel counted them at its reaping.
+  int64_t user_time_us = 0;
+  int64_t system_time_us = 0;
+  int64_t max_rss_kb = 0;
+
   bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
 
   // "exited with code 0", "killed by signal SIGSEGV", "syscall violation: openat (257) ...",

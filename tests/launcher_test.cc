@@ -39,6 +39,31 @@ TEST(Launcher, ReportsTheExitCode) {
   EXPECT_EQ(result->ToString(), "exited with code 42");
 }
 
+// CPU time and memory are the sandboxee's, counted by the kernel at its reaping; wall time
+// covers the launch.
+TEST(Launcher, ReportsTheSandboxeesResourceUsage) {
+  constexpr size_t kTouched = 32 << 20;
+  absl::StatusOr<SandboxResult> result = RunBody([] {
+    // About 50 ms of user time: spin on the CPU-time clock of the process itself.
+    timespec now = {};
+    volatile uint64_t spins = 0;
+    while (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) == 0 && now.tv_nsec < 50 * 1000 * 1000 &&
+           now.tv_sec == 0) {
+      ++spins;
+    }
+    char* memory = static_cast<char*>(
+        mmap(nullptr, kTouched, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (memory == MAP_FAILED) return 1;
+    for (size_t i = 0; i < kTouched; i += 4096) memory[i] = 1;
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->ok()) << result->ToString();
+  EXPECT_GE(result->user_time_us + result->system_time_us, 40000);
+  EXPECT_GE(result->max_rss_kb, static_cast<int64_t>(kTouched / 1024));
+  EXPECT_GE(result->wall_time_us, result->user_time_us);
+}
+
 TEST(Launcher, ReportsTheTerminatingSignal) {
   absl::StatusOr<SandboxResult> result = RunBody([] {
     volatile int* null = nullptr;
