@@ -11,7 +11,6 @@
 #include "absl/strings/str_format.h"
 
 namespace sbox {
-namespace {
 
 std::string ArchName(uint32_t arch) {
   switch (arch) {
@@ -23,8 +22,6 @@ std::string ArchName(uint32_t arch) {
       return absl::StrFormat("arch %#x", arch);
   }
 }
-
-}  // namespace
 
 std::string SyscallName(int number) {
   char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);

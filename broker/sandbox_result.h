@@ -60,6 +60,9 @@ struct SandboxResult {
   std::string ToString() const;
 };
 
+// "x86_64", "i386", or "arch 0x<hex>" for another AUDIT_ARCH_* value.
+std::string ArchName(uint32_t arch);
+
 // "openat" for (x86_64, 257); "syscall_<n>" when libseccomp knows no name for it.
 std::string SyscallName(int number);
 

@@ -348,9 +348,9 @@ TEST(SboxRun, TheAuditLogKeepsItsBoundAndCountsWhatItDropped) {
   const Samples samples;
   const std::string log = samples.dir().path() + "/audit.jsonl";
   constexpr int64_t kBound = 1 << 20;
-  const CommandResult r = Sbox({"--audit-log", log, "--audit-log-max-bytes",
-                                std::to_string(kBound)},
-                               {kProbe, "opens", "10000", "4000"});
+  const CommandResult r =
+      Sbox({"--audit-log", log, "--audit-log-max-bytes", std::to_string(kBound)},
+           {kProbe, "opens", "10000", "4000"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   const std::string text = testing::ReadFileOrDie(log);
   EXPECT_LE(static_cast<int64_t>(text.size()), kBound);
@@ -385,6 +385,118 @@ TEST(SboxRun, AnAuditLogFifoWithoutReaderIsASetupError) {
   const CommandResult r = Sbox({"--audit-log", fifo}, {kProbe, "exit", "0"});
   EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
   EXPECT_TRUE(absl::StrContains(r.err, "a FIFO that no process reads")) << r.err;
+}
+
+// ---- --report: the result only sbox writes ------------------------------------------------------
+
+// `sbox run --report FILE` with OPTIONS -- COMMAND; the report's text in `report`.
+CommandResult SboxWithReport(const Samples& samples, const std::vector<std::string>& options,
+                             const std::vector<std::string>& command, std::string* report) {
+  const std::string path = samples.dir().path() + "/report.json";
+  unlink(path.c_str());
+  std::vector<std::string> all = {"--report", path};
+  all.insert(all.end(), options.begin(), options.end());
+  const CommandResult r = Sbox(all, command);
+  *report = testing::ReadFileOrDie(path);
+  return r;
+}
+
+TEST(SboxReport, AForgedViolationLineIsAnExitAndARealOneIsAViolation) {
+  const Samples samples;
+  std::string report;
+  CommandResult r = SboxWithReport(samples, {}, {kProbe, "forge"}, &report);
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: execve (59)")) << r.err;
+  EXPECT_TRUE(absl::StartsWith(report,
+                               "{\"outcome\":\"exited\",\"exit_code\":159,"
+                               "\"signal\":null,\"violation\":null,"))
+      << report;
+  EXPECT_EQ(std::count(report.begin(), report.end(), '\n'), 1) << report;
+
+  r = SboxWithReport(samples, {}, {kProbe, "socket"}, &report);
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(report,
+                               "{\"outcome\":\"violation\",\"exit_code\":159,"
+                               "\"signal\":null,\"violation\":{\"syscall\":\"socket\","
+                               "\"number\":41,\"arch\":\"x86_64\",\"args\":[\"0x2\","))
+      << report;
+  EXPECT_TRUE(absl::StrContains(report, "\"call\":\"socket(AF_INET, SOCK_STREAM, 0)\"")) << report;
+  EXPECT_TRUE(absl::StrContains(report,
+                                "\"advice\":\"the built-in policy does not mention "
+                                "socket; # socket with these arguments is refused"))
+      << report;
+}
+
+TEST(SboxReport, SignalsTimeoutsAndSetupErrors) {
+  const Samples samples;
+  std::string report;
+  CommandResult r = SboxWithReport(samples, {}, {kProbe, "crash"}, &report);
+  EXPECT_EQ(r.exit_code, 128 + SIGSEGV) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(report,
+                               "{\"outcome\":\"signaled\",\"exit_code\":139,"
+                               "\"signal\":{\"number\":11,\"name\":\"SIGSEGV\"},"))
+      << report;
+
+  r = SboxWithReport(samples, {"--timeout", "0.2"}, {kProbe, "sleep", "30"}, &report);
+  EXPECT_EQ(r.exit_code, kRunTimedOut) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(report, "{\"outcome\":\"timed_out\",\"exit_code\":124,")) << report;
+
+  r = SboxWithReport(samples, {}, {"/nonexistent/program"}, &report);
+  EXPECT_EQ(r.exit_code, kRunNotFound) << Describe(r);
+  EXPECT_EQ(report,
+            "{\"outcome\":\"setup_error\",\"exit_code\":127,\"signal\":null,\"violation\":"
+            "null,\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,\"setup_error\":"
+            "\"/nonexistent/program: No such file or directory\"}\n");
+
+  r = SboxWithReport(samples, {"--policy", "/nonexistent.policy"}, {kProbe, "exit", "0"}, &report);
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(report, "{\"outcome\":\"setup_error\",\"exit_code\":125,"))
+      << report;
+}
+
+TEST(SboxReport, CountsFileDenialsAndUsage) {
+  const Samples samples;
+  std::string granted;
+  CommandResult r = SboxWithReport(samples, {"--allow-read", samples.text()},
+                                   {kProbe, "read", samples.text()}, &granted);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  std::string refused;
+  r = SboxWithReport(samples, {"--allow-read", samples.text()}, {kProbe, "read", samples.secret()},
+                     &refused);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const auto denials = [](const std::string& report) {
+    const size_t at = report.find("\"file_denials\":");
+    return at == std::string::npos ? -1 : std::atoi(report.c_str() + at + 15);
+  };
+  EXPECT_GE(denials(granted), 0) << granted;
+  EXPECT_EQ(denials(refused), denials(granted) + 1) << granted << refused;
+  EXPECT_TRUE(absl::StrContains(granted, "\"rusage\":{\"user_ms\":")) << granted;
+  EXPECT_FALSE(absl::StrContains(granted, "\"max_rss_kb\":0}")) << granted;
+}
+
+TEST(SboxReport, GoesToAnInheritedDescriptor) {
+  const Samples samples;
+  const std::string path = samples.dir().path() + "/fd5.json";
+  const CommandResult r =
+      RunCommand({"/bin/sh", "-c", "exec \"$0\" run --report-fd 5 -- \"$1\" exit 3 5>\"$2\"", kSbox,
+                  kProbe, path});
+  EXPECT_EQ(r.exit_code, 3) << Describe(r);
+  EXPECT_TRUE(
+      absl::StartsWith(testing::ReadFileOrDie(path), "{\"outcome\":\"exited\",\"exit_code\":3,"))
+      << testing::ReadFileOrDie(path);
+  EXPECT_EQ(Sbox({"--report-fd", "1"}, {kProbe, "exit", "0"}).exit_code, kRunSetupFailed);
+  EXPECT_EQ(Sbox({"--report-fd", "77"}, {kProbe, "exit", "0"}).exit_code, kRunSetupFailed);
+}
+
+// A report inside what the program may write could be rewritten by it: refused before it runs.
+TEST(SboxReport, AReportThePolicyLetsTheProgramWriteIsRefused) {
+  const Samples samples;
+  const std::string out = samples.dir().MakeDir("out");
+  const CommandResult r =
+      Sbox({"--allow-write", out, "--report", out + "/report.json"}, {kProbe, "write", out + "/x"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StrContains(r.err, "lets the program write, create or delete it")) << r.err;
+  EXPECT_EQ(access((out + "/x").c_str(), F_OK), -1);  // the program never ran
 }
 
 // `sbox learn` OPTIONS -- COMMAND.

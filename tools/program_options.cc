@@ -75,6 +75,11 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
             absl::StrCat("--timeout: expected a positive number of seconds, found '", value, "'"));
       }
       options.timeout = absl::Seconds(seconds);
+    } else if (name == "--report-fd") {
+      if (!absl::SimpleAtoi(value, &options.report_fd) || options.report_fd < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--report-fd: expected a descriptor number, found '", value, "'"));
+      }
     } else if (name == "--audit-log-max-bytes") {
       // Room for at least the summary line and a few decisions.
       if (!absl::SimpleAtoi(value, &options.audit_log_max_bytes) ||
@@ -84,12 +89,16 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
             value, "'"));
       }
     } else {
-      std::string* target = name == "--policy" ? &options.policy
-                            : name == "--out"  ? &options.out
-                            : name == "--cwd"  ? &options.cwd
-                                               : &options.audit_log;
+      std::string* target = name == "--policy"   ? &options.policy
+                            : name == "--out"    ? &options.out
+                            : name == "--cwd"    ? &options.cwd
+                            : name == "--report" ? &options.report
+                                                 : &options.audit_log;
       *target = value;
     }
+  }
+  if (!options.report.empty() && options.report_fd >= 0) {
+    return absl::InvalidArgumentError("--report and --report-fd exclude each other");
   }
   if (seen.count("--audit-log-max-bytes") != 0 && options.audit_log.empty()) {
     return absl::InvalidArgumentError("--audit-log-max-bytes needs --audit-log");
@@ -173,9 +182,9 @@ int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std
   return kRunViolation;
 }
 
-int PrepareProgram(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+int ParseOrExplain(const std::vector<std::string>& args, const std::set<std::string>& accepted,
                    const char* command, const char* usage, std::ostream& out, std::ostream& err,
-                   ProgramOptions* options, ProgramToRun* program) {
+                   ProgramOptions* options) {
   absl::StatusOr<ProgramOptions> parsed = ParseProgramOptions(args, accepted);
   if (!parsed.ok()) {
     err << "sbox " << command << ": " << parsed.status().message() << "\n" << usage;
@@ -186,6 +195,16 @@ int PrepareProgram(const std::vector<std::string>& args, const std::set<std::str
     return 0;
   }
   *options = *std::move(parsed);
+  return -1;
+}
+
+int PrepareProgram(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+                   const char* command, const char* usage, std::ostream& out, std::ostream& err,
+                   ProgramOptions* options, ProgramToRun* program) {
+  if (const int status = ParseOrExplain(args, accepted, command, usage, out, err, options);
+      status >= 0) {
+    return status;
+  }
   const int status = ResolveProgram(*options, err, program);
   return status == 0 ? -1 : status;
 }

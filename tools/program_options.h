@@ -33,6 +33,8 @@ struct ProgramOptions {
   std::string audit_log;                                     // --audit-log
   int64_t audit_log_max_bytes = AuditLogLimits().max_bytes;  // --audit-log-max-bytes
   absl::Duration timeout = absl::InfiniteDuration();         // --timeout SECONDS
+  std::string report;                                        // --report FILE
+  int report_fd = -1;                                        // --report-fd N
   std::vector<std::string> command;  // PROGRAM ARGS..., after "--" or the first non-option
   bool help = false;                 // --help or -h
 };
@@ -41,7 +43,8 @@ struct ProgramOptions {
 // '='; `accepted` names those this command takes. InvalidArgument naming the option for an
 // unknown or repeated-but-single option, a missing or empty value, a --timeout that is not a
 // positive number of seconds, an --audit-log-max-bytes that is not a whole number of at least
-// 4096 or comes without --audit-log, or no PROGRAM.
+// 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
+// --report-fd together, or no PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
 
@@ -70,6 +73,13 @@ int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRu
 // The exit status for a finished run that was not a violation: the program's code, 128+N, or
 // kRunTimedOut with its line on `err`.
 int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std::ostream& err);
+
+// Parses `args` as ParseProgramOptions does; prints `usage` to `out` for --help (status 0), or
+// to `err` after the parse error (kRunSetupFailed). Returns -1 when the command goes on, with
+// `options` filled, else the exit status. `command` ("run") names the command in messages.
+int ParseOrExplain(const std::vector<std::string>& args, const std::set<std::string>& accepted,
+                   const char* command, const char* usage, std::ostream& out, std::ostream& err,
+                   ProgramOptions* options);
 
 // What `sbox run` and `sbox learn` do first: parse `args`, taking the options in `accepted`;
 // print `usage` to `out` for --help (status 0), or to `err` after the parse error

@@ -7,12 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "broker/audit_log.h"
 #include "broker/file_policy.h"
@@ -20,6 +24,7 @@
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "tools/program_options.h"
+#include "tools/run_report.h"
 #include "tools/violation_advice.h"
 
 namespace sbox {
@@ -43,6 +48,10 @@ options:
                        write at most N bytes to the audit log (default 64 MiB); decisions past
                        it are dropped and counted
   --timeout SECONDS    kill the program after this long (a positive number, fractions allowed)
+  --report FILE        write the run's result to FILE as one JSON object (tools/README.md):
+                       the channel to trust, since the program shares stderr and chooses its
+                       own exit status; refused when the policy lets the program write FILE
+  --report-fd N        the same, to descriptor N (3 or above), which the program never holds
   --help               this text
 
 exit status: the program's own; 128+N when signal N killed it; 159 when it made a syscall the
@@ -70,13 +79,47 @@ absl::Status AddGrant(FilePolicy::Builder& files, const std::string& path, bool 
 
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
-  ProgramToRun program;
-  if (const int status = PrepareProgram(args,
-                                        {"--policy", "--allow-read", "--allow-write", "--cwd",
-                                         "--audit-log", "--audit-log-max-bytes", "--timeout"},
-                                        "run", kRunUsage, out, err, &options, &program);
+  if (const int status =
+          ParseOrExplain(args,
+                         {"--policy", "--allow-read", "--allow-write", "--cwd", "--audit-log",
+                          "--audit-log-max-bytes", "--timeout", "--report", "--report-fd"},
+                         "run", kRunUsage, out, err, &options);
       status >= 0) {
     return status;
+  }
+  // The report's destination first: every way out after this one is reported.
+  std::optional<RunReportSink> sink;
+  if (!options.report.empty() || options.report_fd >= 0) {
+    absl::StatusOr<RunReportSink> opened = options.report.empty()
+                                               ? RunReportSink::FromDescriptor(options.report_fd)
+                                               : RunReportSink::OpenFile(options.report);
+    if (!opened.ok())
+      return Report(err, kRunSetupFailed, absl::StrCat("run: ", opened.status().message()));
+    sink = *std::move(opened);
+  }
+  RunReport report;
+  const auto finish = [&](int status) {
+    report.exit_status = status;
+    if (sink) {
+      if (absl::Status written = sink->Write(report); !written.ok()) {
+        Report(err, status, absl::StrCat("run: ", written.message()));
+      }
+    }
+    return status;
+  };
+  const auto setup_failed = [&](int status, const std::string& text) {
+    report.setup_error = text;
+    return finish(Report(err, status, text));
+  };
+
+  ProgramToRun program;
+  {
+    std::ostringstream problem;
+    if (const int status = ResolveProgram(options, problem, &program); status != 0) {
+      // ResolveProgram wrote "sbox: TEXT\n".
+      return setup_failed(
+          status, std::string(absl::StripSuffix(absl::StripPrefix(problem.str(), "sbox: "), "\n")));
+    }
   }
 
   const std::string policy_name = options.policy.empty() ? "the built-in policy" : options.policy;
@@ -84,26 +127,36 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       options.policy.empty() ? ParsePolicyText(kDefaultPolicyText, "policies/default.policy")
                              : ParsePolicyFile(options.policy);
   if (!parsed.ok()) {
-    return Report(err, kRunSetupFailed, absl::StrCat("run: ", parsed.status().message()));
+    return setup_failed(kRunSetupFailed, absl::StrCat("run: ", parsed.status().message()));
   }
   char here[PATH_MAX];
   if (getcwd(here, sizeof(here)) == nullptr) {
-    return Report(err, kRunSetupFailed, absl::StrCat("run: getcwd: ", strerror(errno)));
+    return setup_failed(kRunSetupFailed, absl::StrCat("run: getcwd: ", strerror(errno)));
   }
   for (const auto& [paths, write] :
        {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
     for (const std::string& given : *paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
       absl::Status added = path.ok() ? AddGrant(parsed->files, *path, write) : path.status();
-      if (!added.ok()) {
-        return Report(err, kRunSetupFailed, absl::StrCat("run: ", added.message()));
-      }
+      if (!added.ok()) return setup_failed(kRunSetupFailed, absl::StrCat("run: ", added.message()));
     }
   }
   absl::StatusOr<FilePolicy> files = parsed->files.Build();
   if (!files.ok()) {
-    return Report(err, kRunSetupFailed,
-                  absl::StrCat("run: ", policy_name, ": ", files.status().message()));
+    return setup_failed(kRunSetupFailed,
+                        absl::StrCat("run: ", policy_name, ": ", files.status().message()));
+  }
+  // A report the program could rewrite, replace or remove is no report.
+  if (!options.report.empty()) {
+    absl::StatusOr<std::string> report_path = AbsolutePath(options.report, here);
+    const FilePolicy::Match match =
+        report_path.ok() ? files->Find(*report_path) : FilePolicy::Match{};
+    if (match.allowed() && (match.rule->permissions & (kWrite | kCreate | kDelete)) != 0) {
+      return setup_failed(kRunSetupFailed,
+                          absl::StrCat("run: --report ", options.report, ": ", policy_name,
+                                       " lets the program write, create or delete it (",
+                                       match.rule->ToString(), ")"));
+    }
   }
   // The built-in policy's filter was compiled with sbox.
   absl::StatusOr<SyscallPolicy> syscalls =
@@ -114,40 +167,53 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 Redirection::kUserNotification)
           : parsed->syscalls.Build(Redirection::kUserNotification);
   if (!syscalls.ok()) {
-    return Report(err, kRunSetupFailed,
-                  absl::StrCat("run: ", policy_name, ": ", syscalls.status().message()));
+    return setup_failed(kRunSetupFailed,
+                        absl::StrCat("run: ", policy_name, ": ", syscalls.status().message()));
   }
   if (!syscalls->redirection().has_value()) {
-    return Report(err, kRunSetupFailed,
-                  absl::StrCat("run: ", policy_name,
-                               " has no `allow group file-redirection`: the program could not "
-                               "open a file, not even its shared libraries"));
+    return setup_failed(kRunSetupFailed,
+                        absl::StrCat("run: ", policy_name,
+                                     " has no `allow group file-redirection`: the program could "
+                                     "not open a file, not even its shared libraries"));
   }
 
   std::unique_ptr<JsonLinesAuditLog> audit_log;
-  if (const int status = OpenAuditLog(options, "run", err, &audit_log); status != 0) return status;
-
+  {
+    std::ostringstream problem;
+    if (const int status = OpenAuditLog(options, "run", problem, &audit_log); status != 0) {
+      return setup_failed(
+          status, std::string(absl::StripSuffix(absl::StripPrefix(problem.str(), "sbox: "), "\n")));
+    }
+  }
+  // Every decision is counted for the report, and logged when asked.
+  std::atomic<int64_t> denials{0};
+  const DecisionLog audit = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetWorkingDirectory(program.cwd).SetTimeout(options.timeout);
-  if (audit_log != nullptr) launcher.SetDecisionLog(audit_log->AsLog());
+  launcher.SetDecisionLog([&denials, &audit](const Decision& decision) {
+    if (!decision.allowed) denials.fetch_add(1, std::memory_order_relaxed);
+    if (audit) audit(decision);
+  });
   Program spec;
   spec.path = program.path;
   spec.argv = options.command;
   spec.env = Environment();
 
   absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
+  report.file_denials = denials.load();
   if (!result.ok()) {
-    return Report(err, kRunSetupFailed, absl::StrCat("run: ", result.status().message()));
+    return setup_failed(kRunSetupFailed, absl::StrCat("run: ", result.status().message()));
   }
+  report.result = *result;
   if (result->outcome != SandboxResult::Outcome::kViolation) {
-    return ExitStatusOf(*result, options, err);
+    return finish(ExitStatusOf(*result, options, err));
   }
   // The advice carries the suggestion, with the policy line it concerns.
+  report.advice = ViolationAdvice(parsed->rules, policy_name, *result->violation);
   SyscallViolation call = *result->violation;
   call.suggested_rule.clear();
-  return Report(err, kRunViolation,
-                absl::StrCat("policy violation: ", call.ToString(), "; ",
-                             ViolationAdvice(parsed->rules, policy_name, *result->violation)));
+  return finish(Report(err, kRunViolation,
+                       absl::StrCat("policy violation: ", call.ToString(), "; ", report.advice)));
 }
 
 }  // namespace sbox

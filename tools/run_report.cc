@@ -1,0 +1,116 @@
+#include "tools/run_report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "broker/json_string.h"
+
+namespace sbox {
+namespace {
+
+std::string Quoted(const std::string& text) {
+  std::string json;
+  AppendJsonString(&json, text);
+  return json;
+}
+
+std::string Hex(uint64_t value) { return Quoted(absl::StrFormat("%#x", value)); }
+
+const char* Outcome(const RunReport& report) {
+  if (!report.result) return "setup_error";
+  switch (report.result->outcome) {
+    case SandboxResult::Outcome::kExited:
+      return "exited";
+    case SandboxResult::Outcome::kSignaled:
+      return "signaled";
+    case SandboxResult::Outcome::kViolation:
+      return "violation";
+    case SandboxResult::Outcome::kTimedOut:
+      return "timed_out";
+  }
+  return "setup_error";
+}
+
+std::string Signal(const SandboxResult& result) {
+  if (result.outcome != SandboxResult::Outcome::kSignaled) return "null";
+  const char* name = sigabbrev_np(result.signal);
+  return absl::StrCat(
+      "{\"number\":", result.signal, ",\"name\":",
+      Quoted(name != nullptr ? absl::StrCat("SIG", name) : absl::StrCat("signal ", result.signal)),
+      "}");
+}
+
+std::string Violation(const RunReport& report) {
+  if (!report.result || !report.result->violation) return "null";
+  const SyscallViolation& v = *report.result->violation;
+  std::string args;
+  for (int i = 0; i < 6; ++i) absl::StrAppend(&args, i == 0 ? "" : ",", Hex(v.args[i]));
+  return absl::StrCat("{\"syscall\":", Quoted(v.syscall_name), ",\"number\":", v.syscall_number,
+                      ",\"arch\":", Quoted(ArchName(v.arch)), ",\"args\":[", args,
+                      "],\"call\":", Quoted(v.call), ",\"ip\":", Hex(v.instruction_pointer),
+                      ",\"thread\":", v.thread_id, ",\"suggested_rule\":", Quoted(v.suggested_rule),
+                      ",\"advice\":", Quoted(report.advice), "}");
+}
+
+std::string Milliseconds(int64_t us) { return absl::StrFormat("%.3f", us / 1000.0); }
+
+}  // namespace
+
+std::string RunReportJson(const RunReport& report) {
+  std::string json =
+      absl::StrCat("{\"outcome\":\"", Outcome(report), "\",\"exit_code\":", report.exit_status);
+  if (!report.result) {
+    absl::StrAppend(
+        &json, ",\"signal\":null,\"violation\":null,\"file_denials\":", report.file_denials,
+        ",\"wall_time_ms\":null,\"rusage\":null,\"setup_error\":", Quoted(report.setup_error),
+        "}\n");
+    return json;
+  }
+  const SandboxResult& r = *report.result;
+  absl::StrAppend(&json, ",\"signal\":", Signal(r), ",\"violation\":", Violation(report),
+                  ",\"file_denials\":", report.file_denials,
+                  ",\"wall_time_ms\":", Milliseconds(r.wall_time_us),
+                  ",\"rusage\":{\"user_ms\":", Milliseconds(r.user_time_us),
+                  ",\"system_ms\":", Milliseconds(r.system_time_us),
+                  ",\"max_rss_kb\":", r.max_rss_kb, "},\"setup_error\":null}\n");
+  return json;
+}
+
+absl::StatusOr<RunReportSink> RunReportSink::OpenFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("--report ", path));
+  const int number = fd.get();
+  return RunReportSink(std::move(fd), number, path);
+}
+
+absl::StatusOr<RunReportSink> RunReportSink::FromDescriptor(int fd) {
+  const std::string name = absl::StrCat("--report-fd ", fd);
+  // 0 to 2 are the program's stdio, which it writes too.
+  if (fd < 3)
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not stdin, stdout or stderr"));
+  const int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return absl::ErrnoToStatus(errno, name);
+  if (fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, name);
+  return RunReportSink(UniqueFd(), fd, name);
+}
+
+absl::Status RunReportSink::Write(const RunReport& report) const {
+  const std::string json = RunReportJson(report);
+  size_t done = 0;
+  while (done < json.size()) {
+    const ssize_t n = write(fd_, json.data() + done, json.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return absl::ErrnoToStatus(n < 0 ? errno : EIO, absl::StrCat(name_, ": write"));
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sbox
