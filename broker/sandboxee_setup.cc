@@ -103,9 +103,11 @@ long DropCapabilities() {
   __user_cap_data_struct held[_LINUX_CAPABILITY_U32S_3] = {};
   if (const long error = Raw(SYS_capget, Ptr(&header), Ptr(held)); error != 0) return error;
   if (held[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) {
-    // EINVAL past the kernel's last capability.
-    for (long capability = 0; capability < 64; ++capability) {
-      if (Raw(SYS_prctl, PR_CAPBSET_READ, capability) <= 0) continue;
+    // PR_CAPBSET_READ fails with EINVAL past the kernel's last capability.
+    for (long capability = 0;; ++capability) {
+      const long held_in_bounding_set = Raw(SYS_prctl, PR_CAPBSET_READ, capability);
+      if (held_in_bounding_set < 0) break;
+      if (held_in_bounding_set == 0) continue;
       if (const long error = Raw(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0) return error;
     }
   }
