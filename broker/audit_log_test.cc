@@ -460,17 +460,28 @@ TEST(JsonLinesAuditLogTest, WriteErrorsAreCountedNotFatal) {
   EXPECT_EQ(log.counts().written, 0);
 }
 
+// A pipe that holds one page, and a path whose line does not fit in it.
+struct OnePagePipe {
+  OnePagePipe() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETPIPE_SZ, 4096) != 4096) abort();
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+    limits.max_path_bytes = 8000;
+  }
+  UniqueFd read_end;
+  UniqueFd write_end;
+  JsonLinesAuditLog::Limits limits;
+  const std::string big_path = "/" + std::string(6000, 'x');
+};
+
 // A full pipe holds up the writer, not the caller, and the line waits whole for room.
 TEST(JsonLinesAuditLogTest, AFullPipeDelaysTheWriterAndLinesStayWhole) {
-  int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  UniqueFd read_end(fds[0]);
-  ASSERT_EQ(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
-  JsonLinesAuditLog::Limits limits;
-  limits.max_path_bytes = 8000;
-  JsonLinesAuditLog log(UniqueFd(fds[1]), limits);
-  const std::string big_path = "/" + std::string(6000, 'x');
-  const Decision big = OpenDecision(big_path);
+  OnePagePipe pipe;
+  UniqueFd& read_end = pipe.read_end;
+  const JsonLinesAuditLog::Limits& limits = pipe.limits;
+  JsonLinesAuditLog log(std::move(pipe.write_end), limits);
+  const Decision big = OpenDecision(pipe.big_path);
   log.AsLog()(big);
   std::string text;
   char buffer[1024];
@@ -487,16 +498,11 @@ TEST(JsonLinesAuditLogTest, AFullPipeDelaysTheWriterAndLinesStayWhole) {
 // A line the writer still could not finish at Close's deadline is cut and counted; the
 // summary after it starts on a line of its own once the reader reads again.
 TEST(JsonLinesAuditLogTest, ALineCutAtCloseIsCountedAndTheSummaryStartsOnItsOwnLine) {
-  int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  UniqueFd read_end(fds[0]);
-  ASSERT_EQ(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
-  JsonLinesAuditLog::Limits limits;
-  limits.max_path_bytes = 8000;
-  limits.close_timeout = absl::Seconds(1);
-  JsonLinesAuditLog log(UniqueFd(fds[1]), limits);
-  const std::string big_path = "/" + std::string(6000, 'x');
-  log.AsLog()(OpenDecision(big_path));
+  OnePagePipe pipe;
+  UniqueFd& read_end = pipe.read_end;
+  pipe.limits.close_timeout = absl::Seconds(1);
+  JsonLinesAuditLog log(std::move(pipe.write_end), pipe.limits);
+  log.AsLog()(OpenDecision(pipe.big_path));
   log.AsLog()(OpenDecision("/etc/passwd"));
   // Nobody reads until the first line has been given up: then the reader takes the page, and
   // the summary fits.
