@@ -18,6 +18,7 @@
 #include "broker/open_flags.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_decoder.h"
+#include "broker/syscall_reach.h"
 #include "gtest/gtest.h"
 #include "tests/sandbox_fixture.h"
 
@@ -201,6 +202,38 @@ TEST(SyscallDecoder, Suggestions) {
   ExpectParses(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})));
   ExpectParses(SuggestRule(Made("fcntl", {3, F_GETFD})));
   ExpectParses(SuggestRule(Made("socket", {AF_UNIX, 0, 0})));
+}
+
+// For every syscall with a reach (broker/syscall_reach.h) and argument words that fall inside
+// and outside its conditions, the suggestion is a comment or a rule that parses and leaves no
+// reach open: the advice never suggests an allowance that reaches outside the sandbox.
+TEST(SyscallDecoder, NoSuggestionReachesOutside) {
+  std::vector<std::vector<uint64_t>> samples = {
+      {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, {~uint64_t{0}, 8, 0x2000, 0, 1, 0}};
+  for (const SyscallReach& row : ReachTable()) {
+    for (const std::vector<ArgCondition>& inside : row.inside) {
+      std::vector<uint64_t> args(6, 0);
+      for (const ArgCondition& c : inside) {
+        args[c.index] = c.compare == ArgCondition::Compare::kIn ? c.values.back() : c.value;
+      }
+      samples.push_back(args);
+    }
+  }
+  int rules = 0;
+  for (const SyscallReach& row : ReachTable()) {
+    for (const std::vector<uint64_t>& args : samples) {
+      SyscallViolation v = Made(row.name, {});
+      for (int i = 0; i < 6; ++i) v.args[i] = args[i];
+      const std::string suggestion = SuggestRule(v);
+      if (absl::StartsWith(suggestion, "#")) continue;
+      ++rules;
+      absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(suggestion + "\n", "suggestion");
+      ASSERT_TRUE(parsed.ok()) << suggestion << ": " << parsed.status();
+      ASSERT_EQ(parsed->rules.size(), 1u);
+      EXPECT_EQ(OutsideReach(row.name, parsed->rules[0].all_of), "") << suggestion;
+    }
+  }
+  EXPECT_GT(rules, 20);  // the samples reach the inside forms, not only the refusals
 }
 
 TEST(SyscallDecoder, ToStringKeepsTheRawWordsAndAddsTheDecoding) {
