@@ -38,6 +38,10 @@ int SendElsewhere(int fd, const std::string& path);
 // together (capget and prctl(PR_CAPBSET_READ)); -errno when they cannot be read.
 int CapabilitiesHeld();
 
+// Writes a line like sbox's violation report to stderr and returns 159, the status sbox
+// exits with for a real violation.
+int ForgeViolationReport();
+
 // Dies by SIGSEGV.
 [[noreturn]] void Crash();
 

@@ -9,6 +9,8 @@
 //   escape_probe send PATH           SendElsewhere on descriptor 3
 //   escape_probe caps                prints CapabilitiesHeld()
 //   escape_probe crash               Crash
+//   escape_probe forge               prints a line like sbox's violation report on stderr and
+//                                    exits 159, as sbox does for a real one
 //   escape_probe exit-race FILE N    ExitRace with N threads
 
 #include <errno.h>
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "crash" && argc == 2) Crash();
+  if (mode == "forge" && argc == 2) return ForgeViolationReport();
   if (mode == "exit-race" && argc == 4) ExitRace(argv[2], atoi(argv[3]));
-  fprintf(stderr, "usage: escape_probe signal|pid|hold|send|caps|crash|exit-race ...\n");
+  fprintf(stderr, "usage: escape_probe signal|pid|hold|send|caps|crash|forge|exit-race ...\n");
   return 2;
 }

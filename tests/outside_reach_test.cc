@@ -418,6 +418,35 @@ TEST(OutsideReach, NoCoreFileWhateverTheCallersLimit) {
   EXPECT_TRUE(Cores(dir.path()).empty());
 }
 
+// ---- Forged reports -----------------------------------------------------------------------------
+
+// A line on stderr and an exit status are the program's to choose; the result (SandboxResult,
+// and sbox run's --report) is not.
+TEST(OutsideReach, AForgedViolationReportIsAnExitEverywhere) {
+  absl::StatusOr<SandboxResult> result =
+      testing::MakeLauncher(FilePolicy::Builder()).Run([](UniqueFd) {
+        return testing::ForgeViolationReport();
+      });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kExited) << result->ToString();
+  EXPECT_EQ(result->exit_code, 159);
+  ScratchDir dir;
+  Launcher launcher = ProgramLauncher();
+  for (const char* probe : kProbes) {
+    const SandboxResult program = RunProbe(launcher, probe, {"forge"});
+    EXPECT_EQ(program.outcome, SandboxResult::Outcome::kExited) << program.ToString();
+    EXPECT_EQ(program.exit_code, 159);
+    const std::string report = dir.path() + "/report.json";
+    const CommandResult r = SboxRun({"--report", report}, probe, {"forge"});
+    EXPECT_EQ(r.exit_code, 159) << Describe(r);
+    EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: execve (59)")) << Describe(r);
+    EXPECT_TRUE(absl::StartsWith(testing::ReadFileOrDie(report),
+                                 "{\"outcome\":\"exited\",\"exit_code\":159,\"signal\":null,"
+                                 "\"violation\":null,"))
+        << testing::ReadFileOrDie(report);
+  }
+}
+
 // ---- Capabilities -------------------------------------------------------------------------------
 
 TEST(OutsideReach, TheSandboxeeHasNoCapabilities) {
@@ -549,7 +578,7 @@ int AsNobody(const std::function<int()>& body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 202;
 }
 
-TEST(OutsideReach, AsNobodySignalsPidsCoresAndExitRacesStayInside) {
+TEST(OutsideReach, AsNobodySignalsPidsLocksCoresAndExitRacesStayInside) {
   // Files nobody can reach: /tmp, not the test's private directories.
   char dir_template[] = "/tmp/sbox-outside-reach-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
@@ -583,6 +612,17 @@ TEST(OutsideReach, AsNobodySignalsPidsCoresAndExitRacesStayInside) {
       absl::StatusOr<SandboxResult> r =
           launcher.Run([&](UniqueFd) { return testing::NamePid(watcher.pid(), way.way); });
       if (!r.ok() || !r->violation || r->violation->syscall_name != way.syscall) return 11;
+    }
+    absl::StatusOr<FilePolicy> readable = FilePolicy::Builder().AllowReadFile(file).Build();
+    if (!readable.ok()) return 19;
+    Launcher holding(*std::move(readable), *SyscallPolicy::BrokeredParser().Build());
+    for (const char* way : {"lease", "setlk", "ofd", "flock"}) {
+      absl::StatusOr<SandboxResult> r = holding.Run([&](UniqueFd channel) {
+        sandboxee::BrokerClient client(std::move(channel));
+        absl::StatusOr<UniqueFd> fd = client.Open(file, O_RDONLY);
+        return fd.ok() ? testing::HoldFile(fd->get(), way) : 100;
+      });
+      if (!r.ok() || r->outcome != SandboxResult::Outcome::kViolation) return 20;
     }
     if (chdir(dir.c_str()) != 0) return 12;
     absl::StatusOr<SandboxResult> crashed = launcher.Run([](UniqueFd) -> int { testing::Crash(); });

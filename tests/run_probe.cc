@@ -12,8 +12,6 @@
 //   run_probe getcwd             print the working directory
 //   run_probe hostile PATH [N]   speak garbage to $SBOX_BROKER_FD (see Hostile; N messages,
 //                                2000 by default), then print PATH
-//   run_probe forge              print a line like sbox's violation report on stderr and exit
-//                                159, as sbox does for a real one
 //   run_probe opens N LENGTH     tries to open N paths of LENGTH bytes that name nothing
 //   run_probe channel PATH       open PATH with a request on $SBOX_BROKER_FD, made byte by byte
 //                                as proto/PROTOCOL.md lays it out, and print it
@@ -262,14 +260,6 @@ int main(int argc, char** argv) {
   }
   if (what == "hostile") return Hostile(arg, argc > 3 ? atol(argv[3]) : 2000);
   if (what == "channel") return ChannelOpen(arg);
-  if (what == "forge") {
-    fputs(
-        "sbox: policy violation: execve (59) on x86_64: execve(\"/bin/sh\", ...), args (0x1, "
-        "0x2, 0x3, 0, 0, 0), ip 0x7f0000001000, thread 1; the built-in policy does not "
-        "mention execve\n",
-        stderr);
-    return 159;
-  }
   if (what == "opens" && argc > 3) {
     std::string path = "/";
     const long length = atol(argv[3]);

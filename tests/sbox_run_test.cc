@@ -32,6 +32,7 @@ using testing::ScratchDir;
 // Runfiles, relative to the test's working directory.
 constexpr char kSbox[] = "tools/sbox";
 constexpr char kProbe[] = "tests/run_probe";
+constexpr char kEscapeProbe[] = "tests/escape_probe";
 
 std::string Here() {
   char buffer[4096];
@@ -404,7 +405,7 @@ CommandResult SboxWithReport(const Samples& samples, const std::vector<std::stri
 TEST(SboxReport, AForgedViolationLineIsAnExitAndARealOneIsAViolation) {
   const Samples samples;
   std::string report;
-  CommandResult r = SboxWithReport(samples, {}, {kProbe, "forge"}, &report);
+  CommandResult r = SboxWithReport(samples, {}, {kEscapeProbe, "forge"}, &report);
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
   EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: execve (59)")) << r.err;
   EXPECT_TRUE(absl::StartsWith(report,
