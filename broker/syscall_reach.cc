@@ -230,9 +230,7 @@ bool ImpliesAlternative(const std::vector<ArgCondition>& given,
                         const std::vector<ArgCondition>& alternative) {
   for (const ArgCondition& wanted : alternative) {
     const bool implied = std::any_of(given.begin(), given.end(), [&](const ArgCondition& g) {
-      if (g.index != wanted.index) return false;
-      if (wanted.compare != ArgCondition::Compare::kIn) return Implies(g, wanted);
-      return g.compare == ArgCondition::Compare::kEq && wanted.Admits(g.value);
+      return g.index == wanted.index && Implies(g, wanted);
     });
     if (!implied) return false;
   }
@@ -268,6 +266,15 @@ const SyscallReach* FindReach(const std::string& name) {
 std::string OutsideReach(const std::string& name, const std::vector<ArgCondition>& all_of) {
   const SyscallReach* row = FindReach(name);
   if (row == nullptr) return "";
+  // Each In is judged value by value, every combination of them: past this many, the rule is
+  // taken to leave the reach open rather than checked.
+  constexpr size_t kMaxCombinations = 4096;
+  size_t combinations = 1;
+  for (const ArgCondition& c : all_of) {
+    if (c.compare != ArgCondition::Compare::kIn) continue;
+    combinations *= std::max<size_t>(c.values.size(), 1);
+    if (combinations > kMaxCombinations) return row->reach;
+  }
   for (const std::vector<ArgCondition>& given : WithoutIn(all_of)) {
     const bool inside = std::any_of(
         row->inside.begin(), row->inside.end(),

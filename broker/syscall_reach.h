@@ -41,8 +41,8 @@ const SyscallReach* FindReach(const std::string& name);
 
 // Why allowing `name` when every condition of `all_of` holds would let the sandboxee reach
 // outside; empty when it would not. Conditions count only when they imply one alternative of
-// the table's `inside` (an In is taken value by value; Eq, In, MaskedEq, Lt and Le are
-// understood, anything else leaves the reach open).
+// the table's `inside` (an In is taken value by value, up to 4096 combinations of them; Eq,
+// In, MaskedEq, Lt and Le are understood, anything else leaves the reach open).
 std::string OutsideReach(const std::string& name, const std::vector<ArgCondition>& all_of);
 
 // Why this call, with these arguments, reaches outside; empty when it does not.
