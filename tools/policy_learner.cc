@@ -17,6 +17,7 @@
 #include "broker/path_check.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
+#include "broker/syscall_reach.h"
 
 namespace sbox {
 namespace {
@@ -95,6 +96,13 @@ std::vector<std::vector<ArgCondition>> GroupConditions(const std::string& name,
     }
   }
   return found;
+}
+
+// What the run did that reaches outside the sandbox, said where the rule allows it: the line
+// is there because the run needed it, and `sbox audit --lint` flags it until it is justified.
+std::string ReachNote(const std::string& name, const std::vector<ArgCondition>& all_of) {
+  const std::string reach = OutsideReach(name, all_of);
+  return reach.empty() ? "" : absl::StrCat("; reaches outside the sandbox: ", reach);
 }
 
 std::string Parent(const std::string& path) {
@@ -253,10 +261,11 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
       }
       ArgCondition in{narrowed->second, ArgCondition::Compare::kIn, 0, 0,
                       std::vector<uint64_t>(values.begin(), values.end())};
-      lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText({in}), count));
+      lines.push_back(
+          absl::StrCat("allow ", name, " if ", ConditionText({in}), count, ReachNote(name, {in})));
       continue;
     }
-    lines.push_back(absl::StrCat("allow ", name, count));
+    lines.push_back(absl::StrCat("allow ", name, count, ReachNote(name, {})));
   }
   absl::StrAppend(&text, absl::StrJoin(lines, "\n"), lines.empty() ? "" : "\n");
 

@@ -76,6 +76,12 @@ TEST(PolicyLearner, NarrowsSyscallsToWhatWasSeen) {
             "allow ioctl if arg1 in {0x5401}\n"
             "allow socket if arg0 in {1, 2}\n"
             "allow getppid\n");
+  // The network socket the run made reaches outside: the line says so.
+  EXPECT_NE(text.find("allow socket if arg0 in {1, 2}  # 2 calls; reaches outside the sandbox: "
+                      "any family but AF_UNIX"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("allow ioctl if arg1 in {0x5401}  # 1 call\n"), std::string::npos) << text;
   absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(text, "learned.policy");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_TRUE(parsed->syscalls.Build(Redirection::kUserNotification).ok());
