@@ -169,7 +169,9 @@ void ExitRace(const std::string& file, int threads) {
     syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
   }).detach();
   while (!calling.load()) sched_yield();
-  const timespec wait = {0, 5 * 1000 * 1000};
+  // Long enough for the thread to be in the kernel, blocked on its notification, on a loaded
+  // machine: the exit races the report, not the call.
+  const timespec wait = {0, 20 * 1000 * 1000};
   nanosleep(&wait, nullptr);
   syscall(SYS_exit_group, 0);
   __builtin_unreachable();

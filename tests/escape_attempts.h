@@ -46,7 +46,7 @@ int ForgeViolationReport();
 [[noreturn]] void Crash();
 
 // `threads` threads open and close `file` until the process ends, while one more makes
-// socket(AF_INET), a violation; the main thread calls exit_group(0) 5 ms after that thread
+// socket(AF_INET), a violation; the main thread calls exit_group(0) 20 ms after that thread
 // has started its call. Never returns.
 [[noreturn]] void ExitRace(const std::string& file, int threads);
 
