@@ -105,6 +105,21 @@ std::string ReachNote(const std::string& name, const std::vector<ArgCondition>& 
   return reach.empty() ? "" : absl::StrCat("; reaches outside the sandbox: ", reach);
 }
 
+// The alternatives among `conditions` that the `calls` need, one per call, in the order first
+// used; empty when a call fits none of them.
+std::vector<const std::vector<ArgCondition>*> AdmittingAll(
+    const std::vector<std::vector<ArgCondition>>& conditions,
+    const std::set<std::vector<uint64_t>>& calls) {
+  std::vector<const std::vector<ArgCondition>*> used;
+  for (const std::vector<uint64_t>& args : calls) {
+    const auto it = std::find_if(conditions.begin(), conditions.end(),
+                                 [&](const auto& all_of) { return HoldsAll(all_of, args); });
+    if (it == conditions.end()) return {};
+    if (std::find(used.begin(), used.end(), &*it) == used.end()) used.push_back(&*it);
+  }
+  return used;
+}
+
 std::string Parent(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == 0 ? "/" : path.substr(0, slash);
@@ -231,29 +246,29 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
     const std::string name = SyscallName(number);
     const std::string count =
         absl::StrCat("  # ", seen.count, seen.count == 1 ? " call" : " calls");
+    // Narrowed by the conditions of sbox's groups, or else, for a call not narrowed to the
+    // values seen below, by those that keep it inside the sandbox (broker/syscall_reach.h),
+    // when they admit every call seen.
     bool unconditional = false;
     const std::vector<std::vector<ArgCondition>> group = GroupConditions(name, &unconditional);
-    if (!seen.overflowed && !unconditional && !group.empty()) {
-      std::vector<const std::vector<ArgCondition>*> used;
-      bool all_admitted = true;
-      for (const std::vector<uint64_t>& args : seen.args) {
-        const auto it = std::find_if(group.begin(), group.end(),
-                                     [&](const auto& all_of) { return HoldsAll(all_of, args); });
-        if (it == group.end()) {
-          all_admitted = false;
-          break;
-        }
-        if (std::find(used.begin(), used.end(), &*it) == used.end()) used.push_back(&*it);
-      }
-      if (all_admitted) {
-        for (const auto* all_of : used) {
-          lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText(*all_of),
-                                       all_of == used.front() ? count : ""));
-        }
-        continue;
-      }
-    }
+    std::vector<const std::vector<std::vector<ArgCondition>>*> condition_sets;
+    if (!unconditional && !group.empty()) condition_sets.push_back(&group);
     const auto narrowed = NarrowedArgument().find(name);
+    if (const SyscallReach* reach = FindReach(name);
+        reach != nullptr && !reach->inside.empty() && narrowed == NarrowedArgument().end()) {
+      condition_sets.push_back(&reach->inside);
+    }
+    std::vector<const std::vector<ArgCondition>*> used;
+    for (const auto* conditions : condition_sets) {
+      if (seen.overflowed || !(used = AdmittingAll(*conditions, seen.args)).empty()) break;
+    }
+    if (!used.empty()) {
+      for (const auto* all_of : used) {
+        lines.push_back(absl::StrCat("allow ", name, " if ", ConditionText(*all_of),
+                                     all_of == used.front() ? count : ""));
+      }
+      continue;
+    }
     if (!seen.overflowed && narrowed != NarrowedArgument().end()) {
       std::set<uint64_t> values;
       for (const std::vector<uint64_t>& args : seen.args) {

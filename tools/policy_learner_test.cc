@@ -87,6 +87,23 @@ TEST(PolicyLearner, NarrowsSyscallsToWhatWasSeen) {
   EXPECT_TRUE(parsed->syscalls.Build(Redirection::kUserNotification).ok());
 }
 
+// A call with a reach outside the sandbox that the run made only in its inside form is
+// narrowed to that form: sched_getaffinity of pid 0, fcntl's F_SETFL without O_ASYNC.
+TEST(PolicyLearner, NarrowsToTheFormThatStaysInside) {
+  PolicyLearner learner;
+  Call(learner, SYS_sched_getaffinity, 0, 128);
+  Call(learner, SYS_clock_gettime, 2);
+  const std::string text = learner.PolicyText("sort");
+  EXPECT_NE(text.find("allow sched_getaffinity if arg0 == 0  # 1 call\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("reaches outside"), std::string::npos) << text;
+  PolicyLearner other;
+  Call(other, SYS_sched_getaffinity, 1234, 128);
+  EXPECT_NE(other.PolicyText("x").find("allow sched_getaffinity  # 1 call; reaches outside"),
+            std::string::npos)
+      << other.PolicyText("x");
+}
+
 // A call no group condition admits is allowed outright rather than refused next time.
 TEST(PolicyLearner, AllowsOutrightWhatNoGroupConditionAdmits) {
   PolicyLearner learner;
