@@ -41,8 +41,6 @@ std::string Now() {
   return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone());
 }
 
-// Room kept in the budget for the summary line.
-constexpr int64_t kSummaryBytes = 512;
 // How long the writer waits at a time for a full pipe to take more.
 constexpr int kPollMilliseconds = 50;
 
@@ -211,7 +209,7 @@ DecisionLog JsonLinesAuditLog::AsLog() {
     absl::MutexLock lock(&state->mu);
     if (state->stopping) return;
     const int64_t size = static_cast<int64_t>(line.size());
-    if (state->accepted_bytes + size > state->limits.max_bytes - kSummaryBytes) {
+    if (state->accepted_bytes + size > state->limits.max_bytes - kAuditLogSummaryBytes) {
       ++state->counts.dropped_over_budget;
     } else if (state->queued_bytes + line.size() > state->limits.max_queued_bytes) {
       ++state->counts.dropped_queue_full;

@@ -43,6 +43,10 @@ namespace sbox {
 std::string DecisionToJson(const Decision& decision,
                            size_t max_path_bytes = std::numeric_limits<size_t>::max());
 
+// The part of AuditLogLimits::max_bytes kept for the summary line, so that the file, summary
+// included, stays within max_bytes: decisions get max_bytes - kAuditLogSummaryBytes.
+inline constexpr int64_t kAuditLogSummaryBytes = 512;
+
 // The bounds of a JsonLinesAuditLog (below).
 struct AuditLogLimits {
   int64_t max_bytes = int64_t{64} << 20;
@@ -58,8 +62,9 @@ struct AuditLogLimits {
 // - The broker's threads only queue lines; a thread of the log's own writes them. A slow disk,
 //   a full pipe or a FIFO nobody reads holds up that thread, never a broker. While the queue
 //   holds `max_queued_bytes`, further decisions are dropped and counted.
-// - The log writes at most `max_bytes` bytes in all (its summary line aside); past that,
-//   decisions are dropped and counted. A path is cut to `max_path_bytes` ("path_truncated").
+// - The log writes at most `max_bytes` bytes in all, its summary line included (decisions get
+//   all but kAuditLogSummaryBytes of it); past that, decisions are dropped and counted. A path
+//   is cut to `max_path_bytes` ("path_truncated").
 // - Close() (the destructor calls it) lets the writer finish what is queued for at most
 //   `close_timeout` (a line still waiting on a full pipe then is cut and counted as a write
 //   error), counts what is left as dropped, and the writer appends one last line, for which

@@ -3,17 +3,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "broker/file_policy.h"
 #include "gtest/gtest.h"
@@ -531,7 +535,8 @@ TEST(JsonLinesAuditLogTest, ALineCutAtCloseIsCountedAndTheSummaryStartsOnItsOwnL
       << lines[1];
 }
 
-// Past max_bytes decisions are dropped and counted; the file stays within the bound.
+// Past max_bytes decisions are dropped and counted; the file, summary included, stays within
+// the bound, and the summary's counts are exact.
 TEST(JsonLinesAuditLogTest, TheByteBudgetHoldsAndTheSummaryCountsTheRest) {
   const std::string path = TempPath("budget.jsonl");
   unlink(path.c_str());
@@ -540,25 +545,73 @@ TEST(JsonLinesAuditLogTest, TheByteBudgetHoldsAndTheSummaryCountsTheRest) {
   absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path, limits);
   ASSERT_TRUE(log.ok()) << log.status();
   constexpr int kDecisions = 1000;
+  // Lines of one length, so that the budget takes an exact number of them.
+  const auto decision = [](int i) { return OpenDecision(absl::StrFormat("/data/%04d", i)); };
+  const int64_t line_bytes = static_cast<int64_t>(DecisionToJson(decision(0)).size()) + 1;
+  const int64_t fitting = (limits.max_bytes - kAuditLogSummaryBytes) / line_bytes;
   const DecisionLog sink = (*log)->AsLog();
-  for (int i = 0; i < kDecisions; ++i) sink(OpenDecision("/data/" + std::to_string(i)));
+  for (int i = 0; i < kDecisions; ++i) sink(decision(i));
   (*log)->Close();
   const JsonLinesAuditLog::Counts counts = (*log)->counts();
-  EXPECT_GT(counts.written, 0);
-  EXPECT_EQ(counts.written + counts.dropped_over_budget, kDecisions);
+  EXPECT_EQ(counts.written, fitting);
+  EXPECT_EQ(counts.dropped_over_budget, kDecisions - fitting);
   EXPECT_EQ(counts.dropped_queue_full + counts.dropped_at_close + counts.write_errors, 0);
 
   const std::string text = ReadFile(path);
   EXPECT_LE(static_cast<int64_t>(text.size()), limits.max_bytes);
   std::vector<std::string> lines = Lines(text);
-  ASSERT_EQ(lines.size(), static_cast<size_t>(counts.written) + 1);
-  EXPECT_EQ(lines.back().find("\"summary\":true,\"written\":" + std::to_string(counts.written) +
-                              ",\"dropped\":" + std::to_string(counts.dropped_over_budget) +
-                              ",\"dropped_queue_full\":0,\"dropped_over_budget\":" +
-                              std::to_string(counts.dropped_over_budget)),
-            lines.back().find("\"summary\""))
-      << lines.back();
-  EXPECT_NE(lines.back().find("\"max_bytes\":8192}"), std::string::npos) << lines.back();
+  ASSERT_EQ(lines.size(), static_cast<size_t>(fitting) + 1);
+  for (int64_t i = 0; i < fitting; ++i) EXPECT_EQ(lines[i], DecisionToJson(decision(i)));
+  // The summary, after its time ("2026-11-22T22:31:12.123456Z").
+  const std::string& summary = lines.back();
+  EXPECT_TRUE(JsonChecker::Valid(summary)) << summary;
+  ASSERT_EQ(summary.rfind("{\"time\":\"", 0), 0u) << summary;
+  EXPECT_EQ(summary.substr(9 + 27),
+            absl::StrCat("\",\"summary\":true,\"written\":", fitting,
+                         ",\"dropped\":", kDecisions - fitting,
+                         ",\"dropped_queue_full\":0,\"dropped_over_budget\":", kDecisions - fitting,
+                         ",\"dropped_at_close\":0,\"write_errors\":0,\"max_bytes\":8192}"));
+}
+
+// A writer stuck in write(2), as on a disk that does not answer, holds the destructor up for
+// twice close_timeout at most. The writer, left on its own with the state it shares, finishes
+// the line and the summary once the descriptor takes them.
+TEST(JsonLinesAuditLogTest, TheDestructorReturnsWhileTheWriterIsStuckInWrite) {
+  OnePagePipe pipe;
+  pipe.limits.close_timeout = absl::Milliseconds(200);
+  const UniqueFd same_file(dup(pipe.write_end.get()));
+  ASSERT_TRUE(same_file.valid());
+  auto log = std::make_unique<JsonLinesAuditLog>(std::move(pipe.write_end), pipe.limits);
+  // The log made the pipe non-blocking; clearing that again on the same open file makes its
+  // write(2) block, which no timeout inside the writer can end.
+  ASSERT_EQ(fcntl(same_file.get(), F_SETFL, fcntl(same_file.get(), F_GETFL) & ~O_NONBLOCK), 0);
+  const Decision big = OpenDecision(pipe.big_path);
+  log->AsLog()(big);
+  log->AsLog()(OpenDecision("/etc/passwd"));
+  for (int queued = 0; queued < 4096;) {
+    ASSERT_EQ(ioctl(pipe.read_end.get(), FIONREAD, &queued), 0);
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  const absl::Time start = absl::Now();
+  log.reset();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, pipe.limits.close_timeout);
+  EXPECT_LT(took, 2 * pipe.limits.close_timeout + absl::Seconds(2));
+
+  std::string text;
+  char buffer[4096];
+  while (text.find("\"summary\"") == std::string::npos || text.back() != '\n') {
+    const ssize_t n = read(pipe.read_end.get(), buffer, sizeof(buffer));
+    ASSERT_GT(n, 0);
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  const std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), 2u) << text.size();
+  EXPECT_EQ(lines[0], DecisionToJson(big, pipe.limits.max_path_bytes));
+  EXPECT_NE(lines[1].find("\"written\":1,\"dropped\":1,\"dropped_queue_full\":0,"
+                          "\"dropped_over_budget\":0,\"dropped_at_close\":1,\"write_errors\":0"),
+            std::string::npos)
+      << lines[1];
 }
 
 // A FIFO whose reader never reads: logging returns at once (decisions are dropped once the
@@ -578,7 +631,9 @@ TEST(JsonLinesAuditLogTest, AFifoNobodyReadsNeverHoldsUpTheCaller) {
   const std::string path_200 = "/" + std::string(200, 'p');
   for (int i = 0; i < kDecisions; ++i) sink(OpenDecision(path_200));
   EXPECT_FALSE((*log)->Flush(absl::Milliseconds(50)));
+  const absl::Time start = absl::Now();
   (*log)->Close();
+  EXPECT_LT(absl::Now() - start, 2 * limits.close_timeout + absl::Seconds(2));
   const JsonLinesAuditLog::Counts counts = (*log)->counts();
   EXPECT_GT(counts.dropped_queue_full, 0);
   EXPECT_EQ(counts.written + counts.write_errors + counts.dropped(), kDecisions);
