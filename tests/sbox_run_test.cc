@@ -498,6 +498,19 @@ TEST(SboxReport, AReportThePolicyLetsTheProgramWriteIsRefused) {
   EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
   EXPECT_TRUE(absl::StrContains(r.err, "lets the program write, create or delete it")) << r.err;
   EXPECT_EQ(access((out + "/x").c_str(), F_OK), -1);  // the program never ran
+
+  // Nor by another name: a symlink to the tree, or a descriptor of a file in it.
+  const std::string link = samples.dir().Symlink("link", out);
+  EXPECT_EQ(Sbox({"--allow-write", out, "--report", link + "/report.json"}, {kProbe, "exit", "0"})
+                .exit_code,
+            kRunSetupFailed);
+  const CommandResult fd = RunCommand(
+      {"/bin/sh", "-c",
+       "exec \"$0\" run --allow-write \"$1\" --report-fd 5 -- \"$2\" exit 0 5>\"$1/fd.json\"",
+       kSbox, out, kProbe});
+  EXPECT_EQ(fd.exit_code, kRunSetupFailed) << Describe(fd);
+  EXPECT_TRUE(absl::StrContains(fd.err, "--report-fd 5: the built-in policy lets the program"))
+      << fd.err;
 }
 
 // `sbox learn` OPTIONS -- COMMAND.

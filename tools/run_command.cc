@@ -147,15 +147,13 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
                         absl::StrCat("run: ", policy_name, ": ", files.status().message()));
   }
   // A report the program could rewrite, replace or remove is no report.
-  if (!options.report.empty()) {
-    absl::StatusOr<std::string> report_path = AbsolutePath(options.report, here);
-    const FilePolicy::Match match =
-        report_path.ok() ? files->Find(*report_path) : FilePolicy::Match{};
-    if (match.allowed() && (match.rule->permissions & (kWrite | kCreate | kDelete)) != 0) {
-      return setup_failed(kRunSetupFailed,
-                          absl::StrCat("run: --report ", options.report, ": ", policy_name,
-                                       " lets the program write, create or delete it (",
-                                       match.rule->ToString(), ")"));
+  if (sink) {
+    absl::StatusOr<std::string> report_path =
+        options.report.empty() ? std::string() : AbsolutePath(options.report, here);
+    if (absl::Status reachable = sink->CheckOutOfReach(
+            *files, report_path.ok() ? *report_path : std::string(), policy_name);
+        !reachable.ok()) {
+      return setup_failed(kRunSetupFailed, absl::StrCat("run: ", reachable.message()));
     }
   }
   // The built-in policy's filter was compiled with sbox.

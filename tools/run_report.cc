@@ -2,15 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "broker/json_string.h"
+#include "broker/path_check.h"
 
 namespace sbox {
 namespace {
@@ -84,10 +89,11 @@ std::string RunReportJson(const RunReport& report) {
 }
 
 absl::StatusOr<RunReportSink> RunReportSink::OpenFile(const std::string& path) {
+  const std::string name = absl::StrCat("--report ", path);
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("--report ", path));
+  if (!fd.valid()) return absl::ErrnoToStatus(errno, name);
   const int number = fd.get();
-  return RunReportSink(std::move(fd), number, path);
+  return RunReportSink(std::move(fd), number, name);
 }
 
 absl::StatusOr<RunReportSink> RunReportSink::FromDescriptor(int fd) {
@@ -99,6 +105,39 @@ absl::StatusOr<RunReportSink> RunReportSink::FromDescriptor(int fd) {
   if (flags < 0) return absl::ErrnoToStatus(errno, name);
   if (fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, name);
   return RunReportSink(UniqueFd(), fd, name);
+}
+
+absl::Status RunReportSink::CheckOutOfReach(const FilePolicy& files, const std::string& given,
+                                            const std::string& policy_name) const {
+  std::vector<std::string> names;
+  if (!given.empty()) names.push_back(given);
+  char real[PATH_MAX];
+  const ssize_t length = readlink(absl::StrCat("/proc/self/fd/", fd_).c_str(), real, sizeof(real));
+  // A pipe or a socket has no path ("pipe:[1234]"), and no rule reaches it.
+  if (length > 0 && length < static_cast<ssize_t>(sizeof(real)) && real[0] == '/') {
+    const std::string_view kernel_path(real, static_cast<size_t>(length));
+    for (const Rule& rule : files.rules()) {
+      if (rule.kind == RuleKind::kDeny) continue;
+      std::string name = files.PolicyPathOf(rule, kernel_path);
+      if (!name.empty()) names.push_back(std::move(name));
+    }
+  }
+  for (const std::string& name : names) {
+    if (CheckAbsoluteNormalizedPath(name) != PathProblem::kNone) continue;
+    const FilePolicy::Match match = files.Find(name);
+    if (match.allowed() && (match.rule->permissions & (kWrite | kCreate | kDelete)) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(name_, ": ", policy_name, " lets the program write, create or delete it as ",
+                       name, " (", match.rule->ToString(), ")"));
+    }
+  }
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name_, ": the file has ", st.st_nlink,
+                     " hard links; the program could reach it by a name this check cannot see"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RunReportSink::Write(const RunReport& report) const {

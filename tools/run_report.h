@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "broker/file_policy.h"
 #include "broker/sandbox_result.h"
 #include "proto/unique_fd.h"
 
@@ -41,6 +42,15 @@ class RunReportSink {
   // --report-fd N: an open descriptor of the caller's, 3 or above (not stdio), made
   // close-on-exec; InvalidArgument naming N otherwise.
   static absl::StatusOr<RunReportSink> FromDescriptor(int fd);
+
+  // Refuses a destination the program could rewrite, replace or remove: one that `files` lets it
+  // write, create or delete by the name it was given (`given`, absolute and normalized; empty
+  // for a descriptor), or by the name the open file has beneath any rule's root, the kernel's
+  // path of it with every symlink resolved (a symlink or a ".." in `given` can lead into a
+  // granted tree); and a regular file with more than one hard link, whose other names no check
+  // here sees. FailedPrecondition naming the destination, `policy_name` and the rule.
+  [[nodiscard]] absl::Status CheckOutOfReach(const FilePolicy& files, const std::string& given,
+                                             const std::string& policy_name) const;
 
   // Writes `report` whole. The error names the destination.
   [[nodiscard]] absl::Status Write(const RunReport& report) const;

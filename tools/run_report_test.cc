@@ -3,10 +3,16 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 
+#include "absl/strings/match.h"
+#include "broker/file_policy.h"
 #include "gtest/gtest.h"
 
 namespace sbox {
@@ -106,6 +112,84 @@ TEST(RunReportSink, DescriptorsBelowThreeAreRefusedAndOthersBecomeCloseOnExec) {
   EXPECT_EQ(std::string(buffer, static_cast<size_t>(n)), RunReportJson(report));
   close(fds[0]);
   close(fds[1]);
+}
+
+// A directory the policy lets the program write, and one beside it that it may only read.
+class ReportPlaces : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = getenv("TEST_TMPDIR");
+    std::string dir = std::string(base != nullptr ? base : "/tmp") + "/report_XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+    writable_ = dir_ + "/out";
+    readable_ = dir_ + "/in";
+    ASSERT_EQ(mkdir(writable_.c_str(), 0700), 0);
+    ASSERT_EQ(mkdir(readable_.c_str(), 0700), 0);
+    absl::StatusOr<FilePolicy> files = FilePolicy::Builder()
+                                           .AllowTree(writable_, kRead | kWrite | kCreate | kDelete)
+                                           .AllowTree(readable_, kRead)
+                                           .Build();
+    ASSERT_TRUE(files.ok()) << files.status();
+    files_.emplace(*std::move(files));
+  }
+
+  // --report PATH, checked as `sbox run` checks it.
+  absl::Status Check(const std::string& path) const {
+    absl::StatusOr<RunReportSink> sink = RunReportSink::OpenFile(path);
+    if (!sink.ok()) return sink.status();
+    return sink->CheckOutOfReach(*files_, path, "test.policy");
+  }
+
+  std::string dir_, writable_, readable_;
+  std::optional<FilePolicy> files_;
+};
+
+TEST_F(ReportPlaces, AReportOutsideWhatThePolicyLetsTheProgramWriteIsAccepted) {
+  EXPECT_TRUE(Check(dir_ + "/report.json").ok());
+  EXPECT_TRUE(Check(readable_ + "/report.json").ok());
+}
+
+TEST_F(ReportPlaces, AReportInAWritableTreeIsRefusedAndTheMessageSaysWhy) {
+  const absl::Status status = Check(writable_ + "/report.json");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(), "--report " + writable_ + "/report.json: test.policy lets the " +
+                                  "program write, create or delete it as " + writable_ +
+                                  "/report.json (allow rwcd tree " + writable_ + ")");
+}
+
+// The name given is not the only one: the file the kernel opened is checked by its own path.
+TEST_F(ReportPlaces, ASymlinkOrADotDotIntoAWritableTreeIsSeenThrough) {
+  ASSERT_EQ(symlink(writable_.c_str(), (dir_ + "/link").c_str()), 0);
+  EXPECT_EQ(Check(dir_ + "/link/report.json").code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(symlink((writable_ + "/sub").c_str(), (readable_ + "/up").c_str()), 0);
+  ASSERT_EQ(mkdir((writable_ + "/sub").c_str(), 0700), 0);
+  // Lexically readable_/report.json; the kernel resolves it to writable_/report.json.
+  EXPECT_EQ(Check(readable_ + "/up/../report.json").code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ReportPlaces, AReportWithAnotherHardLinkIsRefused) {
+  const std::string report = dir_ + "/linked.json";
+  ASSERT_TRUE(Check(report).ok());
+  ASSERT_EQ(link(report.c_str(), (writable_ + "/alias").c_str()), 0);
+  const absl::Status status = Check(report);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(status.message(), "has 2 hard links")) << status;
+}
+
+TEST_F(ReportPlaces, ADescriptorIsCheckedByItsFile) {
+  UniqueFd inside(open((writable_ + "/fd.json").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(inside.valid());
+  absl::StatusOr<RunReportSink> sink = RunReportSink::FromDescriptor(inside.get());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_EQ(sink->CheckOutOfReach(*files_, "", "test.policy").code(),
+            absl::StatusCode::kFailedPrecondition);
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  sink = RunReportSink::FromDescriptor(write_end.get());
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_TRUE(sink->CheckOutOfReach(*files_, "", "test.policy").ok());
 }
 
 }  // namespace
