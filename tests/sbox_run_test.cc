@@ -9,12 +9,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -390,6 +396,146 @@ TEST(SboxRun, AnAuditLogFifoWithoutReaderIsASetupError) {
 
 // ---- --report: the result only sbox writes ------------------------------------------------------
 
+// A strict reader for the report: one JSON object as sbox writes it, without whitespace (RFC
+// 8259: strings without raw control characters and with JSON's escapes only, JSON numbers,
+// nested objects and arrays read the same way) and nothing after it. Values are kept as their JSON
+// text, so a test compares them exactly: "\"exited\"", "159", "null",
+// "{\"number\":11,\"name\":\"SIGSEGV\"}".
+class JsonObject {
+ public:
+  // The object's keys in their order with their values; std::nullopt when `text` is not one
+  // object, or a key repeats.
+  static std::optional<std::vector<std::pair<std::string, std::string>>> Read(
+      std::string_view text) {
+    JsonObject reader(text);
+    std::vector<std::pair<std::string, std::string>> fields;
+    if (!reader.Object(&fields) || reader.pos_ != text.size()) return std::nullopt;
+    std::set<std::string> keys;
+    for (const auto& field : fields) {
+      if (!keys.insert(field.first).second) return std::nullopt;
+    }
+    return fields;
+  }
+
+ private:
+  explicit JsonObject(std::string_view text) : text_(text) {}
+
+  bool At(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  bool Eat(char c) { return At(c) && (++pos_, true); }
+  bool Word(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  size_t Digits() {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && absl::ascii_isdigit(text_[pos_])) ++pos_;
+    return pos_ - start;
+  }
+
+  // `fields` collects the members; nullptr for a nested object.
+  bool Object(std::vector<std::pair<std::string, std::string>>* fields) {
+    if (!Eat('{')) return false;
+    if (Eat('}')) return true;
+    do {
+      const size_t key_start = pos_;
+      if (!String()) return false;
+      const std::string key(text_.substr(key_start + 1, pos_ - key_start - 2));
+      if (!Eat(':')) return false;
+      const size_t value_start = pos_;
+      if (!Value()) return false;
+      if (fields != nullptr) {
+        fields->emplace_back(key, std::string(text_.substr(value_start, pos_ - value_start)));
+      }
+    } while (Eat(','));
+    return Eat('}');
+  }
+  bool Value() {
+    if (At('{')) return Object(nullptr);
+    if (At('"')) return String();
+    if (Eat('[')) {
+      if (Eat(']')) return true;
+      do {
+        if (!Value()) return false;
+      } while (Eat(','));
+      return Eat(']');
+    }
+    if (At('n')) return Word("null");
+    if (At('t')) return Word("true");
+    if (At('f')) return Word("false");
+    Eat('-');
+    if (!Eat('0') && Digits() == 0) return false;
+    if (Eat('.') && Digits() == 0) return false;
+    if (Eat('e') || Eat('E')) {
+      if (!Eat('+')) Eat('-');
+      if (Digits() == 0) return false;
+    }
+    return true;
+  }
+  bool String() {
+    if (!Eat('"')) return false;
+    while (pos_ < text_.size()) {
+      const unsigned char c = static_cast<unsigned char>(text_[pos_++]);
+      if (c == '"') return true;
+      if (c < 0x20) return false;
+      if (c != '\\') continue;
+      if (pos_ >= text_.size()) return false;
+      const char escape = text_[pos_++];
+      if (escape == 'u') {
+        for (int i = 0; i < 4; ++i, ++pos_) {
+          if (pos_ >= text_.size() || !absl::ascii_isxdigit(text_[pos_])) return false;
+        }
+      } else if (std::string_view("\"\\/bfnrt").find(escape) == std::string_view::npos) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// The report's values by key, after checking it is one line holding one JSON object with
+// exactly the documented keys in their order; empty (with a failure) when it is not.
+std::map<std::string, std::string> ReadReport(const std::string& report) {
+  const std::vector<std::string> keys = {"outcome",      "exit_code",    "signal", "violation",
+                                         "file_denials", "wall_time_ms", "rusage", "setup_error"};
+  if (report.empty() || report.back() != '\n' ||
+      std::count(report.begin(), report.end(), '\n') != 1) {
+    ADD_FAILURE() << "not one line: " << report;
+    return {};
+  }
+  const auto fields = JsonObject::Read(std::string_view(report).substr(0, report.size() - 1));
+  if (!fields) {
+    ADD_FAILURE() << "not one JSON object: " << report;
+    return {};
+  }
+  std::vector<std::string> seen;
+  for (const auto& field : *fields) seen.push_back(field.first);
+  EXPECT_EQ(seen, keys) << report;
+  return std::map<std::string, std::string>(fields->begin(), fields->end());
+}
+
+// A report's number, for the values that vary from run to run.
+double Number(const std::string& json) {
+  double value = -1;
+  EXPECT_TRUE(absl::SimpleAtod(json, &value)) << json;
+  return value;
+}
+
+TEST(JsonObject, ReadsOneObjectStrictly) {
+  const auto fields = JsonObject::Read(R"({"a":"x\"\u00e9","b":[1,-2.5e3,{"c":null}],"d":{}})");
+  ASSERT_TRUE(fields.has_value());
+  EXPECT_EQ(*fields, (std::vector<std::pair<std::string, std::string>>{
+                         {"a", R"("x\"\u00e9")"}, {"b", R"([1,-2.5e3,{"c":null}])"}, {"d", "{}"}}));
+  for (const char* bad :
+       {R"({"a":1)", R"({"a":1,})", R"({"a":01})", R"({"a":"\x"})", "{\"a\":\"\n\"}", R"({"a":1} )",
+        R"({"a":1,"a":2})", R"([1])", R"({"a":tru})", R"({"a":1.})", R"({a:1})"}) {
+    EXPECT_FALSE(JsonObject::Read(bad).has_value()) << bad;
+  }
+}
+
 // `sbox run --report FILE` with OPTIONS -- COMMAND; the report's text in `report`.
 CommandResult SboxWithReport(const Samples& samples, const std::vector<std::string>& options,
                              const std::vector<std::string>& command, std::string* report) {
@@ -404,75 +550,102 @@ CommandResult SboxWithReport(const Samples& samples, const std::vector<std::stri
 
 TEST(SboxReport, AForgedViolationLineIsAnExitAndARealOneIsAViolation) {
   const Samples samples;
-  std::string report;
-  CommandResult r = SboxWithReport(samples, {}, {kEscapeProbe, "forge"}, &report);
+  std::string text;
+  CommandResult r = SboxWithReport(samples, {}, {kEscapeProbe, "forge"}, &text);
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
   EXPECT_TRUE(absl::StartsWith(r.err, "sbox: policy violation: execve (59)")) << r.err;
-  EXPECT_TRUE(absl::StartsWith(report,
-                               "{\"outcome\":\"exited\",\"exit_code\":159,"
-                               "\"signal\":null,\"violation\":null,"))
-      << report;
-  EXPECT_EQ(std::count(report.begin(), report.end(), '\n'), 1) << report;
+  std::map<std::string, std::string> report = ReadReport(text);
+  EXPECT_EQ(report["outcome"], "\"exited\"");
+  EXPECT_EQ(report["exit_code"], "159");
+  EXPECT_EQ(report["signal"], "null");
+  EXPECT_EQ(report["violation"], "null");
+  EXPECT_EQ(report["setup_error"], "null");
 
-  r = SboxWithReport(samples, {}, {kProbe, "socket"}, &report);
+  r = SboxWithReport(samples, {}, {kProbe, "socket"}, &text);
   EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(report,
-                               "{\"outcome\":\"violation\",\"exit_code\":159,"
-                               "\"signal\":null,\"violation\":{\"syscall\":\"socket\","
-                               "\"number\":41,\"arch\":\"x86_64\",\"args\":[\"0x2\","))
-      << report;
-  EXPECT_TRUE(absl::StrContains(report, "\"call\":\"socket(AF_INET, SOCK_STREAM, 0)\"")) << report;
-  EXPECT_TRUE(absl::StrContains(report,
-                                "\"advice\":\"the built-in policy does not mention "
-                                "socket; # socket with these arguments is refused"))
-      << report;
+  report = ReadReport(text);
+  EXPECT_EQ(report["outcome"], "\"violation\"");
+  EXPECT_EQ(report["exit_code"], "159");
+  EXPECT_EQ(report["signal"], "null");
+  const std::optional<std::vector<std::pair<std::string, std::string>>> violation =
+      JsonObject::Read(report["violation"]);
+  ASSERT_TRUE(violation.has_value()) << text;
+  ASSERT_EQ(violation->size(), 9u) << text;
+  const std::map<std::string, std::string> call(violation->begin(), violation->end());
+  EXPECT_EQ(call.at("syscall"), "\"socket\"");
+  EXPECT_EQ(call.at("number"), "41");
+  EXPECT_EQ(call.at("arch"), "\"x86_64\"");
+  EXPECT_TRUE(absl::StartsWith(call.at("args"), R"(["0x2","0x1","0",)")) << call.at("args");
+  EXPECT_EQ(call.at("call"), "\"socket(AF_INET, SOCK_STREAM, 0)\"");
+  EXPECT_TRUE(absl::StartsWith(call.at("ip"), "\"0x")) << call.at("ip");
+  EXPECT_GT(Number(call.at("thread")), 0);
+  EXPECT_TRUE(absl::StartsWith(call.at("advice"),
+                               "\"the built-in policy does not mention socket; # socket with "
+                               "these arguments is refused"))
+      << call.at("advice");
+  EXPECT_TRUE(call.count("suggested_rule")) << text;
 }
 
 TEST(SboxReport, SignalsTimeoutsAndSetupErrors) {
   const Samples samples;
-  std::string report;
-  CommandResult r = SboxWithReport(samples, {}, {kProbe, "crash"}, &report);
+  std::string text;
+  CommandResult r = SboxWithReport(samples, {}, {kProbe, "crash"}, &text);
   EXPECT_EQ(r.exit_code, 128 + SIGSEGV) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(report,
-                               "{\"outcome\":\"signaled\",\"exit_code\":139,"
-                               "\"signal\":{\"number\":11,\"name\":\"SIGSEGV\"},"))
-      << report;
+  std::map<std::string, std::string> report = ReadReport(text);
+  EXPECT_EQ(report["outcome"], "\"signaled\"");
+  EXPECT_EQ(report["exit_code"], "139");
+  EXPECT_EQ(report["signal"], R"({"number":11,"name":"SIGSEGV"})");
+  EXPECT_EQ(report["violation"], "null");
 
-  r = SboxWithReport(samples, {"--timeout", "0.2"}, {kProbe, "sleep", "30"}, &report);
+  r = SboxWithReport(samples, {"--timeout", "0.2"}, {kProbe, "sleep", "30"}, &text);
   EXPECT_EQ(r.exit_code, kRunTimedOut) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(report, "{\"outcome\":\"timed_out\",\"exit_code\":124,")) << report;
+  report = ReadReport(text);
+  EXPECT_EQ(report["outcome"], "\"timed_out\"");
+  EXPECT_EQ(report["exit_code"], "124");
+  EXPECT_EQ(report["signal"], "null");
+  EXPECT_GE(Number(report["wall_time_ms"]), 200) << text;
 
-  r = SboxWithReport(samples, {}, {"/nonexistent/program"}, &report);
+  r = SboxWithReport(samples, {}, {"/nonexistent/program"}, &text);
   EXPECT_EQ(r.exit_code, kRunNotFound) << Describe(r);
-  EXPECT_EQ(report,
+  ReadReport(text);
+  EXPECT_EQ(text,
             "{\"outcome\":\"setup_error\",\"exit_code\":127,\"signal\":null,\"violation\":"
             "null,\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,\"setup_error\":"
             "\"/nonexistent/program: No such file or directory\"}\n");
 
-  r = SboxWithReport(samples, {"--policy", "/nonexistent.policy"}, {kProbe, "exit", "0"}, &report);
+  r = SboxWithReport(samples, {"--policy", "/nonexistent.policy"}, {kProbe, "exit", "0"}, &text);
   EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
-  EXPECT_TRUE(absl::StartsWith(report, "{\"outcome\":\"setup_error\",\"exit_code\":125,"))
-      << report;
+  report = ReadReport(text);
+  EXPECT_EQ(report["outcome"], "\"setup_error\"");
+  EXPECT_EQ(report["exit_code"], "125");
+  EXPECT_TRUE(absl::StartsWith(report["setup_error"], "\"run: cannot open '/nonexistent.policy'"))
+      << report["setup_error"];
 }
 
 TEST(SboxReport, CountsFileDenialsAndUsage) {
   const Samples samples;
-  std::string granted;
+  std::string text;
   CommandResult r = SboxWithReport(samples, {"--allow-read", samples.text()},
-                                   {kProbe, "read", samples.text()}, &granted);
+                                   {kProbe, "read", samples.text()}, &text);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  std::string refused;
+  std::map<std::string, std::string> granted = ReadReport(text);
   r = SboxWithReport(samples, {"--allow-read", samples.text()}, {kProbe, "read", samples.secret()},
-                     &refused);
+                     &text);
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  const auto denials = [](const std::string& report) {
-    const size_t at = report.find("\"file_denials\":");
-    return at == std::string::npos ? -1 : std::atoi(report.c_str() + at + 15);
-  };
-  EXPECT_GE(denials(granted), 0) << granted;
-  EXPECT_EQ(denials(refused), denials(granted) + 1) << granted << refused;
-  EXPECT_TRUE(absl::StrContains(granted, "\"rusage\":{\"user_ms\":")) << granted;
-  EXPECT_FALSE(absl::StrContains(granted, "\"max_rss_kb\":0}")) << granted;
+  std::map<std::string, std::string> refused = ReadReport(text);
+  EXPECT_GE(Number(granted["file_denials"]), 0);
+  EXPECT_EQ(Number(refused["file_denials"]), Number(granted["file_denials"]) + 1);
+  const std::optional<std::vector<std::pair<std::string, std::string>>> rusage =
+      JsonObject::Read(granted["rusage"]);
+  ASSERT_TRUE(rusage.has_value()) << granted["rusage"];
+  ASSERT_EQ(rusage->size(), 3u) << granted["rusage"];
+  EXPECT_EQ((*rusage)[0].first, "user_ms");
+  EXPECT_EQ((*rusage)[1].first, "system_ms");
+  EXPECT_EQ((*rusage)[2].first, "max_rss_kb");
+  EXPECT_GE(Number((*rusage)[0].second), 0);
+  EXPECT_GE(Number((*rusage)[1].second), 0);
+  EXPECT_GT(Number((*rusage)[2].second), 0);
+  EXPECT_GT(Number(granted["wall_time_ms"]), 0);
 }
 
 TEST(SboxReport, GoesToAnInheritedDescriptor) {
@@ -482,9 +655,9 @@ TEST(SboxReport, GoesToAnInheritedDescriptor) {
       RunCommand({"/bin/sh", "-c", "exec \"$0\" run --report-fd 5 -- \"$1\" exit 3 5>\"$2\"", kSbox,
                   kProbe, path});
   EXPECT_EQ(r.exit_code, 3) << Describe(r);
-  EXPECT_TRUE(
-      absl::StartsWith(testing::ReadFileOrDie(path), "{\"outcome\":\"exited\",\"exit_code\":3,"))
-      << testing::ReadFileOrDie(path);
+  std::map<std::string, std::string> report = ReadReport(testing::ReadFileOrDie(path));
+  EXPECT_EQ(report["outcome"], "\"exited\"");
+  EXPECT_EQ(report["exit_code"], "3");
   EXPECT_EQ(Sbox({"--report-fd", "1"}, {kProbe, "exit", "0"}).exit_code, kRunSetupFailed);
   EXPECT_EQ(Sbox({"--report-fd", "77"}, {kProbe, "exit", "0"}).exit_code, kRunSetupFailed);
 }
