@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -129,6 +130,18 @@ absl::Status RunReportSink::CheckOutOfReach(const FilePolicy& files, const std::
       return absl::FailedPreconditionError(
           absl::StrCat(name_, ": ", policy_name, " lets the program write, create or delete it as ",
                        name, " (", match.rule->ToString(), ")"));
+    }
+    // A directory above it that the program may delete it may also rename, report and all,
+    // unless other rules name paths beneath it (the broker then refuses the rename).
+    for (std::string_view above = name; above != "/";) {
+      above = above.substr(0, std::max<size_t>(above.rfind('/'), 1));
+      const FilePolicy::Match directory = files.Find(above);
+      if (directory.allowed() && (directory.rule->permissions & kDelete) != 0 &&
+          !files.ContainsRulePaths(above)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(name_, ": ", policy_name, " lets the program rename its directory ",
+                         std::string(above), " (", directory.rule->ToString(), ")"));
+      }
     }
   }
   struct stat st;

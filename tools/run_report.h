@@ -47,8 +47,9 @@ class RunReportSink {
   // write, create or delete by the name it was given (`given`, absolute and normalized; empty
   // for a descriptor), or by the name the open file has beneath any rule's root, the kernel's
   // path of it with every symlink resolved (a symlink or a ".." in `given` can lead into a
-  // granted tree); and a regular file with more than one hard link, whose other names no check
-  // here sees. FailedPrecondition naming the destination, `policy_name` and the rule.
+  // granted tree); one in a directory that the program may rename, as the broker judges a
+  // rename; and a regular file with more than one hard link, whose other names no check here
+  // sees. FailedPrecondition naming the destination, `policy_name` and the rule.
   [[nodiscard]] absl::Status CheckOutOfReach(const FilePolicy& files, const std::string& given,
                                              const std::string& policy_name) const;
 

@@ -168,6 +168,35 @@ TEST_F(ReportPlaces, ASymlinkOrADotDotIntoAWritableTreeIsSeenThrough) {
   EXPECT_EQ(Check(readable_ + "/up/../report.json").code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// A file rule that grants deleting a directory lets the program rename it, report and all.
+TEST(RunReportSink, AReportInADirectoryTheProgramMayRenameIsRefused) {
+  const char* base = getenv("TEST_TMPDIR");
+  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/rename_XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  ASSERT_EQ(mkdir((dir + "/reports").c_str(), 0700), 0);
+  absl::StatusOr<FilePolicy> files =
+      FilePolicy::Builder().AllowFile(dir + "/reports", kRead | kDelete).Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  absl::StatusOr<RunReportSink> sink = RunReportSink::OpenFile(dir + "/reports/r.json");
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  const absl::Status status = sink->CheckOutOfReach(*files, dir + "/reports/r.json", "p.policy");
+  EXPECT_EQ(status.message(), "--report " + dir + "/reports/r.json: p.policy lets the program " +
+                                  "rename its directory " + dir + "/reports (allow rd file " + dir +
+                                  "/reports)");
+
+  // A tree with a deny rule beneath it: the broker renames no directory above another rule.
+  ASSERT_EQ(mkdir((dir + "/out").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/out/reports").c_str(), 0700), 0);
+  files = FilePolicy::Builder()
+              .AllowTree(dir + "/out", kRead | kWrite | kCreate | kDelete)
+              .Deny(dir + "/out/reports")
+              .Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  sink = RunReportSink::OpenFile(dir + "/out/reports/r.json");
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_TRUE(sink->CheckOutOfReach(*files, dir + "/out/reports/r.json", "p.policy").ok());
+}
+
 TEST_F(ReportPlaces, AReportWithAnotherHardLinkIsRefused) {
   const std::string report = dir_ + "/linked.json";
   ASSERT_TRUE(Check(report).ok());
