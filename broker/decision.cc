@@ -66,6 +66,14 @@ std::string OpName(proto::Op op) {
       return "chdir";
     case proto::Op::kGetcwd:
       return "getcwd";
+    case proto::Op::kChown:
+      return "chown";
+    case proto::Op::kUtimens:
+      return "utimens";
+    case proto::Op::kStatfs:
+      return "statfs";
+    case proto::Op::kMknod:
+      return "mknod";
   }
   return absl::StrFormat("op %d", static_cast<int>(op));
 }

@@ -63,23 +63,32 @@ std::string Rule::ToString() const {
   return path;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowFile(std::string path, Permissions permissions) {
-  rules_.push_back(Rule{RuleKind::kFile, permissions, std::move(path)});
+FilePolicy::Builder& FilePolicy::Builder::AllowFile(std::string path, Permissions permissions,
+                                                    std::string source) {
+  rules_.push_back(Rule{RuleKind::kFile, permissions, std::move(path), EACCES, std::move(source)});
   return *this;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowTree(std::string path, Permissions permissions) {
-  rules_.push_back(Rule{RuleKind::kTree, permissions, std::move(path)});
+FilePolicy::Builder& FilePolicy::Builder::AllowTree(std::string path, Permissions permissions,
+                                                    std::string source) {
+  rules_.push_back(Rule{RuleKind::kTree, permissions, std::move(path), EACCES, std::move(source)});
   return *this;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::AllowTemporaryFiles(std::string directory) {
-  rules_.push_back(Rule{RuleKind::kTemporary, kRead | kWrite | kCreate, std::move(directory)});
+FilePolicy::Builder& FilePolicy::Builder::AllowTemporaryFiles(std::string directory,
+                                                              std::string source) {
+  rules_.push_back(Rule{RuleKind::kTemporary, kRead | kWrite | kCreate, std::move(directory),
+                        EACCES, std::move(source)});
   return *this;
 }
 
-FilePolicy::Builder& FilePolicy::Builder::Deny(std::string path) {
-  rules_.push_back(Rule{RuleKind::kDeny, 0, std::move(path)});
+FilePolicy::Builder& FilePolicy::Builder::Deny(std::string path, int error, std::string source) {
+  rules_.push_back(Rule{RuleKind::kDeny, 0, std::move(path), error, std::move(source)});
+  return *this;
+}
+
+FilePolicy::Builder& FilePolicy::Builder::SetUncoveredErrno(int error) {
+  uncovered_errno_ = error;
   return *this;
 }
 
@@ -89,25 +98,63 @@ FilePolicy::Builder& FilePolicy::Builder::SetCreateModes(mode_t file_mode, mode_
   return *this;
 }
 
+namespace {
+
+// "rule 3 (tree /data, t.policy:4)": how errors name a rule.
+std::string RuleName(const Rule& rule) {
+  std::string name = absl::StrFormat("rule %d (%s %s", rule.index + 1, KindName(rule.kind),
+                                     absl::CHexEscape(rule.path));
+  if (!rule.source.empty()) absl::StrAppend(&name, ", ", rule.source);
+  return name + ")";
+}
+
+// Opens `root_path` for `rule`: the directory itself, or, when it does not exist yet, its
+// nearest existing ancestor with the missing names in `rule->root_rest`.
+absl::Status OpenRoot(const std::string& root_path, Rule* rule, UniqueFd* fd) {
+  std::string existing = root_path;
+  for (;;) {
+    fd->reset(open(existing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (fd->valid()) break;
+    const int error = errno;
+    if ((error != ENOENT && error != ENOTDIR) || existing == "/") {
+      return absl::ErrnoToStatus(error, absl::StrFormat("%s: open(\"%s\", O_PATH|O_DIRECTORY)",
+                                                        RuleName(*rule), existing));
+    }
+    const size_t slash = existing.rfind('/');
+    existing.resize(slash == 0 ? 1 : slash);
+  }
+  if (existing.size() < root_path.size()) {
+    rule->root_rest = root_path.substr(existing == "/" ? 1 : existing.size() + 1);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   if ((file_mode_ & ~0777u) != 0 || (directory_mode_ & ~0777u) != 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("create modes %#o and %#o: only permission bits (0777) may be set",
                         file_mode_, directory_mode_));
   }
+  if (uncovered_errno_ != ENOENT && uncovered_errno_ != EACCES) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "uncovered paths: errno %d; only ENOENT and EACCES are meaningful", uncovered_errno_));
+  }
   FilePolicy policy;
   policy.file_mode_ = file_mode_;
   policy.directory_mode_ = directory_mode_;
+  policy.uncovered_errno_ = uncovered_errno_;
   policy.rules_.reserve(rules_.size());
   policy.filesystem_root_.reset(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!policy.filesystem_root_.valid()) return absl::ErrnoToStatus(errno, "open(\"/\", O_PATH)");
-  absl::flat_hash_map<std::string, int> root_fds;  // root directory -> its descriptor
+  // Root directory -> its descriptor and the names it still lacks.
+  absl::flat_hash_map<std::string, std::pair<int, std::string>> root_fds;
 
   for (const Rule& added : rules_) {
     Rule rule = added;
     rule.index = policy.rules_.size();
-    const std::string name = absl::StrFormat("rule %d (%s %s)", rule.index + 1, KindName(rule.kind),
-                                             absl::CHexEscape(rule.path));
+    const std::string name = RuleName(rule);
     const PathProblem problem = CheckAbsoluteNormalizedPath(rule.path);
     if (problem != PathProblem::kNone) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -119,12 +166,21 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     if (rule.kind != RuleKind::kDeny && (rule.permissions & kAllPermissions) == 0) {
       return absl::InvalidArgumentError(absl::StrFormat("%s: grants no permission", name));
     }
+    if (rule.kind == RuleKind::kDeny && (rule.error < 1 || rule.error > 4095)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: errno %d is outside 1..4095", name, rule.error));
+    }
     RulesAtPath& at_path = policy.by_path_[rule.path];
     int& slot = rule.kind == RuleKind::kDeny ? at_path.deny : at_path.allow;
     if (slot != -1) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: \"%s\" already has a%s rule (%s)", name, rule.path,
-          rule.kind == RuleKind::kDeny ? " deny" : "n allow", policy.rules_[slot].ToString()));
+      // Rules of one kind on one path combine; anything else is a contradiction.
+      Rule& earlier = policy.rules_[slot];
+      if (earlier.kind != rule.kind || earlier.error != rule.error) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s contradicts %s: one path, two meanings", name, RuleName(earlier)));
+      }
+      earlier.permissions |= rule.permissions;
+      continue;
     }
     slot = static_cast<int>(rule.index);
 
@@ -135,21 +191,22 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     if (rule.path != "/") policy.rule_ancestors_.insert("/");
     if (rule.kind != RuleKind::kDeny) {
       const std::string root_path = RootPath(rule);
-      auto [root, inserted] = root_fds.emplace(root_path, -1);
+      auto [root, inserted] = root_fds.emplace(root_path, std::make_pair(-1, std::string()));
       if (inserted) {
-        UniqueFd fd(open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!fd.valid()) {
-          const int error = errno;
-          return absl::ErrnoToStatus(
-              error, absl::StrFormat("%s: open(\"%s\", O_PATH|O_DIRECTORY)", name, root_path));
-        }
-        root->second = fd.get();
+        UniqueFd fd;
+        if (absl::Status opened = OpenRoot(root_path, &rule, &fd); !opened.ok()) return opened;
+        root->second = {fd.get(), rule.root_rest};
         policy.roots_.push_back(std::move(fd));
       }
-      rule.root = root->second;
+      rule.root = root->second.first;
+      rule.root_rest = root->second.second;
       if (DescriptorPath(rule.root, &rule.canonical_root) != 0) {
         return absl::FailedPreconditionError(
             absl::StrFormat("%s: \"%s\" has no path the broker can name", name, root_path));
+      }
+      if (!rule.root_rest.empty()) {
+        if (rule.canonical_root != "/") rule.canonical_root += '/';
+        rule.canonical_root += rule.root_rest;
       }
       // Every proper ancestor, "/" included, may be stat'ed.
       for (size_t slash = rule.path.rfind('/'); slash != std::string::npos && slash > 0;

@@ -1,6 +1,7 @@
 #ifndef SBOX_BROKER_FILE_POLICY_H_
 #define SBOX_BROKER_FILE_POLICY_H_
 
+#include <errno.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -38,15 +39,22 @@ enum class RuleKind {
   kDeny,       // deny: a path and everything beneath it
 };
 
-// One rule of a file policy. `root` is an O_PATH descriptor of the directory that opens under
-// this rule resolve beneath: the tree itself, or the parent directory of a file. It is opened
-// once, when the policy is built, by the trusted side, and owned by the FilePolicy: rules with
-// the same root directory share one descriptor. Deny rules have none.
+// One rule of a file policy. Its root directory is the directory that opens under this rule
+// resolve beneath: the tree itself, or the parent directory of a file. `root` is an O_PATH
+// descriptor opened once, when the policy is built, by the trusted side, and owned by the
+// FilePolicy: rules with the same directory share one descriptor. Deny rules have none.
+//
+// Grants are names: a root directory that does not exist yet is reached when a request needs
+// it, as `root_rest` (the names still missing, "a/b") beneath `root` (then the nearest
+// ancestor that existed), never following a symlink.
 struct Rule {
   RuleKind kind;
   Permissions permissions;  // allow rules; kTemporary implies kRead|kWrite|kCreate
   std::string path;
+  int error = EACCES;       // deny rules: what a request on a covered path gets
+  std::string source = {};  // where the rule was written ("t.policy:3", "--allow-read"), or ""
   int root = -1;
+  std::string root_rest = {};
   // The root directory's path with every symlink resolved, as the kernel names files beneath it
   // (on merged-/usr systems "/lib/x" is "/usr/lib/x").
   std::string canonical_root = {};
@@ -63,7 +71,11 @@ struct Rule {
 // Precedence, one rule: the most specific path decides. Among the rules on the path itself and
 // on each of its ancestors, the longest rule path wins; a file rule applies only to its exact
 // path. At equal length a deny rule beats an allow rule. Lookup costs one hash probe per path
-// component, whatever the number of rules.
+// component, whatever the number of rules. Allow rules of one kind on one path combine (the
+// union of their permissions).
+//
+// A path no rule covers answers ENOENT, as if absent (SetUncoveredErrno changes it); a deny
+// rule answers its errno (EACCES unless given).
 //
 // Ancestors of every allow rule's path may be stat'ed (and access'ed with F_OK): programs walk
 // up to the files they may open. That reveals a directory's metadata, never its entries.
@@ -71,12 +83,16 @@ class FilePolicy {
  public:
   class Builder {
    public:
-    Builder& AllowFile(std::string path, Permissions permissions);
-    Builder& AllowTree(std::string path, Permissions permissions);
+    // `source` names where the rule was written, for errors and audit ("" when unknown).
+    Builder& AllowFile(std::string path, Permissions permissions, std::string source = {});
+    Builder& AllowTree(std::string path, Permissions permissions, std::string source = {});
     // Files beneath `directory` may be created with O_CREAT|O_EXCL and write access; the broker
     // unlinks each right after opening it, so the sandboxee gets an anonymous file.
-    Builder& AllowTemporaryFiles(std::string directory);
-    Builder& Deny(std::string path);
+    Builder& AllowTemporaryFiles(std::string directory, std::string source = {});
+    // `error`: what requests on the path and beneath it get (1..4095).
+    Builder& Deny(std::string path, int error = EACCES, std::string source = {});
+    // What requests on paths no rule covers get: ENOENT (the default) or EACCES.
+    Builder& SetUncoveredErrno(int error);
 
     // Shorthands for the common grants.
     Builder& AllowReadFile(std::string path) { return AllowFile(std::move(path), kRead); }
@@ -89,17 +105,20 @@ class FilePolicy {
     // with it, then with the broker's umask. Defaults: 0600 and 0700.
     Builder& SetCreateModes(mode_t file_mode, mode_t directory_mode);
 
-    // Validates every path and opens every allow rule's root directory. Errors name the rule:
-    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, two
-    //                    allow rules (or two deny rules) on one path, no permissions, create
-    //                    modes beyond 0777
-    //   NotFound, PermissionDenied, ...  a root directory could not be opened (errno mapped)
+    // Validates every path and opens every allow rule's root directory that exists (or its
+    // nearest existing ancestor). Errors name the rule, and both rules of a contradiction:
+    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, allow
+    //                    rules of different kinds on one path, deny rules with different
+    //                    errnos on one path, no permissions, create modes beyond 0777, an
+    //                    uncovered errno other than ENOENT or EACCES
+    //   NotFound, PermissionDenied, ...  "/" could not be opened (errno mapped)
     absl::StatusOr<FilePolicy> Build() const;
 
    private:
     std::vector<Rule> rules_;
     mode_t file_mode_ = 0600;
     mode_t directory_mode_ = 0700;
+    int uncovered_errno_ = ENOENT;
   };
 
   struct Match {
@@ -127,6 +146,11 @@ class FilePolicy {
   int filesystem_root() const { return filesystem_root_.get(); }
   mode_t file_mode() const { return file_mode_; }
   mode_t directory_mode() const { return directory_mode_; }
+  int uncovered_errno() const { return uncovered_errno_; }
+  // What a request on a path with this match gets when it is not allowed.
+  int RefusalErrno(const Match& match) const {
+    return match.rule == nullptr ? uncovered_errno_ : match.rule->error;
+  }
   const std::vector<Rule>& rules() const { return rules_; }
 
   FilePolicy(FilePolicy&&) = default;
@@ -149,6 +173,7 @@ class FilePolicy {
   absl::flat_hash_set<std::string> rule_ancestors_;  // of every rule
   mode_t file_mode_ = 0600;
   mode_t directory_mode_ = 0700;
+  int uncovered_errno_ = ENOENT;
 };
 
 }  // namespace sbox

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,20 +16,21 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "broker/beneath.h"
 #include "broker/open_flags.h"
-#include "broker/path_check.h"
+#include "broker/path_walk.h"
 #include "broker/request_path.h"
 
 namespace sbox {
 namespace {
-
-constexpr uint64_t kContained = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 
 // One path of a request, resolved and judged.
 struct Target {
   std::string path;  // absolute, normalized
   FilePolicy::Match match;
   bool ancestor = false;  // no allow rule covers it, but it is an ancestor of one
+  bool names_directory = false;  // the request's path ended in "/"
+  int itself = -1;  // the op acts on this descriptor (the request's own), named by `path`
 
   Permissions permissions() const { return match.allowed() ? match.rule->permissions : 0; }
 };
@@ -50,37 +52,6 @@ struct Verdict {
   void Fail(int errno_value) { error = errno_value; }
 };
 
-// A NUL-terminated copy of `name` for the *at syscalls; `name` is at most PATH_MAX - 1 bytes.
-class CName {
- public:
-  explicit CName(std::string_view name) {
-    memcpy(buffer_, name.data(), name.size());
-    buffer_[name.size()] = '\0';
-  }
-  const char* get() const { return buffer_; }
-
- private:
-  char buffer_[PATH_MAX];
-};
-
-int OpenAt2(int dirfd, std::string_view path, uint64_t flags, uint64_t mode, uint64_t resolve) {
-  open_how how = {};
-  // openat2 rejects O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
-  how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
-  how.mode = mode;
-  how.resolve = resolve;
-  const CName name(path);
-  // A rename anywhere on the system while ".." is resolved beneath a root makes openat2 fail
-  // with EAGAIN, to be retried; a bounded number of tries keeps a flood of renames from
-  // holding the broker.
-  long fd = -1;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    fd = syscall(SYS_openat2, dirfd, name.get(), &how, sizeof(how));
-    if (fd >= 0 || errno != EAGAIN) break;
-  }
-  return fd >= 0 ? static_cast<int>(fd) : -errno;
-}
-
 class Handler {
  public:
   Handler(const FilePolicy& policy, const proto::Request& request, const UniqueFd* dirfds,
@@ -91,45 +62,55 @@ class Handler {
   Decision MakeDecision(absl::Time start) const;
 
  private:
-  // Resolves and judges the request's path (`second`: path2). False when refused.
-  bool Locate(bool second, Target* target);
+  // Resolves and judges the request's path (`second`: path2). `follow_last`: a symlink in the
+  // last component is followed (as the call would). False when refused.
+  bool Locate(bool second, bool follow_last, Target* target);
   // Some allow rule covers `target` (or, when `ancestor_ok`, it is an ancestor of one). Every op
-  // checks this first, so a path the policy does not allow is EACCES whatever the arguments.
+  // checks this first, so a path the policy does not grant gets the policy's errno whatever the
+  // arguments.
   bool Covered(const Target& target, bool ancestor_ok);
   // The policy grants `needed` on `target`.
   bool Require(const Target& target, Permissions needed, const char* why);
-  // Opens `target` beneath its rule's root, as described in the header. Returns the descriptor
-  // or -1 with the verdict updated. `needed`: the permissions a followed symlink's real path
-  // must also have; `follow`: whether a symlink may be followed at all.
-  int Open(const Target& target, uint64_t flags, uint64_t mode, Permissions needed, bool follow);
+  // A kernel open met a symlink (ELOOP under RESOLVE_NO_SYMLINKS): asks Run for another attempt
+  // that walks the path hop by hop. Returns false.
+  bool MetSymlink(const char* why);
+  // Opens `target` beneath its rule (or, for an ancestor, beneath "/"), never following a
+  // symlink. Returns the descriptor or -1 with the verdict updated.
+  int Open(const Target& target, uint64_t flags, uint64_t mode, uint64_t extra_resolve = 0);
+  // The file `target` names, as an O_PATH descriptor (`flags` adds O_NOFOLLOW, O_DIRECTORY), or
+  // the request's own descriptor for an op on it. -1 with the verdict updated on failure.
+  int Lookup(const Target& target, uint64_t flags, UniqueFd* owned);
   // The parent directory of `target` beneath its rule's root, and the last component.
-  bool OpenParent(const Target& target, UniqueFd* owned, int* parent, std::string_view* name);
+  bool OpenParent(const Target& target, UniqueFd* owned, int* parent, std::string* name);
   // Rename and link: both parent directories and last components.
   struct NameOperands {
     UniqueFd old_owned;
     UniqueFd new_owned;
     int old_parent = -1;
     int new_parent = -1;
-    std::string_view old_name;
-    std::string_view new_name;
+    std::string old_name;
+    std::string new_name;
   };
   bool OpenParents(NameOperands* names);
   // The new name's rule grants read, write or connect the old one lacks (or, `both_ways`, the
   // reverse too); refuses the request if so.
   bool Widens(bool both_ways);
-  // Opens an ancestor of the allowed paths for stat or access: beneath "/", no symlinks.
-  int OpenAncestor(const Target& target, uint64_t flags);
 
+  void Dispatch();
   void DoOpen();
   void DoAccess();
   void DoStat();
+  void DoStatfs();
   void DoReadlink();
   void DoMkdir();
+  void DoMknod();
   void DoRemove(int at_flags);
   void DoRename();
   void DoLink();
   void DoSymlink();
   void DoChmod();
+  void DoChown();
+  void DoUtimens();
   void DoTruncate();
   void DoConnect();
   void DoChdir();
@@ -141,19 +122,32 @@ class Handler {
   SandboxState& sandbox_;
   uint8_t* payload_;
 
+  // Set once an attempt met a symlink: paths are then walked hop by hop (broker/path_walk.h).
+  bool walk_ = false;
+  bool met_symlink_ = false;
   Target first_;
   Target second_;
   Verdict verdict_;
   FileRequestHandler::Outcome outcome_;
 };
 
-bool Handler::Locate(bool second, Target* target) {
+bool Handler::Locate(bool second, bool follow_last, Target* target) {
   const std::string_view path = second ? request_.path2 : request_.path;
   const uint32_t bit = second ? proto::kFdForPath2 : proto::kFdForPath;
   std::string base;
   if (request_.fd_paths & bit) {
     const int index = (second && (request_.fd_paths & proto::kFdForPath)) ? 1 : 0;
-    if (const int error = DirectoryPath(dirfds_[index].get(), &base); error != 0) {
+    const int fd = dirfds_[index].get();
+    if (path.empty()) {
+      // The op acts on the descriptor itself: judged by the path it has now.
+      target->itself = fd;
+      if (DescriptorPath(fd, &target->path) != 0) {
+        return verdict_.Deny(EPERM, "the descriptor has no path the policy can judge");
+      }
+      target->match = policy_.Find(target->path);
+      return true;
+    }
+    if (const int error = DirectoryPath(fd, &base); error != 0) {
       target->path.assign(path.data(), path.size());
       return verdict_.Deny(error, "the directory descriptor names no directory");
     }
@@ -161,10 +155,25 @@ bool Handler::Locate(bool second, Target* target) {
     base = sandbox_.working_directory();
   }
   const char* reason = "";
-  if (const int error = ResolveRequestPath(path, base, sandbox_.pid(), &target->path, &reason);
+  RequestPath joined;
+  if (const int error = JoinRequestPath(path, base, sandbox_.pid(), &joined, &reason);
       error != 0) {
     target->path.assign(path.data(), path.size());
     return verdict_.Deny(error, reason);
+  }
+  target->names_directory = joined.names_directory;
+  if (walk_ || joined.has_dotdot) {
+    const WalkResult walked = WalkPath(policy_, joined.path, follow_last, &target->path);
+    if (walked.error != 0) {
+      target->match = policy_.Find(target->path);
+      verdict_.rule = target->match.rule;
+      if (walked.refused) return verdict_.Deny(walked.error, walked.reason);
+      verdict_.Fail(walked.error);
+      verdict_.reason = walked.reason;
+      return false;
+    }
+  } else {
+    target->path = std::move(joined.path);
   }
   target->match = policy_.Find(target->path);
   if (!target->match.allowed()) {
@@ -181,8 +190,10 @@ bool Handler::Covered(const Target& target, bool ancestor_ok) {
 bool Handler::Require(const Target& target, Permissions needed, const char* why) {
   verdict_.rule = target.match.rule;
   if (!target.match.allowed()) {
-    return verdict_.Deny(EACCES, target.match.rule != nullptr ? "a deny rule covers the path"
-                                                              : "no rule covers the path");
+    if (target.ancestor) return verdict_.Deny(EACCES, "the path is only an ancestor of a grant");
+    return verdict_.Deny(policy_.RefusalErrno(target.match),
+                         target.match.rule != nullptr ? "a deny rule covers the path"
+                                                      : "no rule covers the path");
   }
   if (target.match.rule->kind == RuleKind::kTemporary && request_.op != proto::Op::kOpen) {
     return verdict_.Deny(EACCES, "a temporary-files rule allows only creating opens");
@@ -191,60 +202,64 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
   return true;
 }
 
-int Handler::Open(const Target& target, uint64_t flags, uint64_t mode, Permissions needed,
-                  bool follow) {
-  const Rule& rule = *target.match.rule;
-  const std::string_view beneath = target.match.beneath;
-  int fd = OpenAt2(rule.root, beneath, flags, mode, kContained | RESOLVE_NO_SYMLINKS);
-  if (fd == -ELOOP && rule.IsTree() && follow) {
-    fd = OpenAt2(rule.root, beneath, flags, mode, kContained);
-    if (fd >= 0) {
-      // A symlink was followed: judge where the descriptor really is.
-      UniqueFd opened(fd);
-      std::string real;
-      std::string judged;
-      if (DescriptorPath(fd, &real) != 0 || (judged = policy_.PolicyPathOf(rule, real)).empty()) {
-        verdict_.Deny(EACCES, "a symlink led to a file that has no path beneath the root");
-        return -1;
-      }
-      const FilePolicy::Match match = policy_.Find(judged);
-      if (!match.allowed() || (match.rule->permissions & needed) != needed ||
-          match.rule->kind == RuleKind::kTemporary) {
-        verdict_.Deny(EACCES, "a symlink led to a path the policy does not grant");
-        return -1;
-      }
-      fd = opened.release();
-    }
+bool Handler::MetSymlink(const char* why) {
+  met_symlink_ = true;
+  return verdict_.Deny(ELOOP, why);
+}
+
+int Handler::Open(const Target& target, uint64_t flags, uint64_t mode, uint64_t extra_resolve) {
+  if (target.names_directory) flags |= O_DIRECTORY;
+  int fd;
+  if (target.match.allowed()) {
+    fd = OpenBeneath(*target.match.rule, target.match.beneath, flags, mode, extra_resolve);
+  } else {
+    verdict_.rule = nullptr;
+    const std::string_view beneath =
+        target.path == "/" ? std::string_view(".") : std::string_view(target.path).substr(1);
+    fd = OpenAt2(policy_.filesystem_root(), beneath, flags, mode,
+                 kBeneathNoSymlinks | extra_resolve);
   }
   if (fd >= 0) return fd;
-  if (fd == -EXDEV) {
-    verdict_.Deny(EACCES, "a symlink leads outside the rule's root");
-  } else if (fd == -ELOOP && !rule.IsTree()) {
-    verdict_.Deny(ELOOP, "a file rule never follows a symlink");
-  } else if (fd == -ELOOP && !follow) {
-    verdict_.Deny(ELOOP, "creating or truncating never follows a symlink");
+  if (fd == -ELOOP) {
+    MetSymlink("a symlink (not followed: O_NOFOLLOW, or it changed while being resolved)");
   } else {
     verdict_.Fail(-fd);
   }
   return -1;
 }
 
-bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent,
-                         std::string_view* name) {
+int Handler::Lookup(const Target& target, uint64_t flags, UniqueFd* owned) {
+  if (target.itself >= 0) return target.itself;
+  const int fd = Open(target, O_PATH | flags, 0);
+  if (fd >= 0) owned->reset(fd);
+  return fd;
+}
+
+bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent, std::string* name) {
   const Rule& rule = *target.match.rule;
-  const std::string_view beneath = target.match.beneath;
+  std::string_view beneath = target.match.beneath;
+  std::string through_rest;
   if (beneath == ".") {
-    return verdict_.Deny(EACCES, "a name operation on a rule's own root (its parent is outside)");
+    // The rule's own path: its parent is outside the rule, unless the root did not exist when
+    // the policy was built, and the names it still lacks lead to it.
+    if (rule.root_rest.empty()) {
+      return verdict_.Deny(EACCES, "a name operation on a rule's own root (its parent is outside)");
+    }
+    through_rest = rule.root_rest;
+    beneath = through_rest;
+  } else if (!rule.root_rest.empty()) {
+    through_rest = rule.root_rest + "/" + std::string(beneath);
+    beneath = through_rest;
   }
   const size_t slash = beneath.rfind('/');
-  *name = slash == std::string_view::npos ? beneath : beneath.substr(slash + 1);
+  name->assign(slash == std::string_view::npos ? beneath : beneath.substr(slash + 1));
   if (slash == std::string_view::npos) {
     *parent = rule.root;
     return true;
   }
   const int fd = OpenAt2(rule.root, beneath.substr(0, slash), O_PATH | O_DIRECTORY, 0,
-                         kContained | RESOLVE_NO_SYMLINKS);
-  if (fd == -ELOOP) return verdict_.Deny(ELOOP, "a name operation never crosses a symlink");
+                         kBeneathNoSymlinks);
+  if (fd == -ELOOP) return MetSymlink("a symlink in the parent directory");
   if (fd < 0) {
     verdict_.Fail(-fd);
     return false;
@@ -254,74 +269,87 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent,
   return true;
 }
 
-int Handler::OpenAncestor(const Target& target, uint64_t flags) {
-  verdict_.rule = nullptr;
-  const std::string_view beneath =
-      target.path == "/" ? std::string_view(".") : std::string_view(target.path).substr(1);
-  const int fd =
-      OpenAt2(policy_.filesystem_root(), beneath, flags, 0, kContained | RESOLVE_NO_SYMLINKS);
-  if (fd >= 0) return fd;
-  if (fd == -ELOOP) {
-    verdict_.Deny(ELOOP, "an ancestor is stat'ed without following symlinks");
-  } else {
-    verdict_.Fail(-fd);
-  }
-  return -1;
-}
-
 void Handler::DoOpen() {
-  // A relative path's trailing '/' (folded away) still means "a directory", as for the kernel.
-  const bool trailing_slash = !request_.path.empty() && request_.path.back() == '/';
-  const uint32_t flags = request_.flags | (trailing_slash ? O_DIRECTORY : 0);
-  if (!Locate(false, &first_) || !Covered(first_, false)) return;
-  if ((flags & ~kAllowedOpenFlags) != 0 || (flags & O_ACCMODE) == O_ACCMODE) {
+  const uint32_t flags = request_.flags;
+  const uint64_t resolve = request_.length;
+  // The caller's own openat2 restrictions apply on top of the broker's.
+  if (resolve & RESOLVE_IN_ROOT) {
+    verdict_.Deny(EINVAL, "RESOLVE_IN_ROOT: the broker does not re-root a lookup");
+    return;
+  }
+  const bool path_only = (flags & O_PATH) != 0;
+  const bool follow = !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+  if (resolve & RESOLVE_NO_SYMLINKS) walk_ = false;
+  if (!Locate(false, follow, &first_)) return;
+  if (resolve & RESOLVE_BENEATH) {
+    std::string base;
+    if (request_.path.empty() || request_.path[0] == '/' ||
+        (request_.fd_paths & proto::kFdForPath) == 0 ||
+        DirectoryPath(dirfds_[0].get(), &base) != 0 ||
+        !(first_.path == base || base == "/" ||
+          (first_.path.size() > base.size() && first_.path.compare(0, base.size(), base) == 0 &&
+           first_.path[base.size()] == '/'))) {
+      verdict_.Deny(EXDEV, "RESOLVE_BENEATH: the path leaves the directory descriptor");
+      return;
+    }
+  }
+  if (!Covered(first_, path_only)) return;
+  // O_PATH takes no access: only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC mean anything with it.
+  const uint32_t meaningful =
+      path_only ? (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) : flags;
+  if (!path_only &&
+      ((flags & ~kAllowedOpenFlags) != 0 || (flags & O_ACCMODE) == O_ACCMODE)) {
     verdict_.Deny(EINVAL, "open flags outside the allowlist");
     return;
   }
   const uint32_t access = flags & O_ACCMODE;
   Permissions needed = 0;
-  if (access != O_WRONLY) needed |= kRead;
-  if (access != O_RDONLY || (flags & (O_TRUNC | O_APPEND))) needed |= kWrite;
-  if (flags & O_CREAT) needed |= kCreate;
-  if (!Require(first_, needed & kRead, "reading needs r") ||
-      !Require(first_, needed & kWrite, "writing, O_TRUNC or O_APPEND needs w") ||
-      !Require(first_, needed & kCreate, "O_CREAT needs c")) {
+  if (!path_only) {
+    if (access != O_WRONLY) needed |= kRead;
+    if (access != O_RDONLY || (flags & (O_TRUNC | O_APPEND))) needed |= kWrite;
+    if (flags & O_CREAT) needed |= kCreate;
+  }
+  if (!first_.ancestor &&
+      (!Require(first_, needed & kRead, "reading needs r") ||
+       !Require(first_, needed & kWrite, "writing, O_TRUNC or O_APPEND needs w") ||
+       !Require(first_, needed & kCreate, "O_CREAT needs c"))) {
     return;
   }
+  const uint64_t extra_resolve = resolve & (RESOLVE_NO_XDEV | RESOLVE_CACHED);
 
-  if (first_.match.rule->kind == RuleKind::kTemporary) {
+  if (!first_.ancestor && first_.match.rule->kind == RuleKind::kTemporary) {
     if ((flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL) || access == O_RDONLY) {
       verdict_.Deny(EACCES, "temporary files are opened with O_CREAT|O_EXCL and write access");
       return;
     }
     UniqueFd owned;
     int parent;
-    std::string_view name;
+    std::string name;
     if (!OpenParent(first_, &owned, &parent, &name)) return;
     const int fd = OpenAt2(parent, name, flags | O_NONBLOCK, request_.mode & policy_.file_mode(),
-                           kContained | RESOLVE_NO_SYMLINKS);
+                           kBeneathNoSymlinks | extra_resolve);
     if (fd < 0) {
       verdict_.Fail(-fd);
       return;
     }
     outcome_.fd.reset(fd);
     // O_EXCL made the name ours; only the sandboxee could race it away, and it may not delete.
-    if (unlinkat(parent, CName(name).get(), 0) != 0) {
+    if (unlinkat(parent, name.c_str(), 0) != 0) {
       verdict_.Fail(errno);
       outcome_.fd.reset();
       return;
     }
   } else {
     // O_NONBLOCK during the open, so that a FIFO or device can never stall the broker.
-    const bool follow = !(flags & (O_CREAT | O_TRUNC));
-    const int fd =
-        Open(first_, flags | O_NONBLOCK,
-             (flags & O_CREAT) ? (request_.mode & policy_.file_mode()) : 0, needed, follow);
+    const int fd = Open(first_, meaningful | (path_only ? 0 : O_NONBLOCK),
+                        (flags & O_CREAT) ? (request_.mode & policy_.file_mode()) : 0,
+                        extra_resolve);
     if (fd < 0) return;
     outcome_.fd.reset(fd);
   }
   // Of the flags F_SETFL can change, the allowlist lets only O_APPEND and O_NONBLOCK in.
-  if (!(flags & O_NONBLOCK) && fcntl(outcome_.fd.get(), F_SETFL, flags & O_APPEND) != 0) {
+  if (!path_only && !(flags & O_NONBLOCK) &&
+      fcntl(outcome_.fd.get(), F_SETFL, flags & O_APPEND) != 0) {
     verdict_.Fail(errno);
     outcome_.fd.reset();
   }
@@ -329,46 +357,40 @@ void Handler::DoOpen() {
 
 void Handler::DoAccess() {
   const uint32_t mode = request_.flags;
-  if (!Locate(false, &first_) || !Covered(first_, true)) return;
+  if (!Locate(false, true, &first_) || !Covered(first_, true)) return;
   if ((mode & ~static_cast<uint32_t>(R_OK | W_OK | X_OK)) != 0) {
     verdict_.Deny(EINVAL, "access mode has bits other than R_OK|W_OK|X_OK");
     return;
   }
-  int fd;
-  if (first_.ancestor && mode == F_OK) {
-    fd = OpenAncestor(first_, O_PATH);
-  } else {
-    Permissions needed = 0;
-    if (mode & (R_OK | X_OK)) needed |= kRead;
-    if (mode & W_OK) needed |= kWrite;
-    if (!Require(first_, needed, "the rule lacks the permission the access mode asks about")) {
-      return;
-    }
-    fd = Open(first_, O_PATH, 0, needed, true);
+  if (first_.ancestor && mode != F_OK) {
+    verdict_.Deny(EACCES, "the path is only an ancestor of a grant");
+    return;
   }
+  Permissions needed = 0;
+  if (mode & (R_OK | X_OK)) needed |= kRead;
+  if (mode & W_OK) needed |= kWrite;
+  if (!first_.ancestor &&
+      !Require(first_, needed, "the rule lacks the permission the access mode asks about")) {
+    return;
+  }
+  UniqueFd owned;
+  const int fd = Lookup(first_, 0, &owned);
   if (fd < 0) return;
-  UniqueFd target(fd);
-  if (syscall(SYS_faccessat2, target.get(), "", mode, AT_EMPTY_PATH) != 0) verdict_.Fail(errno);
+  if (syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH) != 0) verdict_.Fail(errno);
 }
 
 void Handler::DoStat() {
-  if (!Locate(false, &first_) || !Covered(first_, true)) return;
+  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
+  if (!Locate(false, follow, &first_) || !Covered(first_, true)) return;
   if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
     verdict_.Deny(EINVAL, "stat flags other than AT_SYMLINK_NOFOLLOW");
     return;
   }
-  const uint64_t flags = O_PATH | ((request_.flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
-  int fd;
-  if (first_.ancestor) {
-    fd = OpenAncestor(first_, flags);
-  } else {
-    if (!Require(first_, 0, "")) return;
-    fd = Open(first_, flags, 0, 0, true);
-  }
+  UniqueFd owned;
+  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
   if (fd < 0) return;
-  UniqueFd target(fd);
   struct stat st;
-  if (fstat(target.get(), &st) != 0) {
+  if (fstat(fd, &st) != 0) {
     verdict_.Fail(errno);
     return;
   }
@@ -376,18 +398,38 @@ void Handler::DoStat() {
   outcome_.payload_size = proto::kWireStatSize;
 }
 
-void Handler::DoReadlink() {
-  if (!Locate(false, &first_) || !Require(first_, kRead, "readlink needs r")) return;
+void Handler::DoStatfs() {
+  if (!Locate(false, true, &first_) || !Covered(first_, true)) return;
   UniqueFd owned;
-  int parent;
-  std::string_view name;
-  if (first_.match.beneath == ".") {
-    verdict_.Fail(EINVAL);  // a rule's root is a directory, never a symlink
+  const int fd = Lookup(first_, 0, &owned);
+  if (fd < 0) return;
+  struct statfs st;
+  if (fstatfs(fd, &st) != 0) {
+    verdict_.Fail(errno);
     return;
   }
-  if (!OpenParent(first_, &owned, &parent, &name)) return;
-  const ssize_t size = readlinkat(parent, CName(name).get(), reinterpret_cast<char*>(payload_),
-                                  proto::kMaxReplyPayload);
+  proto::EncodeStatfs(st, payload_);
+  outcome_.payload_size = proto::kWireStatfsSize;
+}
+
+// A symlink's target is no secret from a sandboxee that may look the link up: following it
+// (broker/path_walk.h) reveals where it leads. So readlink needs what stat needs.
+void Handler::DoReadlink() {
+  if (!Locate(false, false, &first_) || !Covered(first_, true)) return;
+  UniqueFd owned;
+  const int fd = Lookup(first_, O_NOFOLLOW, &owned);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    verdict_.Fail(errno);
+    return;
+  }
+  if (!S_ISLNK(st.st_mode)) {
+    verdict_.Fail(EINVAL);
+    return;
+  }
+  const ssize_t size =
+      readlinkat(fd, "", reinterpret_cast<char*>(payload_), proto::kMaxReplyPayload);
   if (size < 0) {
     verdict_.Fail(errno);
     return;
@@ -397,27 +439,45 @@ void Handler::DoReadlink() {
 }
 
 void Handler::DoMkdir() {
-  if (!Locate(false, &first_) || !Require(first_, kCreate, "mkdir needs c")) return;
-  if (first_.match.beneath == ".") {
+  if (!Locate(false, false, &first_) || !Require(first_, kCreate, "mkdir needs c")) return;
+  if (first_.match.beneath == "." && first_.match.rule->root_rest.empty()) {
     verdict_.Fail(EEXIST);  // a tree's root exists: it was opened when the policy was built
     return;
   }
   UniqueFd owned;
   int parent;
-  std::string_view name;
+  std::string name;
   if (!OpenParent(first_, &owned, &parent, &name)) return;
-  if (mkdirat(parent, CName(name).get(), request_.mode & policy_.directory_mode()) != 0) {
+  if (mkdirat(parent, name.c_str(), request_.mode & policy_.directory_mode()) != 0) {
+    verdict_.Fail(errno);
+  }
+}
+
+void Handler::DoMknod() {
+  if (!Locate(false, false, &first_) || !Require(first_, kCreate, "mknod needs c")) return;
+  const uint32_t type = request_.mode & S_IFMT;
+  if ((type != S_IFREG && type != S_IFIFO) || (request_.mode & ~(S_IFMT | 07777u)) != 0) {
+    verdict_.Deny(EPERM, "mknod makes regular files and FIFOs only");
+    return;
+  }
+  UniqueFd owned;
+  int parent;
+  std::string name;
+  if (!OpenParent(first_, &owned, &parent, &name)) return;
+  if (mknodat(parent, name.c_str(), type | (request_.mode & policy_.file_mode()), 0) != 0) {
     verdict_.Fail(errno);
   }
 }
 
 void Handler::DoRemove(int at_flags) {
-  if (!Locate(false, &first_) || !Require(first_, kDelete, "removing a name needs d")) return;
+  if (!Locate(false, false, &first_) || !Require(first_, kDelete, "removing a name needs d")) {
+    return;
+  }
   UniqueFd owned;
   int parent;
-  std::string_view name;
+  std::string name;
   if (!OpenParent(first_, &owned, &parent, &name)) return;
-  if (unlinkat(parent, CName(name).get(), at_flags) != 0) verdict_.Fail(errno);
+  if (unlinkat(parent, name.c_str(), at_flags) != 0) verdict_.Fail(errno);
 }
 
 // A name operation never widens access to a file: the new name's rule may not grant read,
@@ -440,8 +500,8 @@ bool Handler::OpenParents(NameOperands* names) {
 
 void Handler::DoRename() {
   const uint32_t flags = request_.flags;
-  if (!Locate(false, &first_) || !Locate(true, &second_) || !Covered(first_, false) ||
-      !Covered(second_, false)) {
+  if (!Locate(false, false, &first_) || !Locate(true, false, &second_) ||
+      !Covered(first_, false) || !Covered(second_, false)) {
     return;
   }
   if ((flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
@@ -471,14 +531,20 @@ void Handler::DoRename() {
   if (Widens(exchange)) return;
   NameOperands names;
   if (!OpenParents(&names)) return;
-  if (syscall(SYS_renameat2, names.old_parent, CName(names.old_name).get(), names.new_parent,
-              CName(names.new_name).get(), flags) != 0) {
+  if (syscall(SYS_renameat2, names.old_parent, names.old_name.c_str(), names.new_parent,
+              names.new_name.c_str(), flags) != 0) {
     verdict_.Fail(errno);
   }
 }
 
 void Handler::DoLink() {
-  if (!Locate(false, &first_) || !Locate(true, &second_)) return;
+  // AT_SYMLINK_FOLLOW links what the old name's last symlink names.
+  const bool follow = (request_.flags & AT_SYMLINK_FOLLOW) != 0;
+  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_FOLLOW)) != 0) {
+    verdict_.Deny(EINVAL, "link flags other than AT_SYMLINK_FOLLOW");
+    return;
+  }
+  if (!Locate(false, follow, &first_) || !Locate(true, false, &second_)) return;
   if (!Require(first_, kRead, "linking needs r on the existing name") ||
       !Require(second_, kCreate, "linking needs c on the new name")) {
     return;
@@ -486,46 +552,35 @@ void Handler::DoLink() {
   if (Widens(false)) return;
   NameOperands names;
   if (!OpenParents(&names)) return;
-  if (linkat(names.old_parent, CName(names.old_name).get(), names.new_parent,
-             CName(names.new_name).get(), 0) != 0) {
+  if (linkat(names.old_parent, names.old_name.c_str(), names.new_parent, names.new_name.c_str(),
+             0) != 0) {
     verdict_.Fail(errno);
   }
 }
 
+// The target is stored as given. A symlink grants nothing: whoever follows it is judged by the
+// path it names, hop by hop.
 void Handler::DoSymlink() {
-  if (!Locate(false, &first_) || !Require(first_, kCreate, "symlink needs c")) return;
-  // The target is stored as given, but judged where it points: from the link's directory.
-  const std::string_view target = request_.path2;
-  if (target.empty() || target.find('\0') != std::string_view::npos) {
+  if (!Locate(false, false, &first_) || !Require(first_, kCreate, "symlink needs c")) return;
+  const std::string target(request_.path2);
+  if (target.empty() || target.find('\0') != std::string::npos) {
     verdict_.Deny(target.empty() ? ENOENT : EINVAL, "symlink target is empty or has a NUL");
     return;
   }
-  std::string directory = first_.path.substr(0, first_.path.rfind('/'));
-  if (directory.empty()) directory = "/";
-  const char* reason = "";
-  if (ResolveRequestPath(target, directory, sandbox_.pid(), &second_.path, &reason) != 0) {
-    second_.path.assign(target.data(), target.size());
-    verdict_.Deny(EACCES, "symlink target is not a normalized path the policy can judge");
-    return;
-  }
-  second_.match = policy_.Find(second_.path);
-  if (!second_.match.allowed() || second_.match.rule->kind == RuleKind::kTemporary) {
-    verdict_.Deny(EACCES, "symlink target is a path the policy does not grant");
-    return;
-  }
+  second_.path = target;
   UniqueFd owned;
   int parent;
-  std::string_view name;
+  std::string name;
   if (!OpenParent(first_, &owned, &parent, &name)) return;
-  if (symlinkat(std::string(target).c_str(), parent, CName(name).get()) != 0) {
-    verdict_.Fail(errno);
-  }
+  if (symlinkat(target.c_str(), parent, name.c_str()) != 0) verdict_.Fail(errno);
 }
 
 void Handler::DoChmod() {
-  if (!Locate(false, &first_) || !Covered(first_, false)) return;
-  if ((request_.mode & ~07777u) != 0) {
-    verdict_.Deny(EINVAL, "chmod mode has bits beyond 07777");
+  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
+  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
+  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0 ||
+      (request_.mode & ~07777u) != 0) {
+    verdict_.Deny(EINVAL, "chmod flags other than AT_SYMLINK_NOFOLLOW, or mode beyond 07777");
     return;
   }
   if ((request_.mode & 07000u) != 0) {
@@ -533,13 +588,17 @@ void Handler::DoChmod() {
     return;
   }
   if (!Require(first_, kWrite, "chmod needs w")) return;
-  const int fd = Open(first_, O_PATH, 0, kWrite, true);
+  UniqueFd owned;
+  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
   if (fd < 0) return;
-  UniqueFd target(fd);
   // chmod may not grant what creating could not: the policy's create modes are the ceiling.
   struct stat st;
   if (fstat(fd, &st) != 0) {
     verdict_.Fail(errno);
+    return;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    verdict_.Fail(EOPNOTSUPP);  // a symlink's mode cannot be changed
     return;
   }
   const mode_t ceiling = S_ISDIR(st.st_mode) ? policy_.directory_mode() : policy_.file_mode();
@@ -553,27 +612,93 @@ void Handler::DoChmod() {
   if (chmod(link, request_.mode) != 0) verdict_.Fail(errno);
 }
 
+// True when an unprivileged owner may make this change: the owner stays, and the group is one
+// the sandboxee belongs to. The sandboxee runs without capabilities, so this is what the kernel
+// would let it do; the broker may have more, and must not lend it.
+bool OwnerChangeAllowed(const struct stat& st, uint32_t owner, uint32_t group) {
+  constexpr uint32_t kUnchanged = 0xffffffff;
+  if (owner != kUnchanged && owner != st.st_uid) return false;
+  if (group == kUnchanged || group == st.st_gid || group == getegid()) return true;
+  gid_t groups[NGROUPS_MAX];
+  const int count = getgroups(NGROUPS_MAX, groups);
+  for (int i = 0; i < count; ++i) {
+    if (groups[i] == group) return true;
+  }
+  return false;
+}
+
+void Handler::DoChown() {
+  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
+  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
+  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
+    verdict_.Deny(EINVAL, "chown flags other than AT_SYMLINK_NOFOLLOW");
+    return;
+  }
+  if (!Require(first_, kWrite, "chown needs w")) return;
+  UniqueFd owned;
+  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    verdict_.Fail(errno);
+    return;
+  }
+  const uint32_t owner = static_cast<uint32_t>(request_.length >> 32);
+  const uint32_t group = static_cast<uint32_t>(request_.length);
+  if (!OwnerChangeAllowed(st, owner, group)) {
+    verdict_.Deny(EPERM, "chown to another owner, or to a group the sandboxee is not in");
+    return;
+  }
+  if (fchownat(fd, "", owner, group, AT_EMPTY_PATH) != 0) verdict_.Fail(errno);
+}
+
+void Handler::DoUtimens() {
+  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
+  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
+  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
+    verdict_.Deny(EINVAL, "utimensat flags other than AT_SYMLINK_NOFOLLOW");
+    return;
+  }
+  struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+  if (!request_.path2.empty() && proto::DecodeTimes(request_.path2, times) != 0) {
+    verdict_.Deny(EINVAL, "utimensat times are malformed");
+    return;
+  }
+  for (const struct timespec& time : times) {
+    if (time.tv_nsec != UTIME_NOW && time.tv_nsec != UTIME_OMIT &&
+        (time.tv_nsec < 0 || time.tv_nsec >= 1000000000)) {
+      verdict_.Deny(EINVAL, "utimensat nanoseconds outside 0..999999999");
+      return;
+    }
+  }
+  if (!Require(first_, kWrite, "changing times needs w")) return;
+  UniqueFd owned;
+  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
+  if (fd < 0) return;
+  if (utimensat(fd, "", times, AT_EMPTY_PATH) != 0) verdict_.Fail(errno);
+}
+
 void Handler::DoTruncate() {
-  if (!Locate(false, &first_) || !Require(first_, kWrite, "truncate needs w")) return;
+  if (!Locate(false, true, &first_) || !Require(first_, kWrite, "truncate needs w")) return;
   if (request_.length > static_cast<uint64_t>(INT64_MAX)) {
     verdict_.Deny(EINVAL, "truncate length is negative");
     return;
   }
-  const int fd = Open(first_, O_WRONLY | O_NONBLOCK, 0, kWrite, true);
+  const int fd = Open(first_, O_WRONLY | O_NONBLOCK, 0);
   if (fd < 0) return;
   UniqueFd target(fd);
   if (ftruncate(target.get(), static_cast<off_t>(request_.length)) != 0) verdict_.Fail(errno);
 }
 
 void Handler::DoConnect() {
-  if (!Locate(false, &first_) || !Covered(first_, false)) return;
+  if (!Locate(false, true, &first_) || !Covered(first_, false)) return;
   const uint32_t type = request_.flags & ~static_cast<uint32_t>(SOCK_NONBLOCK);
   if (type != SOCK_STREAM && type != SOCK_SEQPACKET && type != SOCK_DGRAM) {
     verdict_.Deny(EINVAL, "socket type other than SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM");
     return;
   }
   if (!Require(first_, kConnect, "connect needs x")) return;
-  const int fd = Open(first_, O_PATH, 0, kConnect, true);
+  const int fd = Open(first_, O_PATH, 0);
   if (fd < 0) return;
   UniqueFd target(fd);
   struct stat st;
@@ -603,8 +728,8 @@ void Handler::DoConnect() {
 }
 
 void Handler::DoChdir() {
-  if (!Locate(false, &first_) || !Require(first_, kRead, "chdir needs r")) return;
-  const int fd = Open(first_, O_PATH | O_DIRECTORY, 0, kRead, true);
+  if (!Locate(false, true, &first_) || !Require(first_, kRead, "chdir needs r")) return;
+  const int fd = Open(first_, O_PATH | O_DIRECTORY, 0);
   if (fd < 0) return;
   UniqueFd directory(fd);
   sandbox_.set_working_directory(first_.path);
@@ -622,56 +747,70 @@ void Handler::DoGetcwd() {
   outcome_.result = static_cast<int32_t>(first_.path.size());
 }
 
-FileRequestHandler::Outcome Handler::Run() {
+void Handler::Dispatch() {
   switch (request_.op) {
     case proto::Op::kOpen:
-      DoOpen();
-      break;
+      return DoOpen();
     case proto::Op::kAccess:
-      DoAccess();
-      break;
+      return DoAccess();
     case proto::Op::kStat:
-      DoStat();
-      break;
+      return DoStat();
+    case proto::Op::kStatfs:
+      return DoStatfs();
     case proto::Op::kReadlink:
-      DoReadlink();
-      break;
+      return DoReadlink();
     case proto::Op::kMkdir:
-      DoMkdir();
-      break;
+      return DoMkdir();
+    case proto::Op::kMknod:
+      return DoMknod();
     case proto::Op::kRmdir:
-      DoRemove(AT_REMOVEDIR);
-      break;
+      return DoRemove(AT_REMOVEDIR);
     case proto::Op::kUnlink:
-      DoRemove(0);
-      break;
+      return DoRemove(0);
     case proto::Op::kRename:
-      DoRename();
-      break;
+      return DoRename();
     case proto::Op::kLink:
-      DoLink();
-      break;
+      return DoLink();
     case proto::Op::kSymlink:
-      DoSymlink();
-      break;
+      return DoSymlink();
     case proto::Op::kChmod:
-      DoChmod();
-      break;
+      return DoChmod();
+    case proto::Op::kChown:
+      return DoChown();
+    case proto::Op::kUtimens:
+      return DoUtimens();
     case proto::Op::kTruncate:
-      DoTruncate();
-      break;
+      return DoTruncate();
     case proto::Op::kConnect:
-      DoConnect();
-      break;
+      return DoConnect();
     case proto::Op::kChdir:
-      DoChdir();
-      break;
+      return DoChdir();
     case proto::Op::kGetcwd:
-      DoGetcwd();
-      break;
+      return DoGetcwd();
     case proto::Op::kNewChannel:
       verdict_.Deny(ENOSYS, "not a file operation");
-      break;
+      return;
+  }
+}
+
+FileRequestHandler::Outcome Handler::Run() {
+  // The first attempt trusts the kernel to refuse any symlink (RESOLVE_NO_SYMLINKS): a path
+  // without one costs what it always did. One that meets a symlink is walked hop by hop and
+  // tried again; a symlink swapped in between walks fails the same way, a bounded number of
+  // times, and then answers ELOOP.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    Dispatch();
+    // openat2's RESOLVE_NO_SYMLINKS from the caller: no symlink is ever followed.
+    const bool may_walk = !(request_.op == proto::Op::kOpen &&
+                            (request_.length & RESOLVE_NO_SYMLINKS) != 0);
+    if (!met_symlink_ || attempt == kAttempts || !may_walk) break;
+    first_ = Target();
+    second_ = Target();
+    verdict_ = Verdict();
+    outcome_ = FileRequestHandler::Outcome();
+    met_symlink_ = false;
+    walk_ = true;
   }
   if (verdict_.allowed) verdict_.reason = "granted";
   if (verdict_.error != 0) {
@@ -687,7 +826,10 @@ Decision Handler::MakeDecision(absl::Time start) const {
                   sandbox_.pid(),
                   request_.op,
                   first_.path.empty() ? request_.path : std::string_view(first_.path),
-                  second_.path.empty() ? request_.path2 : std::string_view(second_.path),
+                  // A Utimens request's path2 holds its times, not a path.
+                  request_.op == proto::Op::kUtimens ? std::string_view()
+                  : second_.path.empty()             ? request_.path2
+                                                     : std::string_view(second_.path),
                   request_.flags,
                   request_.mode,
                   verdict_.allowed,

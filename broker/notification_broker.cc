@@ -12,20 +12,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <utility>
 
 #include "broker/violation_listener.h"
 #include "proto/codec.h"
 #include "proto/unique_fd.h"
-#include "sandboxee/redirected_file_calls.h"
+#include "proto/file_call.h"
+#include "proto/file_syscalls.h"
 
 namespace sbox {
 namespace {
@@ -34,35 +34,21 @@ namespace {
 // It has O_EXCL's value; older C headers do not name it.
 constexpr unsigned kPidfdThread = O_EXCL;
 
-// AT_* flags the stat calls accept. AT_NO_AUTOMOUNT changes nothing the broker can observe.
-constexpr uint32_t kStatFlags = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT;
-constexpr uint32_t kStatxFlags = kStatFlags | AT_STATX_SYNC_TYPE;
-
-// Permission bits: the kernel ignores the rest of a mode argument.
-constexpr uint32_t kModeBits = 07777;
-
 // One notification being answered: access to the calling thread's memory and descriptors,
 // and the answer, given at most once.
 class Call {
  public:
   Call(int listener, const seccomp_notif& notif) : listener_(listener), notif_(notif) {}
 
-  uint64_t arg(int i) const { return notif_.data.args[i]; }
-  // The kernel reads int arguments (descriptors, flags) from the low 32 bits.
-  int int_arg(int i) const { return static_cast<int>(static_cast<uint32_t>(arg(i))); }
-
-  // Reads the NUL-terminated string at `address`. Returns 0, EFAULT when it cannot be read up
-  // to its NUL, or ENAMETOOLONG when it has no NUL within PATH_MAX bytes.
-  int ReadPath(uint64_t address, std::string* out) const {
-    char buffer[PATH_MAX];
-    const ssize_t got = ReadMemory(address, buffer, sizeof(buffer));
-    if (got <= 0) return EFAULT;
-    const size_t length = strnlen(buffer, static_cast<size_t>(got));
-    if (length == static_cast<size_t>(got)) {
-      return got == static_cast<ssize_t>(sizeof(buffer)) ? ENAMETOOLONG : EFAULT;
-    }
-    out->assign(buffer, length);
-    return 0;
+  // Reads the NUL-terminated string at `address` into `out` (PATH_MAX bytes). Returns its
+  // length, -EFAULT when it cannot be read up to its NUL, or -ENAMETOOLONG when it has no NUL
+  // within PATH_MAX bytes.
+  long ReadString(uint64_t address, char* out) const {
+    const ssize_t got = ReadMemory(address, out, PATH_MAX);
+    if (got <= 0) return -EFAULT;
+    const size_t length = strnlen(out, static_cast<size_t>(got));
+    if (length == static_cast<size_t>(got)) return got == PATH_MAX ? -ENAMETOOLONG : -EFAULT;
+    return static_cast<long>(length);
   }
 
   // Reads exactly `size` bytes at `address`. Returns 0 or EFAULT.
@@ -129,32 +115,28 @@ class Call {
   void Reply(int64_t value) { Send(value, 0); }
   void Fail(int error) { Send(0, -error); }
 
-  // Installs `fd` as the call's result, atomically with the answer.
-  void ReplyDescriptor(const UniqueFd& fd, bool close_on_exec) {
+  // Installs `fd` as the call's result, atomically with the answer. Returns 0 (answered),
+  // ENOENT (the thread is gone, nothing was installed), or another errno (EMFILE: the caller's
+  // table is full), with the call still pending.
+  int ReplyDescriptor(const UniqueFd& fd, bool close_on_exec) {
     seccomp_notif_addfd addfd = {};
     addfd.id = notif_.id;
     addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
     addfd.srcfd = static_cast<uint32_t>(fd.get());
     addfd.newfd_flags = close_on_exec ? O_CLOEXEC : 0;
-    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0) return;
-    // ENOENT: the thread is gone, and nothing was installed. Otherwise (EMFILE: the caller's
-    // table is full) the call is still pending and fails with that errno.
-    if (errno != ENOENT) Fail(errno);
+    return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0 ? 0 : errno;
   }
 
-  // Puts `fd` in place of the caller's descriptor `target`, then answers 0.
-  void ReplaceDescriptor(const UniqueFd& fd, int target, bool close_on_exec) {
+  // Puts `fd` in place of the caller's descriptor `target`; the call stays pending. Returns 0
+  // or an errno as ReplyDescriptor does.
+  int ReplaceDescriptor(const UniqueFd& fd, int target, bool close_on_exec) {
     seccomp_notif_addfd addfd = {};
     addfd.id = notif_.id;
     addfd.flags = SECCOMP_ADDFD_FLAG_SETFD;
     addfd.srcfd = static_cast<uint32_t>(fd.get());
     addfd.newfd = static_cast<uint32_t>(target);
     addfd.newfd_flags = close_on_exec ? O_CLOEXEC : 0;
-    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0) {
-      if (errno != ENOENT) Fail(errno);
-      return;
-    }
-    Reply(0);
+    return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0 ? 0 : errno;
   }
 
   // Lets the call run in the kernel as made.
@@ -202,477 +184,100 @@ class Call {
   UniqueFd pidfd_;
 };
 
-// The request a redirected call becomes, with the strings and descriptors it points into.
-struct Operands {
-  proto::Request request;
-  std::string paths[2];
-  UniqueFd dirfds[2];
-  int dirfd_count = 0;
-
-  // Reads path `which` (0: path, 1: path2) from `address`, relative to the caller's `dirfd`
-  // (AT_FDCWD: the broker's working directory). Paths must be added in order. Returns 0 or
-  // an errno.
-  int AddPath(Call& call, int which, int dirfd, uint64_t address) {
-    std::string& path = paths[which];
-    if (const int error = call.ReadPath(address, &path); error != 0) return error;
-    if (path.empty()) return ENOENT;
-    return PlacePath(call, which, dirfd);
-  }
-
-  // Path `which`, already in `paths`, relative to the caller's `dirfd`. Returns 0 or an errno.
-  int PlacePath(Call& call, int which, int dirfd) {
-    // The kernel ignores the directory descriptor of an absolute path.
-    if (paths[which][0] != '/' && dirfd != AT_FDCWD) {
-      if (const int error = call.FetchDescriptor(dirfd, &dirfds[dirfd_count]); error != 0) {
-        return error;
-      }
-      ++dirfd_count;
-      request.fd_paths |= which == 0 ? proto::kFdForPath : proto::kFdForPath2;
-    }
-    return 0;
-  }
-};
-
-// Answers redirected calls; one per notification.
-class Answerer {
+// The caller is another thread, blocked in its syscall: its memory is read and written with
+// process_vm_readv/writev, its descriptors are fetched with pidfd_getfd, and the file handler
+// answers in this process. Nothing is done once the call is no longer pending.
+class RemoteSite final : public proto::FileCallSite {
  public:
-  Answerer(const FileRequestHandler& handler, SandboxState& sandbox, Call& call)
+  RemoteSite(const FileRequestHandler& handler, SandboxState& sandbox, Call& call)
       : handler_(handler), sandbox_(sandbox), call_(call) {}
 
-  void Answer(int nr);
+  long ReadString(uint64_t address, char* out) override { return call_.ReadString(address, out); }
+
+  int Read(uint64_t address, void* out, size_t size) override {
+    return -call_.Read(address, out, size);
+  }
+
+  int Write(uint64_t address, const void* data, size_t size) override {
+    const int error = call_.Write(address, data, size);
+    if (error == ESRCH) gone_ = true;
+    return -error;
+  }
+
+  int StatDescriptor(int fd, struct stat* out) override {
+    UniqueFd fetched;
+    if (const int error = call_.FetchDescriptor(fd, &fetched); error != 0) return -error;
+    return fstat(fetched.get(), out) == 0 ? 0 : -errno;
+  }
+
+  int DescribeSocket(int fd, proto::SocketFacts* out) override {
+    UniqueFd socket_fd;
+    if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) return -error;
+    const int status_flags = fcntl(socket_fd.get(), F_GETFL);
+    if (status_flags < 0) return -errno;
+    out->nonblocking = (status_flags & O_NONBLOCK) != 0;
+    out->close_on_exec = call_.DescriptorIsCloseOnExec(fd);
+    int value = 0;
+    socklen_t size = sizeof(value);
+    if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_DOMAIN, &value, &size) != 0) {
+      return errno == ENOTSOCK ? 0 : -errno;
+    }
+    out->is_socket = true;
+    out->domain = value;
+    size = sizeof(value);
+    if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_TYPE, &value, &size) != 0) return -errno;
+    out->type = value;
+    return 0;
+  }
+
+  int Ask(const proto::Request& request, const int fds[2],
+          proto::FileCallAnswer* answer) override {
+    UniqueFd fetched[2];
+    for (int i = 0; i < __builtin_popcount(request.fd_paths); ++i) {
+      if (const int error = call_.FetchDescriptor(fds[i], &fetched[i]); error != 0) return -error;
+    }
+    // What was read and fetched is the caller's only while its call is pending.
+    if (!call_.StillPending()) {
+      gone_ = true;
+      return -ESRCH;
+    }
+    FileRequestHandler::Outcome outcome =
+        handler_.Handle(request, fetched, sandbox_, answer->payload);
+    answer->fd = std::move(outcome.fd);
+    answer->payload_size = outcome.payload_size;
+    return outcome.result;
+  }
+
+  long GiveDescriptor(UniqueFd fd, bool close_on_exec) override {
+    const int error = call_.ReplyDescriptor(fd, close_on_exec);
+    if (error == 0) answered_ = true;
+    if (error == ENOENT) gone_ = true;
+    return -error;
+  }
+
+  long ReplaceDescriptor(UniqueFd fd, int target, bool close_on_exec) override {
+    const int error = call_.ReplaceDescriptor(fd, target, close_on_exec);
+    if (error == ENOENT) gone_ = true;
+    return -error;
+  }
+
+  // Answers the call with `result`, unless it was answered already or its caller is gone.
+  void Finish(long result) {
+    if (answered_ || gone_) return;
+    if (result < 0) {
+      call_.Fail(static_cast<int>(-result));
+    } else {
+      call_.Reply(result);
+    }
+  }
 
  private:
-  // Runs `operands` through the handler, unless the caller is gone. Returns false when it is.
-  bool Handle(Operands& operands, FileRequestHandler::Outcome* outcome) {
-    if (!call_.StillPending()) return false;
-    operands.request.path = operands.paths[0];
-    operands.request.path2 = operands.paths[1];
-    *outcome = handler_.Handle(operands.request, operands.dirfds, sandbox_, payload_);
-    return true;
-  }
-  // For calls whose result is the handler's result.
-  void Simple(Operands& operands) {
-    FileRequestHandler::Outcome outcome;
-    if (Handle(operands, &outcome)) call_.Reply(outcome.result);
-  }
-
-  void Open(int dirfd, uint64_t path, uint32_t flags, uint32_t mode);
-  void Access(int dirfd, uint64_t path, uint32_t mode, uint32_t flags);
-  // `statx`: fill a struct statx at `buffer` instead of a struct stat.
-  void Stat(int dirfd, uint64_t path, uint32_t flags, uint64_t buffer, bool statx);
-  void Readlink(int dirfd, uint64_t path, uint64_t buffer, int size);
-  void PathOp(proto::Op op, int dirfd, uint64_t path, uint32_t mode = 0);
-  void TwoPathOp(proto::Op op, int old_dirfd, uint64_t old_path, int new_dirfd, uint64_t new_path,
-                 uint32_t flags);
-  void Symlink(uint64_t target, int dirfd, uint64_t path);
-  void Truncate(uint64_t path, uint64_t length);
-  void Fchdir(int fd);
-  void Getcwd(uint64_t buffer, uint64_t size);
-  void Connect(int fd, uint64_t address, int length);
-  // Writes `st` (as a struct stat, or a struct statx) to `buffer` and answers 0.
-  void ReplyStat(const struct stat& st, uint64_t buffer, bool statx);
-
   const FileRequestHandler& handler_;
   SandboxState& sandbox_;
   Call& call_;
-  // One byte more than a reply's payload, for getcwd's NUL.
-  uint8_t payload_[proto::kMaxReplyPayload + 1];
+  bool answered_ = false;
+  bool gone_ = false;
 };
-
-void Answerer::Open(int dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
-  Operands operands;
-  operands.request.op = proto::Op::kOpen;
-  operands.request.flags = flags;
-  operands.request.mode = (flags & O_CREAT) ? (mode & kModeBits) : 0;
-  if (const int error = operands.AddPath(call_, 0, dirfd, path); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  FileRequestHandler::Outcome outcome;
-  if (!Handle(operands, &outcome)) return;
-  if (outcome.result < 0 || !outcome.fd.valid()) {
-    call_.Fail(outcome.result < 0 ? -outcome.result : EIO);
-    return;
-  }
-  call_.ReplyDescriptor(outcome.fd, (flags & O_CLOEXEC) != 0);
-}
-
-void Answerer::Access(int dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
-  // A sandboxee's real and effective ids are the same: AT_EACCESS changes nothing.
-  if ((flags & ~static_cast<uint32_t>(AT_EACCESS)) != 0) {
-    call_.Fail(EINVAL);
-    return;
-  }
-  Operands operands;
-  operands.request.op = proto::Op::kAccess;
-  operands.request.flags = mode;
-  if (const int error = operands.AddPath(call_, 0, dirfd, path); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  Simple(operands);
-}
-
-void Answerer::ReplyStat(const struct stat& st, uint64_t buffer, bool statx) {
-  int error;
-  if (statx) {
-    struct statx stx = {};
-    stx.stx_mask = STATX_BASIC_STATS;
-    stx.stx_blksize = static_cast<uint32_t>(st.st_blksize);
-    stx.stx_nlink = static_cast<uint32_t>(st.st_nlink);
-    stx.stx_uid = st.st_uid;
-    stx.stx_gid = st.st_gid;
-    stx.stx_mode = static_cast<uint16_t>(st.st_mode);
-    stx.stx_ino = st.st_ino;
-    stx.stx_size = static_cast<uint64_t>(st.st_size);
-    stx.stx_blocks = static_cast<uint64_t>(st.st_blocks);
-    stx.stx_atime = {st.st_atim.tv_sec, static_cast<uint32_t>(st.st_atim.tv_nsec), 0};
-    stx.stx_mtime = {st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec), 0};
-    stx.stx_ctime = {st.st_ctim.tv_sec, static_cast<uint32_t>(st.st_ctim.tv_nsec), 0};
-    stx.stx_rdev_major = major(st.st_rdev);
-    stx.stx_rdev_minor = minor(st.st_rdev);
-    stx.stx_dev_major = major(st.st_dev);
-    stx.stx_dev_minor = minor(st.st_dev);
-    error = call_.Write(buffer, &stx, sizeof(stx));
-  } else {
-    error = call_.Write(buffer, &st, sizeof(st));
-  }
-  if (error != 0) {
-    call_.Fail(error);
-  } else {
-    call_.Reply(0);
-  }
-}
-
-void Answerer::Stat(int dirfd, uint64_t path, uint32_t flags, uint64_t buffer, bool statx) {
-  if ((flags & ~(statx ? kStatxFlags : kStatFlags)) != 0 ||
-      (statx && (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE)) {
-    call_.Fail(EINVAL);
-    return;
-  }
-  Operands operands;
-  operands.request.op = proto::Op::kStat;
-  operands.request.flags = flags & AT_SYMLINK_NOFOLLOW;
-  // With AT_EMPTY_PATH an empty path stats the directory descriptor itself: the caller's own
-  // descriptor, which it could fstat, or the working directory. Since Linux 6.11 a NULL path
-  // means the same.
-  std::string& name = operands.paths[0];
-  if (path == 0 && (flags & AT_EMPTY_PATH)) {
-    name.clear();
-  } else if (const int error = call_.ReadPath(path, &name); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  if (name.empty()) {
-    if (!(flags & AT_EMPTY_PATH)) {
-      call_.Fail(ENOENT);
-      return;
-    }
-    if (dirfd != AT_FDCWD) {
-      UniqueFd fd;
-      if (const int error = call_.FetchDescriptor(dirfd, &fd); error != 0) {
-        call_.Fail(error);
-        return;
-      }
-      struct stat st;
-      if (!call_.StillPending()) return;
-      if (fstat(fd.get(), &st) != 0) {
-        call_.Fail(errno);
-        return;
-      }
-      ReplyStat(st, buffer, statx);
-      return;
-    }
-    name = ".";
-  }
-  if (const int error = operands.PlacePath(call_, 0, dirfd); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  FileRequestHandler::Outcome outcome;
-  if (!Handle(operands, &outcome)) return;
-  struct stat st;
-  if (outcome.result < 0) {
-    call_.Fail(-outcome.result);
-  } else if (const int error = proto::DecodeStat(
-                 std::string_view(reinterpret_cast<const char*>(payload_), outcome.payload_size),
-                 &st);
-             error != 0) {
-    call_.Fail(error);
-  } else {
-    ReplyStat(st, buffer, statx);
-  }
-}
-
-void Answerer::Readlink(int dirfd, uint64_t path, uint64_t buffer, int size) {
-  if (size <= 0) {
-    call_.Fail(EINVAL);
-    return;
-  }
-  Operands operands;
-  operands.request.op = proto::Op::kReadlink;
-  if (const int error = operands.AddPath(call_, 0, dirfd, path); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  FileRequestHandler::Outcome outcome;
-  if (!Handle(operands, &outcome)) return;
-  if (outcome.result < 0) {
-    call_.Fail(-outcome.result);
-    return;
-  }
-  // Cut to the caller's buffer, without a NUL, as the kernel does.
-  const size_t length = std::min(outcome.payload_size, static_cast<size_t>(size));
-  if (const int error = call_.Write(buffer, payload_, length); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  call_.Reply(static_cast<int64_t>(length));
-}
-
-void Answerer::PathOp(proto::Op op, int dirfd, uint64_t path, uint32_t mode) {
-  Operands operands;
-  operands.request.op = op;
-  operands.request.mode = mode & kModeBits;
-  if (const int error = operands.AddPath(call_, 0, dirfd, path); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  Simple(operands);
-}
-
-void Answerer::TwoPathOp(proto::Op op, int old_dirfd, uint64_t old_path, int new_dirfd,
-                         uint64_t new_path, uint32_t flags) {
-  Operands operands;
-  operands.request.op = op;
-  operands.request.flags = flags;
-  int error = operands.AddPath(call_, 0, old_dirfd, old_path);
-  if (error == 0) error = operands.AddPath(call_, 1, new_dirfd, new_path);
-  if (error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  Simple(operands);
-}
-
-void Answerer::Symlink(uint64_t target, int dirfd, uint64_t path) {
-  Operands operands;
-  operands.request.op = proto::Op::kSymlink;
-  // The target is stored as given, never resolved against a descriptor: read it as it is.
-  int error = call_.ReadPath(target, &operands.paths[1]);
-  if (error == 0 && operands.paths[1].empty()) error = ENOENT;
-  if (error == 0) error = operands.AddPath(call_, 0, dirfd, path);
-  if (error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  Simple(operands);
-}
-
-void Answerer::Truncate(uint64_t path, uint64_t length) {
-  Operands operands;
-  operands.request.op = proto::Op::kTruncate;
-  operands.request.length = length;
-  if (const int error = operands.AddPath(call_, 0, AT_FDCWD, path); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  Simple(operands);
-}
-
-void Answerer::Fchdir(int fd) {
-  Operands operands;
-  operands.request.op = proto::Op::kChdir;
-  operands.paths[0] = ".";
-  if (const int error = call_.FetchDescriptor(fd, &operands.dirfds[0]); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  operands.request.fd_paths = proto::kFdForPath;
-  Simple(operands);
-}
-
-void Answerer::Getcwd(uint64_t buffer, uint64_t size) {
-  // Op::kGetcwd, so that the decision log sees it as the channel's would.
-  Operands operands;
-  operands.request.op = proto::Op::kGetcwd;
-  FileRequestHandler::Outcome outcome;
-  if (!Handle(operands, &outcome)) return;
-  if (outcome.result < 0) {
-    call_.Fail(-outcome.result);
-    return;
-  }
-  // The kernel's getcwd writes a NUL-terminated path and returns its length with the NUL.
-  const size_t length = outcome.payload_size + 1;
-  if (size < length) {
-    call_.Fail(ERANGE);
-    return;
-  }
-  payload_[outcome.payload_size] = '\0';
-  if (const int error = call_.Write(buffer, payload_, length); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  call_.Reply(static_cast<int64_t>(length));
-}
-
-void Answerer::Connect(int fd, uint64_t address, int length) {
-  // In the kernel's order: the descriptor (EBADF), the address (EINVAL, EFAULT), then whether
-  // the descriptor is a socket (ENOTSOCK).
-  UniqueFd socket_fd;
-  if (const int error = call_.FetchDescriptor(fd, &socket_fd); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  if (length < static_cast<int>(sizeof(sa_family_t)) ||
-      length > static_cast<int>(sizeof(sockaddr_storage))) {
-    call_.Fail(EINVAL);
-    return;
-  }
-  sockaddr_un unix_address = {};
-  const size_t read_size = std::min(static_cast<size_t>(length), sizeof(unix_address));
-  if (const int error = call_.Read(address, &unix_address, read_size); error != 0) {
-    call_.Fail(error);
-    return;
-  }
-  int domain = 0;
-  socklen_t size = sizeof(domain);
-  if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) {
-    call_.Fail(errno);
-    return;
-  }
-  // Only a named AF_UNIX socket is a file the policy can judge.
-  if (unix_address.sun_family != AF_UNIX) {
-    call_.Fail(EACCES);
-    return;
-  }
-  if (domain != AF_UNIX) {
-    call_.Fail(EAFNOSUPPORT);  // an AF_UNIX address for another family's socket
-    return;
-  }
-  if (length > static_cast<int>(sizeof(sockaddr_un))) {
-    call_.Fail(EINVAL);
-    return;
-  }
-  const size_t path_size = read_size - offsetof(sockaddr_un, sun_path);
-  if (path_size == 0 || unix_address.sun_path[0] == '\0') {
-    call_.Fail(EACCES);
-    return;
-  }
-  Operands operands;
-  operands.request.op = proto::Op::kConnect;
-  operands.paths[0].assign(unix_address.sun_path, strnlen(unix_address.sun_path, path_size));
-
-  int type = 0;
-  size = sizeof(type);
-  if (getsockopt(socket_fd.get(), SOL_SOCKET, SO_TYPE, &type, &size) != 0) {
-    call_.Fail(errno);
-    return;
-  }
-  const int status_flags = fcntl(socket_fd.get(), F_GETFL);
-  if (status_flags < 0) {
-    call_.Fail(errno);
-    return;
-  }
-  operands.request.flags =
-      static_cast<uint32_t>(type) | ((status_flags & O_NONBLOCK) ? SOCK_NONBLOCK : 0);
-  const bool close_on_exec = call_.DescriptorIsCloseOnExec(fd);
-
-  FileRequestHandler::Outcome outcome;
-  if (!Handle(operands, &outcome)) return;
-  if (outcome.result < 0 || !outcome.fd.valid()) {
-    call_.Fail(outcome.result < 0 ? -outcome.result : EIO);
-    return;
-  }
-  call_.ReplaceDescriptor(outcome.fd, fd, close_on_exec);
-}
-
-void Answerer::Answer(int nr) {
-  // The x86_64 calling convention: arguments in the order of the C prototypes.
-  switch (nr) {
-    case SYS_open:
-      return Open(AT_FDCWD, call_.arg(0), static_cast<uint32_t>(call_.arg(1)),
-                  static_cast<uint32_t>(call_.arg(2)));
-    case SYS_openat:
-      return Open(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(2)),
-                  static_cast<uint32_t>(call_.arg(3)));
-    case SYS_creat:
-      return Open(AT_FDCWD, call_.arg(0), O_CREAT | O_WRONLY | O_TRUNC,
-                  static_cast<uint32_t>(call_.arg(1)));
-    case SYS_access:
-      return Access(AT_FDCWD, call_.arg(0), static_cast<uint32_t>(call_.arg(1)), 0);
-    case SYS_faccessat:
-      return Access(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(2)), 0);
-    case SYS_faccessat2:
-      return Access(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(2)),
-                    static_cast<uint32_t>(call_.arg(3)));
-    case SYS_stat:
-      return Stat(AT_FDCWD, call_.arg(0), 0, call_.arg(1), false);
-    case SYS_lstat:
-      return Stat(AT_FDCWD, call_.arg(0), AT_SYMLINK_NOFOLLOW, call_.arg(1), false);
-    case SYS_newfstatat:
-      return Stat(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(3)), call_.arg(2),
-                  false);
-    case SYS_statx:
-      // The mask's reserved bit is for a future, larger struct statx.
-      if (static_cast<uint32_t>(call_.arg(3)) & STATX__RESERVED) return call_.Fail(EINVAL);
-      return Stat(call_.int_arg(0), call_.arg(1), static_cast<uint32_t>(call_.arg(2)), call_.arg(4),
-                  true);
-    case SYS_readlink:
-      return Readlink(AT_FDCWD, call_.arg(0), call_.arg(1), call_.int_arg(2));
-    case SYS_readlinkat:
-      return Readlink(call_.int_arg(0), call_.arg(1), call_.arg(2), call_.int_arg(3));
-    case SYS_mkdir:
-      return PathOp(proto::Op::kMkdir, AT_FDCWD, call_.arg(0), static_cast<uint32_t>(call_.arg(1)));
-    case SYS_mkdirat:
-      return PathOp(proto::Op::kMkdir, call_.int_arg(0), call_.arg(1),
-                    static_cast<uint32_t>(call_.arg(2)));
-    case SYS_rmdir:
-      return PathOp(proto::Op::kRmdir, AT_FDCWD, call_.arg(0));
-    case SYS_unlink:
-      return PathOp(proto::Op::kUnlink, AT_FDCWD, call_.arg(0));
-    case SYS_unlinkat: {
-      const uint32_t flags = static_cast<uint32_t>(call_.arg(2));
-      if ((flags & ~static_cast<uint32_t>(AT_REMOVEDIR)) != 0) return call_.Fail(EINVAL);
-      return PathOp((flags & AT_REMOVEDIR) ? proto::Op::kRmdir : proto::Op::kUnlink,
-                    call_.int_arg(0), call_.arg(1));
-    }
-    case SYS_rename:
-      return TwoPathOp(proto::Op::kRename, AT_FDCWD, call_.arg(0), AT_FDCWD, call_.arg(1), 0);
-    case SYS_renameat:
-      return TwoPathOp(proto::Op::kRename, call_.int_arg(0), call_.arg(1), call_.int_arg(2),
-                       call_.arg(3), 0);
-    case SYS_renameat2:
-      return TwoPathOp(proto::Op::kRename, call_.int_arg(0), call_.arg(1), call_.int_arg(2),
-                       call_.arg(3), static_cast<uint32_t>(call_.arg(4)));
-    case SYS_link:
-      return TwoPathOp(proto::Op::kLink, AT_FDCWD, call_.arg(0), AT_FDCWD, call_.arg(1), 0);
-    case SYS_linkat:
-      if (call_.int_arg(4) != 0) return call_.Fail(EINVAL);
-      return TwoPathOp(proto::Op::kLink, call_.int_arg(0), call_.arg(1), call_.int_arg(2),
-                       call_.arg(3), 0);
-    case SYS_symlink:
-      return Symlink(call_.arg(0), AT_FDCWD, call_.arg(1));
-    case SYS_symlinkat:
-      return Symlink(call_.arg(0), call_.int_arg(1), call_.arg(2));
-    case SYS_chmod:
-      return PathOp(proto::Op::kChmod, AT_FDCWD, call_.arg(0), static_cast<uint32_t>(call_.arg(1)));
-    case SYS_fchmodat:
-      return PathOp(proto::Op::kChmod, call_.int_arg(0), call_.arg(1),
-                    static_cast<uint32_t>(call_.arg(2)));
-    case SYS_truncate:
-      return Truncate(call_.arg(0), call_.arg(1));
-    case SYS_chdir:
-      return PathOp(proto::Op::kChdir, AT_FDCWD, call_.arg(0));
-    case SYS_fchdir:
-      return Fchdir(call_.int_arg(0));
-    case SYS_getcwd:
-      return Getcwd(call_.arg(0), call_.arg(1));
-    case SYS_connect:
-      return Connect(call_.int_arg(0), call_.arg(1), call_.int_arg(2));
-  }
-  call_.Fail(ENOSYS);
-}
 
 }  // namespace
 
@@ -680,7 +285,7 @@ NotificationBroker::NotificationBroker(const FileRequestHandler& handler, Sandbo
                                        int listener, pid_t sandboxee)
     : handler_(handler), sandbox_(sandbox), listener_(listener), sandboxee_(sandboxee) {}
 
-bool NotificationBroker::Answers(int number) { return IsRedirectedFileCall(number); }
+bool NotificationBroker::Answers(int number) { return proto::IsBrokeredFileSyscall(number); }
 
 absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
   absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
@@ -702,8 +307,11 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       call.Continue();
       return event;
     }
-    if (IsRedirectedFileCall(notif.data.nr)) {
-      Answerer(handler_, sandbox_, call).Answer(notif.data.nr);
+    if (proto::IsBrokeredFileSyscall(notif.data.nr)) {
+      uint64_t args[6];
+      std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
+      RemoteSite site(handler_, sandbox_, call);
+      site.Finish(proto::ServeFileCall(notif.data.nr, args, site));
       return event;
     }
     if (observer_) {

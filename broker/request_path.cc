@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "broker/path_check.h"
 
@@ -45,8 +47,63 @@ size_t ProcSelfPrefix(std::string_view path) {
 
 }  // namespace
 
-int ResolveRequestPath(std::string_view path, std::string_view base, pid_t pid, std::string* out,
-                       const char** reason) {
+int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, RequestPath* out,
+                    const char** reason) {
+  if (path.find('\0') != std::string_view::npos) {
+    *reason = PathProblemText(PathProblem::kEmbeddedNul);
+    return EINVAL;
+  }
+  if (path.empty()) {
+    *reason = PathProblemText(PathProblem::kEmpty);
+    return EINVAL;
+  }
+  std::string& joined = out->path;
+  out->has_dotdot = false;
+  // Components of `joined` that came from `base`: ".." may fold them away lexically.
+  size_t from_base = 0;
+  if (path[0] == '/') {
+    joined = "/";
+  } else {
+    joined.assign(base.data(), base.size());
+    from_base = static_cast<size_t>(std::count(base.begin(), base.end(), '/')) - (base == "/");
+  }
+  std::string_view last;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view component = path.substr(start, end - start);
+    start = end + 1;
+    if (!component.empty()) last = component;
+    if (component.empty() || component == ".") continue;
+    if (component == ".." && from_base > 0) {
+      const size_t slash = joined.rfind('/');
+      joined.resize(slash == 0 ? 1 : slash);
+      --from_base;
+      continue;
+    }
+    if (component == "..") {
+      if (joined == "/") continue;  // ".." of "/" is "/"
+      out->has_dotdot = true;
+    }
+    if (joined.back() != '/') joined.push_back('/');
+    joined.append(component.data(), component.size());
+  }
+  out->names_directory = path.back() == '/' || last == "." || last == "..";
+  if (pid != 0) {
+    if (const size_t prefix = ProcSelfPrefix(joined); prefix != 0) {
+      joined.replace(0, prefix, absl::StrCat("/proc/", pid));
+    }
+  }
+  if (joined.size() > PATH_MAX - 1) {
+    *reason = PathProblemText(PathProblem::kTooLong);
+    return ENAMETOOLONG;
+  }
+  return 0;
+}
+
+int FoldPathLexically(std::string_view path, std::string_view base, std::string* out,
+                      const char** reason) {
   if (path.find('\0') != std::string_view::npos) {
     *reason = PathProblemText(PathProblem::kEmbeddedNul);
     return EINVAL;
@@ -56,21 +113,11 @@ int ResolveRequestPath(std::string_view path, std::string_view base, pid_t pid, 
     return EINVAL;
   }
   if (path[0] == '/') {
-    const PathProblem problem = CheckAbsoluteNormalizedPath(path);
-    if (problem != PathProblem::kNone) {
-      *reason = PathProblemText(problem);
-      return PathProblemErrno(problem);
-    }
-    out->assign(path.data(), path.size());
+    out->assign("/");
   } else {
     out->assign(base.data(), base.size());
-    AppendFolded(path, out);
   }
-  if (pid != 0) {
-    if (const size_t prefix = ProcSelfPrefix(*out); prefix != 0) {
-      out->replace(0, prefix, absl::StrCat("/proc/", pid));
-    }
-  }
+  AppendFolded(path, out);
   if (out->size() > PATH_MAX - 1) {
     *reason = PathProblemText(PathProblem::kTooLong);
     return ENAMETOOLONG;

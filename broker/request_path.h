@@ -8,19 +8,31 @@
 
 namespace sbox {
 
-// Makes a request's path absolute and normalized, the form the policy judges.
-//   - An absolute path must already be normalized (CheckAbsoluteNormalizedPath): the broker
-//     never guesses what "/a/../b" means when "a" may be a symlink.
-//   - A relative path is joined to `base` (an absolute, normalized directory: the directory
-//     descriptor's path, or the working directory) and its "." and ".." components are folded
-//     lexically; ".." at "/" stays at "/". `base` comes from the kernel or the broker, never
-//     from the sandboxee, so folding it lexically is exact.
-//   - "/proc/self" and "/proc/thread-self" become "/proc/<pid>": the sandboxee's, not the
-//     broker's (when `pid` is 0 they are left alone).
-// Returns 0 and sets `out`, or returns the errno and sets `reason` (static text): EINVAL for an
-// unnormalized absolute path, an empty path or a NUL byte, ENAMETOOLONG beyond PATH_MAX - 1.
-int ResolveRequestPath(std::string_view path, std::string_view base, pid_t pid, std::string* out,
-                       const char** reason);
+// A request's path made absolute, as the kernel would start to resolve it.
+struct RequestPath {
+  // Absolute; "." and empty components removed; ".." components kept, since what they mean
+  // depends on the symlinks before them (broker/path_walk.h resolves them).
+  std::string path;
+  bool has_dotdot = false;
+  // The path ended in "/" (or "/." or "/.."): it must name a directory.
+  bool names_directory = false;
+};
+
+// Joins `path` to `base` (an absolute directory without symlinks, "." or ".." components: the
+// directory descriptor's path, or the working directory) unless it is absolute, and cleans it
+// as RequestPath says. ".." right after a component of `base` is folded: `base` comes from the
+// kernel or the broker, never the sandboxee, and has no symlinks. "/proc/self" and
+// "/proc/thread-self" become "/proc/<pid>": the sandboxee's, not the broker's (when `pid` is 0
+// they are left alone). Returns 0, or the errno with `reason` set (static text): EINVAL for an
+// empty path or a NUL byte, ENAMETOOLONG beyond PATH_MAX - 1 bytes.
+int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, RequestPath* out,
+                    const char** reason);
+
+// For the command line's paths, which the user gives: `path` joined to `base` unless absolute,
+// with ".", ".." and empty components folded lexically. Returns 0, or EINVAL or ENAMETOOLONG
+// with `reason` set.
+int FoldPathLexically(std::string_view path, std::string_view base, std::string* out,
+                      const char** reason);
 
 // The absolute path of the directory `fd` refers to, from /proc/self/fd (the broker's view).
 // Returns 0, or ENOTDIR when `fd` is not a directory, EBADF when its path cannot be had (a

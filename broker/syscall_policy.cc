@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "broker/syscall_reach.h"
+#include "proto/file_syscalls.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -96,6 +97,16 @@ std::vector<GroupEntry> KeptInside(const char* name) {
   return entries;
 }
 
+// Every path-taking syscall (proto/file_syscalls.h): redirected to the broker, or its errno.
+std::vector<GroupEntry> FileSyscallEntries() {
+  std::vector<GroupEntry> entries;
+  for (const proto::FileSyscall& call : proto::kFileSyscalls) {
+    entries.push_back(call.refused_with == 0 ? Redirected(call.name)
+                                             : GroupEntry{call.name, {}, call.refused_with});
+  }
+  return entries;
+}
+
 std::vector<GroupEntry> Concat(std::initializer_list<std::vector<GroupEntry>> parts) {
   std::vector<GroupEntry> all;
   for (const std::vector<GroupEntry>& part : parts) all.insert(all.end(), part.begin(), part.end());
@@ -157,43 +168,13 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       {SyscallGroup::kRandom, {{"getrandom"}}},
       {SyscallGroup::kBrokerChannel, {{"sendmsg"}, {"recvmsg"}, {"close"}}},
       {SyscallGroup::kFileRedirection,
-       {Redirected("open"),
-        Redirected("openat"),
-        Redirected("creat"),
-        Redirected("access"),
-        Redirected("faccessat"),
-        Redirected("faccessat2"),
-        Redirected("stat"),
-        Redirected("lstat"),
-        Redirected("newfstatat"),
-        Redirected("statx"),
-        Redirected("readlink"),
-        Redirected("readlinkat"),
-        Redirected("mkdir"),
-        Redirected("mkdirat"),
-        Redirected("rmdir"),
-        Redirected("unlink"),
-        Redirected("unlinkat"),
-        Redirected("rename"),
-        Redirected("renameat"),
-        Redirected("renameat2"),
-        Redirected("link"),
-        Redirected("linkat"),
-        Redirected("symlink"),
-        Redirected("symlinkat"),
-        Redirected("chmod"),
-        Redirected("fchmodat"),
-        Redirected("truncate"),
-        Redirected("chdir"),
-        Redirected("fchdir"),
-        Redirected("getcwd"),
-        Redirected("connect"),
-        // Under Redirection::kTrap the handler filters the mask; see Compile.
-        Redirected("rt_sigprocmask"),
-        {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
-        // The SIGSYS handler learns a socket's type before brokering its connect.
-        {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).Eq(SO_TYPE)}},
-        {"openat2", {}, ENOSYS}}},
+       Concat({FileSyscallEntries(),
+               {// Under Redirection::kTrap the handler filters the mask; see Compile.
+                Redirected("rt_sigprocmask"),
+                {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
+                // The SIGSYS handler learns a socket's family and type before brokering its
+                // connect.
+                {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).In({SO_TYPE, SO_DOMAIN})}}}})},
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
         {"set_tid_address"},
@@ -451,6 +432,15 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
     const int nr = seccomp_syscall_resolve_name(rule.name.c_str());
     if (nr == __NR_SCMP_ERROR) {
       return absl::InvalidArgumentError(absl::StrFormat("unknown syscall \"%s\"", rule.name));
+    }
+    // A path is the broker's to judge: letting the kernel resolve it would bypass the file
+    // policy. The call is redirected (group file-redirection) or answers an errno.
+    if (rule.action == Action::kAllow && proto::FindFileSyscall(nr) != nullptr) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "syscall %s names a file: it is never allowed straight through; the broker answers "
+          "it under the file rules (allow group file-redirection)%s",
+          rule.name,
+          proto::FindFileSyscall(nr)->refused_with != 0 ? ", which refuses it" : ""));
     }
     std::set<int> conditioned;
     for (const ArgCondition& c : rule.all_of) {

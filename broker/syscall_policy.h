@@ -120,18 +120,23 @@ enum class SyscallGroup {
   kRandom,
   // The broker channel: sendmsg, recvmsg, close.
   kBrokerChannel,
-  // Unmodified file code: these calls are *redirected* to the broker, which performs them
-  // under the file policy and answers with the kernel's convention (descriptor, 0, length or
-  // -errno): open, openat, creat, access, faccessat, faccessat2, stat, lstat, newfstatat,
-  // statx, readlink, readlinkat, mkdir, mkdirat, rmdir, unlink, unlinkat, rename, renameat,
-  // renameat2, link, linkat, symlink, symlinkat, chmod, fchmodat, truncate, chdir, fchdir,
-  // getcwd, connect (RedirectedFileCalls()). openat2 answers ENOSYS (its resolve flags are in
-  // memory; glibc falls back to openat). How a redirected call reaches the broker is chosen
-  // when the policy is built (Redirection). Under Redirection::kTrap also: rt_sigprocmask is
-  // redirected, even when kSignals allows it, so that the sandboxee's handler can keep SIGSYS
-  // unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed. getsockopt(fd,
-  // SOL_SOCKET, SO_TYPE) is allowed too: the handler asks a socket's type before brokering its
-  // connect.
+  // Unmodified file code: every syscall that names a file (proto/file_syscalls.h) is either
+  // *redirected* to the broker, which performs it under the file policy and answers with the
+  // kernel's convention (descriptor, 0, length or -errno), or answers a fixed errno. Redirected
+  // (RedirectedFileCalls()): open, openat, openat2, creat, access, faccessat, faccessat2, stat,
+  // lstat, newfstatat, statx, statfs, readlink, readlinkat, mkdir, mkdirat, mknod, mknodat,
+  // rmdir, unlink, unlinkat, rename, renameat, renameat2, link, linkat, symlink, symlinkat,
+  // chmod, fchmod, fchmodat, fchmodat2, chown, fchown, lchown, fchownat, utime, utimes,
+  // futimesat, utimensat, truncate, chdir, fchdir, getcwd, connect. Refused: the xattr calls
+  // (EOPNOTSUPP), mount, umount2, pivot_root, chroot, swapon, swapoff, quotactl, quotactl_fd,
+  // acct, fanotify_init, fanotify_mark, open_tree, move_mount, fsopen, fsconfig, fsmount,
+  // fspick, mount_setattr, open_by_handle_at (EPERM), name_to_handle_at (EOPNOTSUPP),
+  // inotify_add_watch (EACCES), uselib (ENOSYS). How a redirected call reaches the broker is
+  // chosen when the policy is built (Redirection). Under Redirection::kTrap also:
+  // rt_sigprocmask is redirected, even when kSignals allows it, so that the sandboxee's handler
+  // can keep SIGSYS unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed.
+  // getsockopt(fd, SOL_SOCKET, SO_TYPE or SO_DOMAIN) is allowed too: the handler asks a
+  // socket's family and type before brokering its connect.
   kFileRedirection,
   // What a dynamically linked glibc program does before main, beyond the other groups:
   // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads one of the
@@ -188,7 +193,8 @@ class SyscallPolicy {
     // Errors name the syscall at fault. InvalidArgument for: an unknown name, an argument
     // index outside 0..5, an empty In set, an errno outside 1..4094 (libseccomp 2.5 refuses
     // 4095, the kernel's MAX_ERRNO; for the default action the message says "default
-    // action"), conflicting actions for one syscall.
+    // action"), conflicting actions for one syscall, an Allow of a syscall that names a file
+    // (proto/file_syscalls.h: only the broker may act on a path).
     // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
     // `redirection` says how the kFileRedirection group's calls reach the broker; it matters
     // only for a policy with that group.

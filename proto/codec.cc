@@ -37,15 +37,18 @@ struct OpFields {
   bool mode;  // kOpen: only with O_CREAT
   bool length;
   uint32_t fd_paths;  // the paths that may come with a directory descriptor
+  // An empty path with kFdForPath names the descriptor itself (AT_EMPTY_PATH).
+  bool descriptor_itself = false;
 };
 
 OpFields FieldsOf(Op op) {
   switch (op) {
     case Op::kOpen:
-      return {true, false, true, true, false, kFdForPath};
+      return {true, false, true, true, true, kFdForPath};
     case Op::kAccess:
-    case Op::kStat:
       return {true, false, true, false, false, kFdForPath};
+    case Op::kStat:
+      return {true, false, true, false, false, kFdForPath, true};
     case Op::kNewChannel:
     case Op::kGetcwd:
       return {false, false, false, false, false, 0};
@@ -55,8 +58,16 @@ OpFields FieldsOf(Op op) {
     case Op::kChdir:
       return {true, false, false, false, false, kFdForPath};
     case Op::kMkdir:
-    case Op::kChmod:
+    case Op::kMknod:
       return {true, false, false, true, false, kFdForPath};
+    case Op::kChmod:
+      return {true, false, true, true, false, kFdForPath, true};
+    case Op::kChown:
+      return {true, false, true, false, true, kFdForPath, true};
+    case Op::kUtimens:
+      return {true, true, true, false, false, kFdForPath, true};
+    case Op::kStatfs:
+      return {true, false, false, false, false, kFdForPath, true};
     case Op::kRename:
       return {true, true, true, false, false, kFdForPath | kFdForPath2};
     case Op::kLink:
@@ -130,7 +141,10 @@ int DecodeRequest(const uint8_t* data, size_t size, int fd_count, Request* out) 
       (!fields.length && length != 0) || (fd_paths & ~fields.fd_paths) != 0) {
     return EBADMSG;
   }
-  // A directory descriptor goes with a relative path only, and one must come for each.
+  // A directory descriptor goes with a relative path only (or an empty one, where the op may
+  // act on the descriptor itself), and one must come for each.
+  if ((fd_paths & kFdForPath) && path.empty() && !fields.descriptor_itself) return EBADMSG;
+  if (op == Op::kUtimens && path2_len != 0 && path2_len != kWireTimesSize) return EBADMSG;
   if (((fd_paths & kFdForPath) && IsAbsolute(path)) ||
       ((fd_paths & kFdForPath2) && IsAbsolute(path2))) {
     return EBADMSG;
@@ -221,6 +235,56 @@ int DecodeStat(std::string_view payload, struct stat* out) {
   out->st_mtim.tv_nsec = static_cast<long>(f[13]);
   out->st_ctim.tv_sec = static_cast<time_t>(f[14]);
   out->st_ctim.tv_nsec = static_cast<long>(f[15]);
+  return 0;
+}
+
+void EncodeStatfs(const struct statfs& st, uint8_t out[kWireStatfsSize]) {
+  uint64_t fsid;
+  memcpy(&fsid, &st.f_fsid, sizeof(fsid));
+  const uint64_t fields[kWireStatfsFieldCount] = {
+      static_cast<uint64_t>(st.f_type),   static_cast<uint64_t>(st.f_bsize),
+      st.f_blocks,                        st.f_bfree,
+      st.f_bavail,                        st.f_files,
+      st.f_ffree,                         fsid,
+      static_cast<uint64_t>(st.f_namelen), static_cast<uint64_t>(st.f_frsize),
+      static_cast<uint64_t>(st.f_flags),
+  };
+  memcpy(out, fields, sizeof(fields));
+}
+
+int DecodeStatfs(std::string_view payload, struct statfs* out) {
+  if (payload.size() != kWireStatfsSize) return EPROTO;
+  uint64_t f[kWireStatfsFieldCount];
+  memcpy(f, payload.data(), sizeof(f));
+  memset(out, 0, sizeof(*out));
+  out->f_type = static_cast<__fsword_t>(f[0]);
+  out->f_bsize = static_cast<__fsword_t>(f[1]);
+  out->f_blocks = f[2];
+  out->f_bfree = f[3];
+  out->f_bavail = f[4];
+  out->f_files = f[5];
+  out->f_ffree = f[6];
+  memcpy(&out->f_fsid, &f[7], sizeof(out->f_fsid));
+  out->f_namelen = static_cast<__fsword_t>(f[8]);
+  out->f_frsize = static_cast<__fsword_t>(f[9]);
+  out->f_flags = static_cast<__fsword_t>(f[10]);
+  return 0;
+}
+
+void EncodeTimes(const struct timespec times[2], uint8_t out[kWireTimesSize]) {
+  const int64_t fields[4] = {times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec,
+                             times[1].tv_nsec};
+  memcpy(out, fields, sizeof(fields));
+}
+
+int DecodeTimes(std::string_view data, struct timespec out[2]) {
+  if (data.size() != kWireTimesSize) return EPROTO;
+  int64_t f[4];
+  memcpy(f, data.data(), sizeof(f));
+  out[0].tv_sec = f[0];
+  out[0].tv_nsec = f[1];
+  out[1].tv_sec = f[2];
+  out[1].tv_nsec = f[3];
   return 0;
 }
 

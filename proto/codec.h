@@ -8,6 +8,8 @@
 // Every function is async-signal-safe (no allocation, no locks, no errno changes).
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -48,7 +50,9 @@ ptrdiff_t EncodeRequest(const Request& request, uint8_t* out, size_t out_size);
 //   EPROTONOSUPPORT  version is not kProtocolVersion
 //   EBADMSG          shorter than the header, path lengths disagree with the size, a field the
 //                    op does not use (see Op) not zero, fd_paths naming a path the op has not
-//                    or an absolute one, or a descriptor count that differs from fd_paths
+//                    or an absolute one (or an empty one, unless the op may act on the
+//                    descriptor itself), a Utimens path2 that is not empty or a WireTimes, or a
+//                    descriptor count that differs from fd_paths
 //   ENOSYS           unknown op
 //   ENAMETOOLONG     a path length exceeds kMaxPathLength
 // On any error, `out->op` and `out->id` hold what could be read (0 otherwise) so the error reply
@@ -67,6 +71,16 @@ int DecodeReply(const uint8_t* data, size_t size, Reply* out);
 void EncodeStat(const struct stat& st, uint8_t out[kWireStatSize]);
 // Returns 0, or EPROTO when `payload` is not exactly kWireStatSize bytes.
 int DecodeStat(std::string_view payload, struct stat* out);
+
+// The Statfs payload, as laid out in PROTOCOL.md.
+void EncodeStatfs(const struct statfs& st, uint8_t out[kWireStatfsSize]);
+// Returns 0, or EPROTO when `payload` is not exactly kWireStatfsSize bytes.
+int DecodeStatfs(std::string_view payload, struct statfs* out);
+
+// A Utimens request's times (path2), as laid out in PROTOCOL.md.
+void EncodeTimes(const struct timespec times[2], uint8_t out[kWireTimesSize]);
+// Returns 0, or EPROTO when `data` is not exactly kWireTimesSize bytes.
+int DecodeTimes(std::string_view data, struct timespec out[2]);
 
 }  // namespace sbox::proto
 

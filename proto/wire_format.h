@@ -21,10 +21,12 @@ inline constexpr uint16_t kProtocolVersion = 1;
 // Every field an op does not list must be zero. "path" ops may send their path relative, with
 // a directory descriptor (see fd_paths) or against the sandbox's working directory.
 enum class Op : uint16_t {
-  kOpen = 1,        // path; flags: open(2) flags; mode: create mode (O_CREAT only).
+  kOpen = 1,        // path; flags: open(2) flags; mode: create mode (O_CREAT only);
+                    // length: openat2(2) RESOLVE_* flags the caller adds to the broker's.
                     // A successful reply carries 1 descriptor.
   kAccess = 2,      // path; flags: access(2) mode (F_OK or R_OK|W_OK|X_OK).
-  kStat = 3,        // path; flags: 0 or AT_SYMLINK_NOFOLLOW. Reply payload: a WireStat.
+  kStat = 3,        // path or the descriptor itself; flags: 0 or AT_SYMLINK_NOFOLLOW. Reply
+                    // payload: a WireStat.
   kNewChannel = 4,  // nothing. A successful reply carries 1 descriptor: a new channel.
   kReadlink = 5,    // path. Reply payload: the link's target; result: its length.
   kMkdir = 6,       // path; mode.
@@ -35,7 +37,8 @@ enum class Op : uint16_t {
   kLink = 10,       // path: existing file; path2: new name.
   kSymlink = 11,    // path: the new link; path2: its target, stored as given (never a
                     // directory descriptor).
-  kChmod = 12,      // path; mode: permission bits.
+  kChmod = 12,      // path or the descriptor itself; flags: 0 or AT_SYMLINK_NOFOLLOW; mode:
+                    // permission bits.
   kTruncate = 13,   // path; length.
   kConnect = 14,    // path: an AF_UNIX socket; flags: SOCK_STREAM, SOCK_SEQPACKET or
                     // SOCK_DGRAM, optionally | SOCK_NONBLOCK. A successful reply carries 1
@@ -43,8 +46,14 @@ enum class Op : uint16_t {
   kChdir = 15,      // path: the sandbox's new working directory.
   kGetcwd = 16,     // nothing. Reply payload: the sandbox's working directory (absolute,
                     // normalized, not NUL-terminated); result: its length.
+  kChown = 17,      // path or the descriptor itself; flags: 0 or AT_SYMLINK_NOFOLLOW;
+                    // length: owner << 32 | group, each 0xffffffff for "unchanged".
+  kUtimens = 18,    // path or the descriptor itself; flags: 0 or AT_SYMLINK_NOFOLLOW;
+                    // path2: empty (both times "now") or a WireTimes.
+  kStatfs = 19,     // path or the descriptor itself. Reply payload: a WireStatfs.
+  kMknod = 20,      // path; mode: S_IFREG or S_IFIFO | permission bits.
 };
-inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kGetcwd);
+inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kMknod);
 
 // True for the operations this version defines.
 bool IsKnownOp(uint16_t op);
@@ -60,7 +69,8 @@ bool IsKnownOp(uint16_t op);
 //       24    2 path_len      bytes of path that follow the header
 //       26    2 path2_len     bytes of path2 that follow path (rename, link, symlink)
 //       28    4 fd_paths      which paths come with a directory descriptor, in this order:
-//                             kFdForPath, kFdForPath2; the path must then be relative
+//                             kFdForPath, kFdForPath2; the path must then be relative, or
+//                             empty where the op acts on "the descriptor itself"
 //       32    … path, then path2
 inline constexpr size_t kRequestHeaderSize = 32;
 inline constexpr uint32_t kFdForPath = 1u << 0;
@@ -89,6 +99,14 @@ inline constexpr int kMaxReplyDescriptors = 1;
 // The Stat reply's payload: 16 little-endian 64-bit fields in this order. Times are signed.
 inline constexpr size_t kWireStatFieldCount = 16;
 inline constexpr size_t kWireStatSize = kWireStatFieldCount * 8;
+
+// The Statfs reply's payload: 11 little-endian 64-bit fields (PROTOCOL.md 4.19).
+inline constexpr size_t kWireStatfsFieldCount = 11;
+inline constexpr size_t kWireStatfsSize = kWireStatfsFieldCount * 8;
+
+// A Utimens request's path2: access time then modification time, each as signed 64-bit seconds
+// and nanoseconds; nanoseconds may be UTIME_NOW or UTIME_OMIT.
+inline constexpr size_t kWireTimesSize = 4 * 8;
 
 }  // namespace sbox::proto
 

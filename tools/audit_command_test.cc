@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "broker/syscall_reach.h"

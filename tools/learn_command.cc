@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/audit_log.h"
 #include "broker/file_policy.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "proto/unique_fd.h"
 #include "tools/policy_learner.h"

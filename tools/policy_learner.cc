@@ -187,11 +187,13 @@ void PolicyLearner::AddDecision(const Decision& d) {
       first = (d.flags & W_OK) ? (kRead | kWrite) : kRead;
       break;
     case proto::Op::kStat:
+    case proto::Op::kStatfs:
     case proto::Op::kReadlink:
     case proto::Op::kChdir:
       first = kRead;
       break;
     case proto::Op::kMkdir:
+    case proto::Op::kMknod:
     case proto::Op::kSymlink:
       first = kCreate;
       break;
@@ -208,6 +210,8 @@ void PolicyLearner::AddDecision(const Decision& d) {
       second = kCreate;
       break;
     case proto::Op::kChmod:
+    case proto::Op::kChown:
+    case proto::Op::kUtimens:
     case proto::Op::kTruncate:
       first = kWrite;
       break;

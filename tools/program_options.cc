@@ -108,12 +108,9 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
 }
 
 absl::StatusOr<std::string> AbsolutePath(const std::string& path, const std::string& cwd) {
-  const bool absolute = absl::StartsWith(path, "/");
-  const std::string joined = absl::StrJoin(absl::StrSplit(path, '/', absl::SkipEmpty()), "/");
-  if (joined.empty()) return absolute ? std::string("/") : cwd;
   std::string out;
   const char* reason = nullptr;
-  if (ResolveRequestPath(joined, absolute ? "/" : cwd, 0, &out, &reason) != 0) {
+  if (FoldPathLexically(path, cwd, &out, &reason) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("path '", path, "': ", reason));
   }
   return out;

@@ -20,7 +20,7 @@
 #include "absl/time/time.h"
 #include "broker/audit_log.h"
 #include "broker/file_policy.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "tools/program_options.h"

@@ -1,4 +1,4 @@
-#include "broker/sandboxee_setup.h"
+#include "sandboxee/sandboxee_setup.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
-#ifndef SBOX_BROKER_LAUNCHER_H_
-#define SBOX_BROKER_LAUNCHER_H_
+#ifndef SBOX_LAUNCHER_LAUNCHER_H_
+#define SBOX_LAUNCHER_LAUNCHER_H_
 
 #include <string>
 #include <vector>
@@ -132,4 +132,4 @@ class Launcher {
 
 }  // namespace sbox
 
-#endif  // SBOX_BROKER_LAUNCHER_H_
+#endif  // SBOX_LAUNCHER_LAUNCHER_H_

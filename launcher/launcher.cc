@@ -1,4 +1,4 @@
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include "broker/file_request_handler.h"
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
-#include "broker/sandboxee_setup.h"
+#include "sandboxee/sandboxee_setup.h"
 #include "broker/violation_listener.h"
 #include "proto/fd_transport.h"
 

@@ -1,5 +1,5 @@
-#ifndef SBOX_BROKER_SANDBOXEE_SETUP_H_
-#define SBOX_BROKER_SANDBOXEE_SETUP_H_
+#ifndef SBOX_SANDBOXEE_SANDBOXEE_SETUP_H_
+#define SBOX_SANDBOXEE_SANDBOXEE_SETUP_H_
 
 // What the child does before the sandboxee's code runs. Everything here runs between fork (or
 // clone) and the sandboxee's code in a child of a possibly multi-threaded parent, so it is
@@ -95,4 +95,4 @@ inline constexpr int kSetupFailedExitCode = 125;
 
 }  // namespace sbox
 
-#endif  // SBOX_BROKER_SANDBOXEE_SETUP_H_
+#endif  // SBOX_SANDBOXEE_SANDBOXEE_SETUP_H_

@@ -1,0 +1,108 @@
+#include "broker/path_walk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/beneath.h"
+#include "proto/unique_fd.h"
+
+namespace sbox {
+namespace {
+
+constexpr int kMaxHops = 40;  // the kernel's MAXSYMLINKS
+
+// Looks at `candidate` without following it. Sets `is_link` and, for a symlink, `target`.
+WalkResult Inspect(const FilePolicy& policy, const std::string& candidate, bool* is_link,
+                   std::string* target) {
+  *is_link = false;
+  const FilePolicy::Match match = policy.Find(candidate);
+  int fd;
+  if (match.allowed()) {
+    // A rule's root was opened when the policy was built: it is the directory it names.
+    if (match.beneath == "." && match.rule->root_rest.empty()) return {};
+    fd = OpenBeneath(*match.rule, match.beneath, O_PATH | O_NOFOLLOW, 0);
+  } else if (match.rule == nullptr && policy.IsAncestorOfAllowed(candidate)) {
+    fd = OpenAt2(policy.filesystem_root(), std::string_view(candidate).substr(1),
+                 O_PATH | O_NOFOLLOW, 0, kBeneathNoSymlinks);
+  } else {
+    return {policy.RefusalErrno(match), true,
+            match.rule != nullptr ? "a deny rule covers a component of the path"
+                                  : "no rule covers a component of the path"};
+  }
+  if (fd < 0) return {-fd, false, "a component of the path cannot be looked up"};
+  const UniqueFd owned(fd);
+  struct stat st;
+  if (fstat(fd, &st) != 0) return {errno, false, "a component of the path cannot be stat'ed"};
+  if (!S_ISLNK(st.st_mode)) return {};
+  char buffer[PATH_MAX];
+  const ssize_t size = readlinkat(fd, "", buffer, sizeof(buffer));
+  if (size < 0) return {errno, false, "a symlink cannot be read"};
+  if (size == 0 || static_cast<size_t>(size) == sizeof(buffer)) {
+    return {size == 0 ? ENOENT : ENAMETOOLONG, false, "a symlink's target is empty or too long"};
+  }
+  *is_link = true;
+  target->assign(buffer, static_cast<size_t>(size));
+  return {};
+}
+
+}  // namespace
+
+WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
+                    std::string* out) {
+  std::string resolved = "/";
+  std::string rest(path);  // what is left to resolve, components separated by '/'
+  size_t at = 0;
+  int hops = 0;
+  std::string target;
+  for (;;) {
+    const size_t start = rest.find_first_not_of('/', at);
+    if (start == std::string::npos) break;
+    size_t end = rest.find('/', start);
+    if (end == std::string::npos) end = rest.size();
+    const std::string_view component = std::string_view(rest).substr(start, end - start);
+    at = end;
+    const bool last = rest.find_first_not_of('/', at) == std::string::npos;
+    if (component == ".") continue;
+    if (component == "..") {
+      const size_t slash = resolved.rfind('/');
+      resolved.resize(slash == 0 ? 1 : slash);
+      continue;
+    }
+    std::string candidate = resolved;
+    if (candidate.size() > 1) candidate += '/';
+    candidate.append(component.data(), component.size());
+    if (candidate.size() > PATH_MAX - 1) {
+      *out = std::move(candidate);
+      return {ENAMETOOLONG, false, "the resolved path is longer than PATH_MAX - 1 bytes"};
+    }
+    if (last && !follow_last) {
+      resolved = std::move(candidate);
+      break;
+    }
+    bool is_link = false;
+    if (const WalkResult looked = Inspect(policy, candidate, &is_link, &target);
+        looked.error != 0) {
+      *out = std::move(candidate);
+      return looked;
+    }
+    if (!is_link) {
+      resolved = std::move(candidate);
+      continue;
+    }
+    if (++hops > kMaxHops) {
+      *out = std::move(candidate);
+      return {ELOOP, false, "more than 40 symlinks"};
+    }
+    // The target's components come next, then what followed the link.
+    rest = target + rest.substr(at);
+    at = 0;
+    if (target[0] == '/') resolved = "/";
+  }
+  *out = std::move(resolved);
+  return {};
+}
+
+}  // namespace sbox

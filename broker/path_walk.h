@@ -1,0 +1,40 @@
+#ifndef SBOX_BROKER_PATH_WALK_H_
+#define SBOX_BROKER_PATH_WALK_H_
+
+#include <string>
+#include <string_view>
+
+#include "broker/file_policy.h"
+
+namespace sbox {
+
+struct WalkResult {
+  int error = 0;           // 0, or the errno the request gets
+  bool refused = false;    // the policy refused a component (otherwise the kernel's error)
+  const char* reason = "";  // static text, when error != 0
+};
+
+// Resolves `path` (absolute, from JoinRequestPath: it may hold "..") as the kernel would, one
+// component at a time, so that no symlink and no ".." gives access the policy does not:
+//   - Each component is looked at without following it, beneath the rule that covers it (or
+//     beneath "/" when it is an ancestor of an allowed path, which may be looked at). A
+//     component no rule covers, or a deny rule covers, stops the walk with the policy's errno
+//     (RefusalErrno), as if it were absent.
+//   - A symlink is followed by its target's name: absolute targets restart at "/", relative
+//     ones continue from the link's directory; every hop is judged again by the policy as the
+//     path it names. More than 40 hops is ELOOP, as for the kernel.
+//   - ".." takes the parent of what has been resolved so far, which holds no symlink: the
+//     physical parent. It never leaves "/".
+//   - The last component is followed when `follow_last`, and left as it is otherwise.
+//   - A rule's own path is taken as the policy built it: its root directory was opened when the
+//     policy loaded (following symlinks the policy's author named).
+// On success `out` holds a path with no "." or ".." component and no symlink but perhaps the
+// last. On failure it holds the component at fault. The result is a name: the broker opens it
+// beneath its rule with RESOLVE_NO_SYMLINKS, so a symlink swapped in meanwhile fails (ELOOP)
+// instead of being followed.
+WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
+                    std::string* out);
+
+}  // namespace sbox
+
+#endif  // SBOX_BROKER_PATH_WALK_H_
