@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -20,9 +22,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "broker/file_policy.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "broker/syscall_reach.h"
+#include "proto/errno_name.h"
 #include "proto/unique_fd.h"
 #include "tools/bpf_eval.h"
 
@@ -38,9 +42,11 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
 
   --format=text  (default) the default action, then one row per syscall the policy allows or
                  answers, by name: action, conditions, and where it came from (FILE:LINE,
-                 "group NAME via FILE:LINE", or "runtime" for what every policy allows)
+                 "group NAME via FILE:LINE", or "runtime" for what every policy allows); then
+                 one row per file rule, by path: kind, permissions, errno (deny), FILE:LINE
   --format=json  the same as a JSON array: first {"default": ACTION, "source": SOURCE}, then
-                 {"syscall", "action", "conditions": [...], "sources": [...]} per syscall
+                 {"syscall", "action", "conditions": [...], "sources": [...]} per syscall,
+                 then {"file_rule", "path", "permissions", "errno", "source"} per file rule
   --format=pfc   libseccomp's pseudo filter code for the compiled filter
   --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
                  then the instruction count
@@ -71,11 +77,21 @@ struct Entry {
   std::string justification;
 };
 
+// One file rule (the broker's), as audit lists it.
+struct FileRow {
+  std::string kind;         // the rule's keyword: "file", "tree", "temporary", "deny", ...
+  std::string path;         // empty for create-modes
+  std::string permissions;  // PermissionsText of what it grants; create-modes: "FILE DIR" modes
+  std::string error;        // deny: the errno name of its refusals; empty otherwise
+  std::string source;       // FILE:LINE
+};
+
 struct Audited {
   ParsedPolicy parsed;
   std::string default_action;                         // "kill-and-report", "errno EPERM", ...
   std::string default_source;                         // FILE:LINE or "implicit"
   std::map<std::string, std::vector<Entry>> entries;  // by syscall name
+  std::vector<FileRow> files;                         // by path, create-modes last
 };
 
 struct Row {
@@ -109,6 +125,45 @@ std::string GroupText(SyscallGroup group) {
   rule.kind = PolicyRule::Kind::kAllowGroup;
   rule.group = group;
   return std::string(absl::StripPrefix(FormatRule(rule), "allow "));
+}
+
+// What a file rule grants: a temporary rule implies read, write and create (FilePolicy's Rule).
+Permissions Granted(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kTemporary ? kRead | kWrite | kCreate : rule.permissions;
+}
+
+// The listing of a file rule; nullopt for the filter's rules. Every kind is named so that the
+// compiler points here when a kind is added.
+std::optional<FileRow> FileRowOf(const PolicyRule& rule) {
+  FileRow row;
+  switch (rule.kind) {
+    case PolicyRule::Kind::kDefault:
+    case PolicyRule::Kind::kAllow:
+    case PolicyRule::Kind::kAllowGroup:
+    case PolicyRule::Kind::kErrno:
+    case PolicyRule::Kind::kTrap:
+      return std::nullopt;
+    case PolicyRule::Kind::kFile:
+    case PolicyRule::Kind::kTree:
+    case PolicyRule::Kind::kTemporary:
+      row.path = rule.name;
+      row.permissions = PermissionsText(Granted(rule));
+      break;
+    case PolicyRule::Kind::kDeny:
+      row.path = rule.name;
+      row.permissions = PermissionsText(0);
+      // 0 is the broker's default answer to a denied path.
+      row.error = ErrnoName(rule.error != 0 ? rule.error : EACCES);
+      break;
+    case PolicyRule::Kind::kCreateModes:
+      row.permissions = absl::StrFormat("0%03o 0%03o", rule.file_mode, rule.directory_mode);
+      break;
+  }
+  // The keyword as the policy text spells it.
+  const std::string text = FormatRule(rule);
+  row.kind = text.substr(0, text.find(' '));
+  row.source = absl::StrCat(rule.file, ":", rule.line);
+  return row;
 }
 
 // Parses and compiles `path`: a policy that does not build is a policy error, not a table.
@@ -171,7 +226,14 @@ absl::StatusOr<Audited> Load(const std::string& path) {
       default:
         break;  // file rules are the broker's, not the filter's
     }
+    if (std::optional<FileRow> row = FileRowOf(rule)) audited.files.push_back(*std::move(row));
   }
+  // By path, as the broker's precedence reads them (a deny next to the tree it carves out of);
+  // create-modes, which has none, last.
+  std::stable_sort(
+      audited.files.begin(), audited.files.end(), [](const FileRow& a, const FileRow& b) {
+        return std::make_pair(a.path.empty(), a.path) < std::make_pair(b.path.empty(), b.path);
+      });
   return audited;
 }
 
@@ -240,6 +302,21 @@ void PrintText(const Audited& audited, std::ostream& out) {
     out << absl::StrFormat("%-*s  %-*s  %-*s  %s\n", w_name, row.syscall, w_action, row.action,
                            w_cond, Alternatives(row), absl::StrJoin(row.sources, "; "));
   }
+  if (audited.files.empty()) return;
+  size_t w_path = 4, w_kind = 4, w_perms = 11, w_errno = 5;
+  for (const FileRow& row : audited.files) {
+    w_path = std::max(w_path, row.path.size());
+    w_kind = std::max(w_kind, row.kind.size());
+    w_perms = std::max(w_perms, row.permissions.size());
+    w_errno = std::max(w_errno, row.error.size());
+  }
+  out << absl::StrFormat("\n%-*s  %-*s  %-*s  %-*s  %s\n", w_path, "PATH", w_kind, "KIND", w_perms,
+                         "PERMISSIONS", w_errno, "ERRNO", "SOURCE");
+  for (const FileRow& row : audited.files) {
+    out << absl::StrFormat(
+        "%-*s  %-*s  %-*s  %-*s  %s\n", w_path, row.path.empty() ? "-" : row.path, w_kind, row.kind,
+        w_perms, row.permissions, w_errno, row.error.empty() ? "-" : row.error, row.source);
+  }
 }
 
 std::string Json(const std::string& text) {
@@ -269,6 +346,15 @@ void PrintJson(const Audited& audited, std::ostream& out) {
     out << ",\n  {\"syscall\": " << Json(row.syscall) << ", \"action\": " << Json(row.action)
         << ", \"conditions\": " << JsonArray(row.conditions)
         << ", \"sources\": " << JsonArray(row.sources) << "}";
+  }
+  const auto json_or_null = [](const std::string& text) {
+    return text.empty() ? std::string("null") : Json(text);
+  };
+  for (const FileRow& row : audited.files) {
+    out << ",\n  {\"file_rule\": " << Json(row.kind) << ", \"path\": " << json_or_null(row.path)
+        << ", \"permissions\": " << Json(row.permissions)
+        << ", \"errno\": " << json_or_null(row.error) << ", \"source\": " << Json(row.source)
+        << "}";
   }
   out << "\n]\n";
 }

@@ -69,6 +69,48 @@ TEST(Audit, TextTableHasOneRowPerSyscall) {
                    "sendmsg       allow         -           runtime\n"));
 }
 
+// File rules are listed after the syscalls, by path, with their kind, permissions, errno (deny
+// rules) and source; create-modes, which has no path, last.
+TEST(Audit, TextListsTheFileRules) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy",
+                                      "create-modes 0640 0750\n"
+                                      "file rw /etc/shadow\n"
+                                      "tree rwcd /root\n"
+                                      "deny /root/.ssh justify \"keys\"\n"
+                                      "temporary /tmp\n");
+  const Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  const size_t files = o.out.find("\n\n");
+  ASSERT_NE(files, std::string::npos) << o.out;
+  EXPECT_EQ(o.out.substr(files + 2),
+            absl::StrCat("PATH         KIND          PERMISSIONS  ERRNO   SOURCE\n",
+                         "/etc/shadow  file          rw           -       ", p, ":2\n",
+                         "/root        tree          rwcd         -       ", p, ":3\n",
+                         "/root/.ssh   deny          -            EACCES  ", p, ":4\n",
+                         "/tmp         temporary     rwc          -       ", p, ":5\n",
+                         "-            create-modes  0640 0750    -       ", p, ":1\n"));
+}
+
+TEST(Audit, JsonListsTheFileRules) {
+  ScratchDir dir;
+  const std::string p =
+      dir.WriteFile("t.policy", "file rw /etc/shadow\ndeny /etc\ncreate-modes 0600 0700\n");
+  const Output o = Audit({"--format=json", p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_NE(o.out.find(absl::StrCat(R"(,
+  {"file_rule": "deny", "path": "/etc", "permissions": "-", "errno": "EACCES", "source": ")",
+                                    p, R"(:2"},
+  {"file_rule": "file", "path": "/etc/shadow", "permissions": "rw", "errno": null, "source": ")",
+                                    p, R"(:1"},
+  {"file_rule": "create-modes", "path": null, "permissions": "0600 0700", "errno": null, )",
+                                    R"("source": ")", p, R"(:3"}
+]
+)")),
+            std::string::npos)
+      << o.out;
+}
+
 // The redirection group's calls read "redirect", including rt_sigprocmask, whose redirect
 // overrides the signals group's allow as it does in the filter.
 TEST(Audit, RedirectedCallsReadRedirect) {
