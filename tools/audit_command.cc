@@ -52,7 +52,8 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
                  then the instruction count
   --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON; a rule line ending in
                  justify "..." is not reported
-  --diff A B     per syscall, "- " what A allows or answers that B does not, "+ " the reverse
+  --diff A B     per syscall and per file rule path, "- " what A allows or answers that B
+                 does not, "+ " the reverse
   --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
                  with the given arguments (decimal or 0x hex; missing ones are 0) and prints
                  ALLOW, ERRNO(n), TRAP, KILL_PROCESS or USER_NOTIF (violation report); the
@@ -492,6 +493,19 @@ std::map<std::string, std::string> Behaviour(const Audited& audited) {
     behaviour[row.syscall] =
         row.conditions.empty() ? row.action : absl::StrCat(row.action, " ", Alternatives(row));
   }
+  // File rules by path (paths start with "/", so they never meet a syscall name). A path may
+  // have an allow rule and a deny rule; a policy without create-modes has the builder's.
+  behaviour["(create-modes)"] = "0600 0700";
+  std::map<std::string, std::set<std::string>> by_path;
+  for (const FileRow& row : audited.files) {
+    if (row.path.empty()) {
+      behaviour["(create-modes)"] = row.permissions;  // the last one wins
+    } else {
+      by_path[row.path].insert(
+          absl::StrCat(row.kind, " ", row.error.empty() ? row.permissions : row.error));
+    }
+  }
+  for (const auto& [path, rules] : by_path) behaviour[path] = absl::StrJoin(rules, "; ");
   return behaviour;
 }
 

@@ -418,6 +418,56 @@ TEST(AuditDiff, EqualPoliciesWrittenDifferently) {
   EXPECT_EQ(o.out, "");
 }
 
+// Policies that differ only in their file rules differ: a path added, removed, or with other
+// permissions, kind or errno, and other create modes.
+TEST(AuditDiff, FileRulesByPath) {
+  ScratchDir dir;
+  const std::string a = dir.WriteFile("a.policy",
+                                      "allow getppid\n"
+                                      "file r /etc/passwd\n"
+                                      "tree r /data\n"
+                                      "file r /srv/x\n"
+                                      "deny /data/secret\n");
+  const std::string b = dir.WriteFile("b.policy",
+                                      "allow getppid\n"
+                                      "file rw /etc/shadow\n"
+                                      "tree rwcd /root\n"
+                                      "tree r /data\n"
+                                      "tree r /srv/x\n"
+                                      "file r /etc/passwd\n"
+                                      "create-modes 0600 0750\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out,
+            "- (create-modes): 0600 0700\n"
+            "+ (create-modes): 0600 0750\n"
+            "- /data/secret: deny EACCES\n"
+            "+ /etc/shadow: file rw\n"
+            "+ /root: tree rwcd\n"
+            "- /srv/x: file r\n"
+            "+ /srv/x: tree r\n");
+}
+
+TEST(AuditDiff, OnlyAppendedFileRulesDiffer) {
+  ScratchDir dir;
+  const std::string a = dir.WriteFile("a.policy", "allow group exit\n");
+  const std::string b =
+      dir.WriteFile("b.policy", "allow group exit\nfile rw /etc/shadow\ntree rwcd /root\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out, "+ /etc/shadow: file rw\n+ /root: tree rwcd\n");
+}
+
+TEST(AuditDiff, EqualFileRulesWrittenDifferently) {
+  ScratchDir dir;
+  const std::string a =
+      dir.WriteFile("a.policy", "tree rw /data\ndeny /data\ncreate-modes 0600 0700\n");
+  const std::string b = dir.WriteFile("b.policy", "deny /data # first\ntree wr \"/data\"\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
 // ---- Eval against the kernel --------------------------------------------------------------
 
 struct EvalCase {
