@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -51,7 +52,9 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
   --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
                  then the instruction count
   --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON; a rule line ending in
-                 justify "..." is not reported
+                 justify "..." is not reported; a rule the policy cannot be built with (loaded)
+                 is reported as FILE:LINE: RULE: cannot load: ERROR, justified or not, and the
+                 exit status is then 3
   --diff A B     per syscall and per file rule path, "- " what A allows or answers that B
                  does not, "+ " the reverse
   --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
@@ -167,13 +170,10 @@ std::optional<FileRow> FileRowOf(const PolicyRule& rule) {
   return row;
 }
 
-// Parses and compiles `path`: a policy that does not build is a policy error, not a table.
-absl::StatusOr<Audited> Load(const std::string& path) {
+// Parses `path` into what audit shows, without compiling it.
+absl::StatusOr<Audited> Parse(const std::string& path) {
   absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile(path);
   if (!parsed.ok()) return parsed.status();
-  if (absl::StatusOr<SyscallPolicy> built = parsed->syscalls.Build(); !built.ok()) {
-    return built.status();
-  }
   Audited audited;
   audited.parsed = *std::move(parsed);
   audited.default_action = "kill-and-report";
@@ -235,6 +235,16 @@ absl::StatusOr<Audited> Load(const std::string& path) {
       audited.files.begin(), audited.files.end(), [](const FileRow& a, const FileRow& b) {
         return std::make_pair(a.path.empty(), a.path) < std::make_pair(b.path.empty(), b.path);
       });
+  return audited;
+}
+
+// Parses and compiles `path`: a policy that does not build is a policy error, not a table.
+absl::StatusOr<Audited> Load(const std::string& path) {
+  absl::StatusOr<Audited> audited = Parse(path);
+  if (!audited.ok()) return audited.status();
+  if (absl::StatusOr<SyscallPolicy> built = audited->parsed.syscalls.Build(); !built.ok()) {
+    return built.status();
+  }
   return audited;
 }
 
@@ -463,8 +473,53 @@ std::string LintReason(const std::string& name, const std::vector<ArgCondition>&
   return "";
 }
 
+// What loading a policy builds: both halves, as Launcher and `sbox run` do.
+absl::Status BuildSyscalls(const ParsedPolicy& parsed) { return parsed.syscalls.Build().status(); }
+absl::Status BuildFiles(const ParsedPolicy& parsed) { return parsed.files.Build().status(); }
+using BuildCheck = absl::Status (*)(const ParsedPolicy&);
+
+// The rule that makes `check` fail, for a policy that fails it: the last rule of the shortest
+// prefix of the rules that fails too. Builders stop at the first problem in rule order, so that
+// is the rule the error is about, whatever the error's wording. Prefixes are rebuilt from their
+// canonical text, which parses back to the same rules (includes are flattened in it).
+const PolicyRule& FailingRule(const ParsedPolicy& parsed, BuildCheck check) {
+  const auto fails = [&](size_t count) {
+    ParsedPolicy prefix;
+    prefix.rules.assign(parsed.rules.begin(), parsed.rules.begin() + count);
+    ParseOptions options;
+    options.allow_includes = false;
+    absl::StatusOr<ParsedPolicy> reparsed =
+        ParsePolicyText(FormatPolicy(prefix), "prefix", options);
+    return !reparsed.ok() || !check(*reparsed).ok();
+  };
+  // An empty policy builds (the default action, no file rule), so a failing one has a rule.
+  size_t builds = 0, failing = parsed.rules.size();
+  while (failing - builds > 1) {
+    const size_t middle = builds + (failing - builds) / 2;
+    (fails(middle) ? failing : builds) = middle;
+  }
+  return parsed.rules[failing - 1];
+}
+
+// The canonical text of a rule without its justification, to name it in a finding.
+std::string RuleText(const PolicyRule& rule) {
+  PolicyRule bare = rule;
+  bare.justification.clear();
+  return FormatRule(bare);
+}
+
 int Lint(const Audited& audited, std::ostream& out) {
   std::vector<std::tuple<std::string, int, std::string, std::string>> findings;
+  // A policy that cannot load confines nothing, so it is never clean, justified or not.
+  bool loads = true;
+  for (const BuildCheck check : {&BuildSyscalls, &BuildFiles}) {
+    const absl::Status status = check(audited.parsed);
+    if (status.ok()) continue;
+    loads = false;
+    const PolicyRule& rule = FailingRule(audited.parsed, check);
+    findings.emplace_back(rule.file, rule.line, RuleText(rule),
+                          absl::StrCat("cannot load: ", status.message()));
+  }
   for (const auto& [name, entries] : audited.entries) {
     for (const Entry& e : entries) {
       if (e.action != Entry::Action::kAllow || e.file.empty() || !e.justification.empty()) continue;
@@ -481,6 +536,7 @@ int Lint(const Audited& audited, std::ostream& out) {
   for (const auto& [file, line, name, reason] : findings) {
     out << file << ":" << line << ": " << name << ": " << reason << "\n";
   }
+  if (!loads) return kAuditPolicyError;
   return findings.empty() ? kAuditOk : kAuditFindings;
 }
 
@@ -622,9 +678,15 @@ int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 
   if (positional.size() != 1) return Usage(err, "expected one policy file");
+  if (mode == "lint") {
+    // Lint reports a policy that parses but does not build as a finding on the rule at fault,
+    // beside the other findings.
+    absl::StatusOr<Audited> parsed = Parse(positional[0]);
+    if (!parsed.ok()) return PolicyError(err, parsed.status());
+    return Lint(*parsed, out);
+  }
   absl::StatusOr<Audited> audited = Load(positional[0]);
   if (!audited.ok()) return PolicyError(err, audited.status());
-  if (mode == "lint") return Lint(*audited, out);
   if (format == "json") {
     PrintJson(*audited, out);
     return kAuditOk;

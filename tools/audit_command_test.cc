@@ -385,6 +385,37 @@ TEST(AuditLint, ReportsEveryUnjustifiedLineInOrder) {
                                 "descriptor of\n"));
 }
 
+// A policy that parses but does not build is not clean: the rule at fault is a finding, with
+// the builder's error, whether or not it is justified, beside the other findings; the exit
+// status is the policy error's.
+TEST(AuditLint, APolicyThatCannotLoadIsAFindingOnTheRuleAtFault) {
+  ScratchDir dir;
+  const std::string inner = dir.WriteFile("inner.policy",
+                                          "allow getpid\n"
+                                          "errno EPERM getppid justify \"reviewed\"\n");
+  const std::string p = dir.WriteFile("l.policy",
+                                      "allow getppid\n"
+                                      "allow ptrace\n"
+                                      "include \"inner.policy\"\n"
+                                      "tree r /usr\n"
+                                      "tree r /nonexistent-sbox-lint justify \"reviewed\"\n"
+                                      "file r /etc/passwd\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditPolicyError);
+  EXPECT_EQ(o.out, absl::StrCat(inner,
+                                ":2: errno EPERM getppid: cannot load: syscall getppid: "
+                                "conflicting actions allow and errno 1\n",
+                                p,
+                                ":2: ptrace: can read and write other processes, and escape "
+                                "their filters\n",
+                                p,
+                                ":5: tree r /nonexistent-sbox-lint: cannot load: rule 2 (tree "
+                                "/nonexistent-sbox-lint): open(\"/nonexistent-sbox-lint\", "
+                                "O_PATH|O_DIRECTORY): No such file or directory\n"));
+  // The table, --diff and --eval, which compile the filter only, still refuse it as before.
+  EXPECT_EQ(Audit({p}).status, kAuditPolicyError);
+}
+
 // ---- Diff ---------------------------------------------------------------------------------
 
 TEST(AuditDiff, BothDirections) {
