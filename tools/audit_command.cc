@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <map>
@@ -508,6 +509,53 @@ std::string RuleText(const PolicyRule& rule) {
   return FormatRule(bare);
 }
 
+// Whether some call satisfies every condition of `all_of` and has, in each argument i, every
+// bit of `bits[i]`. Each argument is tried with candidate values made from its conditions;
+// for one condition per argument (Build() allows no more in one rule, and a rule with more is
+// a load finding) some candidate satisfies it whenever any value does.
+bool AdmitsBits(const std::vector<ArgCondition>& all_of, const std::array<uint64_t, 6>& bits) {
+  for (int index = 0; index < 6; ++index) {
+    std::vector<uint64_t> candidates = {0, 1, ~uint64_t{0}};
+    for (const ArgCondition& c : all_of) {
+      if (c.index != index) continue;
+      candidates.insert(candidates.end(), {c.value, c.value + 1});
+      candidates.insert(candidates.end(), c.values.begin(), c.values.end());
+    }
+    const bool admitted = std::any_of(candidates.begin(), candidates.end(), [&](uint64_t value) {
+      value |= bits[index];
+      return std::all_of(all_of.begin(), all_of.end(), [&](const ArgCondition& c) {
+        return c.index != index || c.Admits(value);
+      });
+    });
+    if (!admitted) return false;
+  }
+  return true;
+}
+
+// Calls that make memory executable whose contents the sandboxee chose: any PROT_EXEC of
+// mprotect and pkey_mprotect (arg 2), and PROT_EXEC of mmap for memory that is writable or
+// anonymous. An executable mapping of a file, never writable, stays allowed: it is how
+// program-startup maps shared libraries, and what the file can hold is the file rules' call.
+const std::map<std::string, std::vector<std::array<uint64_t, 6>>>& ExecutableMemoryCalls() {
+  static const auto* const kCalls = new std::map<std::string, std::vector<std::array<uint64_t, 6>>>{
+      {"mprotect", {{0, 0, PROT_EXEC, 0, 0, 0}}},
+      {"pkey_mprotect", {{0, 0, PROT_EXEC, 0, 0, 0}}},
+      {"mmap", {{0, 0, PROT_EXEC | PROT_WRITE, 0, 0, 0}, {0, 0, PROT_EXEC, MAP_ANONYMOUS, 0, 0}}},
+  };
+  return *kCalls;
+}
+
+// Empty when an allow of `name` under `all_of` cannot make such memory executable.
+std::string ExecutableMemoryReason(const std::string& name,
+                                   const std::vector<ArgCondition>& all_of) {
+  const auto it = ExecutableMemoryCalls().find(name);
+  if (it == ExecutableMemoryCalls().end()) return "";
+  for (const std::array<uint64_t, 6>& bits : it->second) {
+    if (AdmitsBits(all_of, bits)) return "makes memory executable: require arg2 & PROT_EXEC == 0";
+  }
+  return "";
+}
+
 int Lint(const Audited& audited, std::ostream& out) {
   std::vector<std::tuple<std::string, int, std::string, std::string>> findings;
   // A policy that cannot load confines nothing, so it is never clean, justified or not.
@@ -528,6 +576,7 @@ int Lint(const Audited& audited, std::ostream& out) {
           reason.empty() && !reach.empty()) {
         reason = absl::StrCat("reaches outside the sandbox: ", reach);
       }
+      if (reason.empty()) reason = ExecutableMemoryReason(name, e.all_of);
       if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));
     }
   }

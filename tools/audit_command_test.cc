@@ -385,6 +385,51 @@ TEST(AuditLint, ReportsEveryUnjustifiedLineInOrder) {
                                 "descriptor of\n"));
 }
 
+// An allowance that lets the sandboxee make memory it wrote executable is a finding, unless
+// justified; one whose conditions exclude PROT_EXEC, or that maps only files never writable
+// (program-startup's mmap), is not.
+TEST(AuditLint, ExecutableMemory) {
+  ScratchDir dir;
+  for (const char* line : {
+           "allow mprotect",
+           "allow mmap",
+           "allow pkey_mprotect",
+           "allow mprotect if arg2 & PROT_WRITE == 0",
+           "allow mprotect if arg2 != PROT_READ",
+           "allow mprotect if arg2 in {PROT_READ, PROT_READ|PROT_EXEC}",
+           "allow mprotect if arg2 >= 4",
+           "allow mmap if arg2 & PROT_WRITE == 0",
+           "allow mmap if arg3 & MAP_ANONYMOUS == 0",
+           "allow mmap if arg2 == PROT_READ|PROT_WRITE|PROT_EXEC && arg3 & MAP_ANONYMOUS == 0",
+       }) {
+    SCOPED_TRACE(line);
+    const std::string name = std::vector<std::string>(absl::StrSplit(line, ' '))[1];
+    const std::string p = dir.WriteFile("x.policy", absl::StrCat(line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    EXPECT_EQ(o.out, absl::StrCat(p, ":1: ", name,
+                                  ": makes memory executable: require arg2 & PROT_EXEC == 0\n"));
+    const std::string j = dir.WriteFile("j.policy", absl::StrCat(line, " justify \"a JIT\"\n"));
+    const Output silenced = Audit({"--lint", j});
+    EXPECT_EQ(silenced.status, kAuditOk) << silenced.out;
+    EXPECT_EQ(silenced.out, "");
+  }
+  for (const char* line : {
+           "allow mprotect if arg2 & PROT_EXEC == 0",
+           "allow pkey_mprotect if arg2 in {PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE}",
+           "allow mprotect if arg2 < 4",
+           "allow mmap if arg2 & PROT_EXEC|PROT_WRITE == PROT_READ",
+           "allow mmap if arg2 & PROT_WRITE == 0 && arg3 & MAP_ANONYMOUS == 0",
+           "allow group memory-without-exec",
+           "allow group program-startup",
+       }) {
+    SCOPED_TRACE(line);
+    const Output o = Audit({"--lint", dir.WriteFile("s.policy", absl::StrCat(line, "\n"))});
+    EXPECT_EQ(o.status, kAuditOk) << o.out;
+    EXPECT_EQ(o.out, "");
+  }
+}
+
 // A policy that parses but does not build is not clean: the rule at fault is a finding, with
 // the builder's error, whether or not it is justified, beside the other findings; the exit
 // status is the policy error's.
