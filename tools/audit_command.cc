@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "broker/file_policy.h"
 #include "broker/policy_text.h"
@@ -52,10 +53,12 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
   --format=pfc   libseccomp's pseudo filter code for the compiled filter
   --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
                  then the instruction count
-  --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON; a rule line ending in
-                 justify "..." is not reported; a rule the policy cannot be built with (loaded)
-                 is reported as FILE:LINE: RULE: cannot load: ERROR, justified or not, and the
-                 exit status is then 3
+  --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON, and dangerous file
+                 grants (writes to system files or home directories, any use of /dev, /proc
+                 or /sys, reads of secrets), as FILE:LINE: RULE: REASON: PATHS; a rule line
+                 ending in justify "..." is not reported; a rule the policy cannot be built
+                 (loaded) with is reported as FILE:LINE: RULE: cannot load: ERROR, justified
+                 or not, and the exit status is then 3
   --diff A B     per syscall and per file rule path, "- " what A allows or answers that B
                  does not, "+ " the reverse
   --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
@@ -65,6 +68,7 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
                  says what answers it
 
 exit status: 0 ok; 1 lint findings or the policies differ; 2 usage error; 3 policy error
+(cannot be read, parsed or compiled; for --lint, or built)
 )";
 
 namespace {
@@ -556,6 +560,160 @@ std::string ExecutableMemoryReason(const std::string& name,
   return "";
 }
 
+// ---- Lint: file grants --------------------------------------------------------------------
+
+// A path few sandboxees should be granted: `pattern` is absolute, and "*" in it stands for any
+// one name; `subtree` counts everything beneath it too, else the path alone.
+struct GuardedPath {
+  const char* pattern;
+  bool subtree;
+};
+
+// One class of dangerous file grants: a rule that lets the sandboxee use one of `counted` on a
+// guarded path, unless `exempt`, is a finding that says `reason`.
+struct FileGrantClass {
+  const char* reason;
+  Permissions counted;
+  std::vector<GuardedPath> paths;
+  bool (*exempt)(const PolicyRule& rule);
+};
+
+bool IsBeneath(const std::string& path, const std::string& directory) {
+  return path == directory || absl::StartsWith(path, absl::StrCat(directory, "/"));
+}
+
+bool NeverExempt(const PolicyRule&) { return false; }
+
+const std::vector<FileGrantClass>& FileGrantClasses() {
+  static const auto* const kClasses = new std::vector<FileGrantClass>{
+      {"writes system files",
+       kWrite | kCreate | kDelete,
+       {{"/", false},
+        {"/bin", true},
+        {"/boot", true},
+        {"/etc", true},
+        {"/lib", true},
+        {"/lib32", true},
+        {"/lib64", true},
+        {"/libx32", true},
+        {"/sbin", true},
+        {"/usr", true},
+        {"/var", true}},
+       // Scratch space for every user, as /tmp is.
+       [](const PolicyRule& rule) { return IsBeneath(rule.name, "/var/tmp"); }},
+      // The home directories themselves (a tree on one is every file of the user's) and their
+      // keys; a file inside, such as a program's own ~/.jq, is the program's business.
+      {"writes home directories",
+       kWrite | kCreate | kDelete,
+       {{"/home", false},
+        {"/home/*", false},
+        {"/home/*/.ssh", true},
+        {"/root", false},
+        {"/root/.ssh", true}},
+       &NeverExempt},
+      {"reaches kernel interfaces",
+       kAllPermissions,
+       {{"/dev", true}, {"/proc", true}, {"/sys", true}},
+       [](const PolicyRule& rule) {
+         if (rule.kind != PolicyRule::Kind::kFile) return false;
+         // Devices that hold no one else's data. /dev/tty is not one: it is the terminal that
+         // processes outside share (keystrokes, passwords).
+         for (const char* device :
+              {"/dev/full", "/dev/null", "/dev/random", "/dev/urandom", "/dev/zero"}) {
+           if (rule.name == device) return true;
+         }
+         // The broker resolves these to the sandboxee's own entries; reading them is harmless.
+         return (IsBeneath(rule.name, "/proc/self") || IsBeneath(rule.name, "/proc/thread-self")) &&
+                (rule.permissions & ~kRead) == 0;
+       }},
+      {"reads secrets",
+       kRead,
+       {{"/etc/gshadow", false},
+        {"/etc/gshadow-", false},
+        {"/etc/shadow", false},
+        {"/etc/shadow-", false},
+        {"/home/*/.ssh", true},
+        {"/root", false},
+        {"/root/.ssh", true}},
+       &NeverExempt},
+  };
+  return *kClasses;
+}
+
+bool NamesPath(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kFile || rule.kind == PolicyRule::Kind::kTree ||
+         rule.kind == PolicyRule::Kind::kTemporary || rule.kind == PolicyRule::Kind::kDeny;
+}
+
+// Whether a rule covers what is beneath its path too: every kind but file (FilePolicy's Rule).
+bool CoversBeneath(const PolicyRule& rule) { return rule.kind != PolicyRule::Kind::kFile; }
+
+// What a rule lets the sandboxee do to the files beneath it: a temporary rule only creates
+// files that no one else can open.
+Permissions Reach(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kTemporary ? kCreate : rule.permissions;
+}
+
+std::vector<std::string> Names(const std::string& path) {
+  return absl::StrSplit(path, '/', absl::SkipEmpty());
+}
+
+// The rule that decides `path` (with `subtree`, also what is beneath it that no more specific
+// rule names), as FilePolicy::Find does: the longest rule path among the path and its
+// ancestors, a file rule only for the path alone, a deny beating an allow of the same length.
+// An empty name in `path` stands for any name, so only rules above it decide it.
+const PolicyRule* Decider(const std::vector<PolicyRule>& rules,
+                          const std::vector<std::string>& path, bool subtree) {
+  const PolicyRule* decider = nullptr;
+  size_t decider_length = 0;
+  for (const PolicyRule& rule : rules) {
+    if (!NamesPath(rule)) continue;
+    const std::vector<std::string> names = Names(rule.name);
+    if (names.size() > path.size() || !std::equal(names.begin(), names.end(), path.begin())) {
+      continue;
+    }
+    const bool applies = CoversBeneath(rule) || (names.size() == path.size() && !subtree);
+    if (!applies) continue;
+    if (decider == nullptr || names.size() > decider_length ||
+        (names.size() == decider_length && rule.kind == PolicyRule::Kind::kDeny)) {
+      decider = &rule;
+      decider_length = names.size();
+    }
+  }
+  return decider;
+}
+
+// The patterns of the paths guarded by `grants` that `rule` lets the sandboxee use with one
+// of the counted permissions: its own path when guarded, or a guarded path beneath a rule that
+// covers it, in each case when no more specific rule (a deny, say) decides it instead.
+std::vector<std::string> GuardedGrants(const FileGrantClass& grants, const PolicyRule& rule,
+                                       const std::vector<PolicyRule>& rules) {
+  std::vector<std::string> reached;
+  if ((Reach(rule) & grants.counted) == 0 || grants.exempt(rule)) return reached;
+  const std::vector<std::string> names = Names(rule.name);
+  for (const GuardedPath& guarded : grants.paths) {
+    const std::vector<std::string> pattern = Names(guarded.pattern);
+    bool matches = true;
+    for (size_t i = 0; i < std::min(names.size(), pattern.size()); ++i) {
+      matches = matches && (pattern[i] == "*" || pattern[i] == names[i]);
+    }
+    if (!matches) continue;
+    std::vector<std::string> path = names;
+    bool subtree = CoversBeneath(rule);
+    if (names.size() > pattern.size()) {
+      if (!guarded.subtree) continue;
+    } else if (names.size() < pattern.size()) {
+      if (!CoversBeneath(rule)) continue;
+      for (size_t i = names.size(); i < pattern.size(); ++i) {
+        path.push_back(pattern[i] == "*" ? "" : pattern[i]);
+      }
+      subtree = guarded.subtree;
+    }
+    if (Decider(rules, path, subtree) == &rule) reached.push_back(guarded.pattern);
+  }
+  return reached;
+}
+
 int Lint(const Audited& audited, std::ostream& out) {
   std::vector<std::tuple<std::string, int, std::string, std::string>> findings;
   // A policy that cannot load confines nothing, so it is never clean, justified or not.
@@ -578,6 +736,16 @@ int Lint(const Audited& audited, std::ostream& out) {
       }
       if (reason.empty()) reason = ExecutableMemoryReason(name, e.all_of);
       if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));
+    }
+  }
+  const std::vector<PolicyRule>& rules = audited.parsed.rules;
+  for (const PolicyRule& rule : rules) {
+    if (!NamesPath(rule) || !rule.justification.empty()) continue;
+    for (const FileGrantClass& grants : FileGrantClasses()) {
+      const std::vector<std::string> reached = GuardedGrants(grants, rule, rules);
+      if (reached.empty()) continue;
+      findings.emplace_back(rule.file, rule.line, RuleText(rule),
+                            absl::StrCat(grants.reason, ": ", absl::StrJoin(reached, ", ")));
     }
   }
   std::sort(findings.begin(), findings.end());

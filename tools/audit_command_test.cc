@@ -430,6 +430,104 @@ TEST(AuditLint, ExecutableMemory) {
   }
 }
 
+// Each class of dangerous file grant fires on a rule, with the guarded paths it reaches, and
+// a justification on the rule silences it.
+TEST(AuditLint, DangerousFileGrants) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"tree w /",
+       {"reaches kernel interfaces: /dev, /proc, /sys",
+        "writes home directories: /home, /home/*, /home/*/.ssh, /root, /root/.ssh",
+        "writes system files: /, /bin, /boot, /etc, /lib, /lib32, /lib64, /libx32, /sbin, /usr, "
+        "/var"}},
+      {"file w /etc/passwd", {"writes system files: /etc"}},
+      {"tree c /usr", {"writes system files: /usr"}},
+      {"temporary /etc", {"writes system files: /etc"}},
+      {"file d /var/lib/x", {"writes system files: /var"}},
+      {"tree w /home", {"writes home directories: /home, /home/*, /home/*/.ssh"}},
+      {"file c /home/alice", {"writes home directories: /home/*"}},
+      {"tree w /root", {"writes home directories: /root, /root/.ssh"}},
+      {"file c /root/.ssh", {"writes home directories: /root/.ssh"}},
+      {"tree r /dev", {"reaches kernel interfaces: /dev"}},
+      {"file rw /dev/tty", {"reaches kernel interfaces: /dev"}},
+      {"file x /dev/log", {"reaches kernel interfaces: /dev"}},
+      {"file w /proc/self/mem", {"reaches kernel interfaces: /proc"}},
+      {"file r /proc/1/environ", {"reaches kernel interfaces: /proc"}},
+      {"tree r /sys", {"reaches kernel interfaces: /sys"}},
+      {"file r /etc/shadow", {"reads secrets: /etc/shadow"}},
+      {"tree r /etc", {"reads secrets: /etc/gshadow, /etc/gshadow-, /etc/shadow, /etc/shadow-"}},
+      {"tree r /home", {"reads secrets: /home/*/.ssh"}},
+      {"file r /root", {"reads secrets: /root"}},
+      {"tree r /root", {"reads secrets: /root, /root/.ssh"}},
+  };
+  ScratchDir dir;
+  for (const auto& [line, reasons] : cases) {
+    SCOPED_TRACE(line);
+    const std::string p = dir.WriteFile("f.policy", absl::StrCat("# lint\n", line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    std::string expected;
+    for (const std::string& reason : reasons) {
+      absl::StrAppend(&expected, p, ":2: ", line, ": ", reason, "\n");
+    }
+    EXPECT_EQ(o.out, expected);
+
+    const std::string j =
+        dir.WriteFile("j.policy", absl::StrCat("# lint\n", line, " justify \"reviewed\"\n"));
+    const Output silenced = Audit({"--lint", j});
+    EXPECT_EQ(silenced.status, kAuditOk) << silenced.out;
+    EXPECT_EQ(silenced.out, "");
+  }
+}
+
+// A rule reaches the guarded paths beneath it through its ancestors, but not those that a more
+// specific rule decides: a deny, or a rule without the permission.
+TEST(AuditLint, FileGrantsThroughAncestorsAndWhatDecidesInstead) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("a.policy",
+                                      "tree r /\n"
+                                      "deny /proc\n"
+                                      "deny /sys\n"
+                                      "file w /etc/shadow\n"
+                                      "deny /etc/gshadow\n"
+                                      "tree r /root justify \"the build runs as root\"\n"
+                                      "deny /home\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out, absl::StrCat(p, ":1: tree r /: reaches kernel interfaces: /dev\n", p,
+                                ":1: tree r /: reads secrets: /etc/gshadow-, /etc/shadow-\n", p,
+                                ":4: file w /etc/shadow: writes system files: /etc\n"));
+
+  // A deny on one user's keys leaves the others' (the deny on /home above covers them all).
+  const std::string q = dir.WriteFile("h.policy", "tree r /home\ndeny /home/alice/.ssh\n");
+  EXPECT_EQ(Audit({"--lint", q}).out,
+            absl::StrCat(q, ":1: tree r /home: reads secrets: /home/*/.ssh\n"));
+}
+
+// What the shipped policies and learned ones grant is not dangerous.
+TEST(AuditLint, UsualFileGrantsAreNotFindings) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("u.policy",
+                                      "tree r /usr\n"
+                                      "tree r /lib\n"
+                                      "file r /etc/ld.so.cache\n"
+                                      "file r /etc/passwd\n"
+                                      "file r /root/.jq\n"
+                                      "temporary /tmp\n"
+                                      "tree rwcd /var/tmp\n"
+                                      "file rw /dev/null\n"
+                                      "file r /dev/urandom\n"
+                                      "file r /proc/self/maps\n"
+                                      "tree r /etc\n"
+                                      "deny /etc/shadow\n"
+                                      "deny /etc/shadow-\n"
+                                      "deny /etc/gshadow\n"
+                                      "deny /etc/gshadow-\n"
+                                      "deny /\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
 // A policy that parses but does not build is not clean: the rule at fault is a finding, with
 // the builder's error, whether or not it is justified, beside the other findings; the exit
 // status is the policy error's.
