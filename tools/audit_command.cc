@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -19,10 +23,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "broker/file_policy.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "broker/syscall_reach.h"
+#include "proto/errno_name.h"
 #include "proto/unique_fd.h"
 #include "tools/bpf_eval.h"
 
@@ -38,15 +45,22 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
 
   --format=text  (default) the default action, then one row per syscall the policy allows or
                  answers, by name: action, conditions, and where it came from (FILE:LINE,
-                 "group NAME via FILE:LINE", or "runtime" for what every policy allows)
+                 "group NAME via FILE:LINE", or "runtime" for what every policy allows); then
+                 one row per file rule, by path: kind, permissions, errno (deny), FILE:LINE
   --format=json  the same as a JSON array: first {"default": ACTION, "source": SOURCE}, then
-                 {"syscall", "action", "conditions": [...], "sources": [...]} per syscall
+                 {"syscall", "action", "conditions": [...], "sources": [...]} per syscall,
+                 then {"file_rule", "path", "permissions", "errno", "source"} per file rule
   --format=pfc   libseccomp's pseudo filter code for the compiled filter
   --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
                  then the instruction count
-  --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON; a rule line ending in
-                 justify "..." is not reported
-  --diff A B     per syscall, "- " what A allows or answers that B does not, "+ " the reverse
+  --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON, and dangerous file
+                 grants (writes to system files or home directories, any use of /dev, /proc
+                 or /sys, reads of secrets), as FILE:LINE: RULE: REASON: PATHS; a rule line
+                 ending in justify "..." is not reported; a rule the policy cannot be built
+                 (loaded) with is reported as FILE:LINE: RULE: cannot load: ERROR, justified
+                 or not, and the exit status is then 3
+  --diff A B     per syscall and per file rule path, "- " what A allows or answers that B
+                 does not, "+ " the reverse
   --eval         runs the compiled filter in a BPF interpreter on an x86_64 call of SYSCALL
                  with the given arguments (decimal or 0x hex; missing ones are 0) and prints
                  ALLOW, ERRNO(n), TRAP, KILL_PROCESS or USER_NOTIF (violation report); the
@@ -54,6 +68,7 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
                  says what answers it
 
 exit status: 0 ok; 1 lint findings or the policies differ; 2 usage error; 3 policy error
+(cannot be read, parsed or compiled; for --lint, or built)
 )";
 
 namespace {
@@ -71,11 +86,21 @@ struct Entry {
   std::string justification;
 };
 
+// One file rule (the broker's), as audit lists it.
+struct FileRow {
+  std::string kind;         // the rule's keyword: "file", "tree", "temporary", "deny", ...
+  std::string path;         // empty for create-modes
+  std::string permissions;  // PermissionsText of what it grants; create-modes: "FILE DIR" modes
+  std::string error;        // deny: the errno name of its refusals; empty otherwise
+  std::string source;       // FILE:LINE
+};
+
 struct Audited {
   ParsedPolicy parsed;
   std::string default_action;                         // "kill-and-report", "errno EPERM", ...
   std::string default_source;                         // FILE:LINE or "implicit"
   std::map<std::string, std::vector<Entry>> entries;  // by syscall name
+  std::vector<FileRow> files;                         // by path, create-modes last
 };
 
 struct Row {
@@ -111,13 +136,49 @@ std::string GroupText(SyscallGroup group) {
   return std::string(absl::StripPrefix(FormatRule(rule), "allow "));
 }
 
-// Parses and compiles `path`: a policy that does not build is a policy error, not a table.
-absl::StatusOr<Audited> Load(const std::string& path) {
+// What a file rule grants: a temporary rule implies read, write and create (FilePolicy's Rule).
+Permissions Granted(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kTemporary ? kRead | kWrite | kCreate : rule.permissions;
+}
+
+// The listing of a file rule; nullopt for the filter's rules. Every kind is named so that the
+// compiler points here when a kind is added.
+std::optional<FileRow> FileRowOf(const PolicyRule& rule) {
+  FileRow row;
+  switch (rule.kind) {
+    case PolicyRule::Kind::kDefault:
+    case PolicyRule::Kind::kAllow:
+    case PolicyRule::Kind::kAllowGroup:
+    case PolicyRule::Kind::kErrno:
+    case PolicyRule::Kind::kTrap:
+      return std::nullopt;
+    case PolicyRule::Kind::kFile:
+    case PolicyRule::Kind::kTree:
+    case PolicyRule::Kind::kTemporary:
+      row.path = rule.name;
+      row.permissions = PermissionsText(Granted(rule));
+      break;
+    case PolicyRule::Kind::kDeny:
+      row.path = rule.name;
+      row.permissions = PermissionsText(0);
+      // 0 is the broker's default answer to a denied path.
+      row.error = ErrnoName(rule.error != 0 ? rule.error : EACCES);
+      break;
+    case PolicyRule::Kind::kCreateModes:
+      row.permissions = absl::StrFormat("0%03o 0%03o", rule.file_mode, rule.directory_mode);
+      break;
+  }
+  // The keyword as the policy text spells it.
+  const std::string text = FormatRule(rule);
+  row.kind = text.substr(0, text.find(' '));
+  row.source = absl::StrCat(rule.file, ":", rule.line);
+  return row;
+}
+
+// Parses `path` into what audit shows, without compiling it.
+absl::StatusOr<Audited> Parse(const std::string& path) {
   absl::StatusOr<ParsedPolicy> parsed = ParsePolicyFile(path);
   if (!parsed.ok()) return parsed.status();
-  if (absl::StatusOr<SyscallPolicy> built = parsed->syscalls.Build(); !built.ok()) {
-    return built.status();
-  }
   Audited audited;
   audited.parsed = *std::move(parsed);
   audited.default_action = "kill-and-report";
@@ -171,6 +232,23 @@ absl::StatusOr<Audited> Load(const std::string& path) {
       default:
         break;  // file rules are the broker's, not the filter's
     }
+    if (std::optional<FileRow> row = FileRowOf(rule)) audited.files.push_back(*std::move(row));
+  }
+  // By path, as the broker's precedence reads them (a deny next to the tree it carves out of);
+  // create-modes, which has none, last.
+  std::stable_sort(
+      audited.files.begin(), audited.files.end(), [](const FileRow& a, const FileRow& b) {
+        return std::make_pair(a.path.empty(), a.path) < std::make_pair(b.path.empty(), b.path);
+      });
+  return audited;
+}
+
+// Parses and compiles `path`: a policy that does not build is a policy error, not a table.
+absl::StatusOr<Audited> Load(const std::string& path) {
+  absl::StatusOr<Audited> audited = Parse(path);
+  if (!audited.ok()) return audited.status();
+  if (absl::StatusOr<SyscallPolicy> built = audited->parsed.syscalls.Build(); !built.ok()) {
+    return built.status();
   }
   return audited;
 }
@@ -240,6 +318,21 @@ void PrintText(const Audited& audited, std::ostream& out) {
     out << absl::StrFormat("%-*s  %-*s  %-*s  %s\n", w_name, row.syscall, w_action, row.action,
                            w_cond, Alternatives(row), absl::StrJoin(row.sources, "; "));
   }
+  if (audited.files.empty()) return;
+  size_t w_path = 4, w_kind = 4, w_perms = 11, w_errno = 5;
+  for (const FileRow& row : audited.files) {
+    w_path = std::max(w_path, row.path.size());
+    w_kind = std::max(w_kind, row.kind.size());
+    w_perms = std::max(w_perms, row.permissions.size());
+    w_errno = std::max(w_errno, row.error.size());
+  }
+  out << absl::StrFormat("\n%-*s  %-*s  %-*s  %-*s  %s\n", w_path, "PATH", w_kind, "KIND", w_perms,
+                         "PERMISSIONS", w_errno, "ERRNO", "SOURCE");
+  for (const FileRow& row : audited.files) {
+    out << absl::StrFormat(
+        "%-*s  %-*s  %-*s  %-*s  %s\n", w_path, row.path.empty() ? "-" : row.path, w_kind, row.kind,
+        w_perms, row.permissions, w_errno, row.error.empty() ? "-" : row.error, row.source);
+  }
 }
 
 std::string Json(const std::string& text) {
@@ -269,6 +362,15 @@ void PrintJson(const Audited& audited, std::ostream& out) {
     out << ",\n  {\"syscall\": " << Json(row.syscall) << ", \"action\": " << Json(row.action)
         << ", \"conditions\": " << JsonArray(row.conditions)
         << ", \"sources\": " << JsonArray(row.sources) << "}";
+  }
+  const auto json_or_null = [](const std::string& text) {
+    return text.empty() ? std::string("null") : Json(text);
+  };
+  for (const FileRow& row : audited.files) {
+    out << ",\n  {\"file_rule\": " << Json(row.kind) << ", \"path\": " << json_or_null(row.path)
+        << ", \"permissions\": " << Json(row.permissions)
+        << ", \"errno\": " << json_or_null(row.error) << ", \"source\": " << Json(row.source)
+        << "}";
   }
   out << "\n]\n";
 }
@@ -376,8 +478,254 @@ std::string LintReason(const std::string& name, const std::vector<ArgCondition>&
   return "";
 }
 
+// What loading a policy builds: both halves, as Launcher and `sbox run` do.
+absl::Status BuildSyscalls(const ParsedPolicy& parsed) { return parsed.syscalls.Build().status(); }
+absl::Status BuildFiles(const ParsedPolicy& parsed) { return parsed.files.Build().status(); }
+using BuildCheck = absl::Status (*)(const ParsedPolicy&);
+
+// The rule that makes `check` fail, for a policy that fails it: the last rule of the shortest
+// prefix of the rules that fails too. Builders stop at the first problem in rule order, so that
+// is the rule the error is about, whatever the error's wording. Prefixes are rebuilt from their
+// canonical text, which parses back to the same rules (includes are flattened in it).
+const PolicyRule& FailingRule(const ParsedPolicy& parsed, BuildCheck check) {
+  const auto fails = [&](size_t count) {
+    ParsedPolicy prefix;
+    prefix.rules.assign(parsed.rules.begin(), parsed.rules.begin() + count);
+    ParseOptions options;
+    options.allow_includes = false;
+    absl::StatusOr<ParsedPolicy> reparsed =
+        ParsePolicyText(FormatPolicy(prefix), "prefix", options);
+    return !reparsed.ok() || !check(*reparsed).ok();
+  };
+  // An empty policy builds (the default action, no file rule), so a failing one has a rule.
+  size_t builds = 0, failing = parsed.rules.size();
+  while (failing - builds > 1) {
+    const size_t middle = builds + (failing - builds) / 2;
+    (fails(middle) ? failing : builds) = middle;
+  }
+  return parsed.rules[failing - 1];
+}
+
+// The canonical text of a rule without its justification, to name it in a finding.
+std::string RuleText(const PolicyRule& rule) {
+  PolicyRule bare = rule;
+  bare.justification.clear();
+  return FormatRule(bare);
+}
+
+// Whether some call satisfies every condition of `all_of` and has, in each argument i, every
+// bit of `bits[i]`. Each argument is tried with candidate values made from its conditions;
+// for one condition per argument (Build() allows no more in one rule, and a rule with more is
+// a load finding) some candidate satisfies it whenever any value does.
+bool AdmitsBits(const std::vector<ArgCondition>& all_of, const std::array<uint64_t, 6>& bits) {
+  for (int index = 0; index < 6; ++index) {
+    std::vector<uint64_t> candidates = {0, 1, ~uint64_t{0}};
+    for (const ArgCondition& c : all_of) {
+      if (c.index != index) continue;
+      candidates.insert(candidates.end(), {c.value, c.value + 1});
+      candidates.insert(candidates.end(), c.values.begin(), c.values.end());
+    }
+    const bool admitted = std::any_of(candidates.begin(), candidates.end(), [&](uint64_t value) {
+      value |= bits[index];
+      return std::all_of(all_of.begin(), all_of.end(), [&](const ArgCondition& c) {
+        return c.index != index || c.Admits(value);
+      });
+    });
+    if (!admitted) return false;
+  }
+  return true;
+}
+
+// Calls that make memory executable whose contents the sandboxee chose: any PROT_EXEC of
+// mprotect and pkey_mprotect (arg 2), and PROT_EXEC of mmap for memory that is writable or
+// anonymous. An executable mapping of a file, never writable, stays allowed: it is how
+// program-startup maps shared libraries, and what the file can hold is the file rules' call.
+const std::map<std::string, std::vector<std::array<uint64_t, 6>>>& ExecutableMemoryCalls() {
+  static const auto* const kCalls = new std::map<std::string, std::vector<std::array<uint64_t, 6>>>{
+      {"mprotect", {{0, 0, PROT_EXEC, 0, 0, 0}}},
+      {"pkey_mprotect", {{0, 0, PROT_EXEC, 0, 0, 0}}},
+      {"mmap", {{0, 0, PROT_EXEC | PROT_WRITE, 0, 0, 0}, {0, 0, PROT_EXEC, MAP_ANONYMOUS, 0, 0}}},
+  };
+  return *kCalls;
+}
+
+// Empty when an allow of `name` under `all_of` cannot make such memory executable.
+std::string ExecutableMemoryReason(const std::string& name,
+                                   const std::vector<ArgCondition>& all_of) {
+  const auto it = ExecutableMemoryCalls().find(name);
+  if (it == ExecutableMemoryCalls().end()) return "";
+  for (const std::array<uint64_t, 6>& bits : it->second) {
+    if (AdmitsBits(all_of, bits)) return "makes memory executable: require arg2 & PROT_EXEC == 0";
+  }
+  return "";
+}
+
+// ---- Lint: file grants --------------------------------------------------------------------
+
+// A path few sandboxees should be granted: `pattern` is absolute, and "*" in it stands for any
+// one name; `subtree` counts everything beneath it too, else the path alone.
+struct GuardedPath {
+  const char* pattern;
+  bool subtree;
+};
+
+// One class of dangerous file grants: a rule that lets the sandboxee use one of `counted` on a
+// guarded path, unless `exempt`, is a finding that says `reason`.
+struct FileGrantClass {
+  const char* reason;
+  Permissions counted;
+  std::vector<GuardedPath> paths;
+  bool (*exempt)(const PolicyRule& rule);
+};
+
+bool IsBeneath(const std::string& path, const std::string& directory) {
+  return path == directory || absl::StartsWith(path, absl::StrCat(directory, "/"));
+}
+
+bool NeverExempt(const PolicyRule&) { return false; }
+
+const std::vector<FileGrantClass>& FileGrantClasses() {
+  static const auto* const kClasses = new std::vector<FileGrantClass>{
+      {"writes system files",
+       kWrite | kCreate | kDelete,
+       {{"/", false},
+        {"/bin", true},
+        {"/boot", true},
+        {"/etc", true},
+        {"/lib", true},
+        {"/lib32", true},
+        {"/lib64", true},
+        {"/libx32", true},
+        {"/sbin", true},
+        {"/usr", true},
+        {"/var", true}},
+       // Scratch space for every user, as /tmp is.
+       [](const PolicyRule& rule) { return IsBeneath(rule.name, "/var/tmp"); }},
+      // The home directories themselves (a tree on one is every file of the user's) and their
+      // keys; a file inside, such as a program's own ~/.jq, is the program's business.
+      {"writes home directories",
+       kWrite | kCreate | kDelete,
+       {{"/home", false},
+        {"/home/*", false},
+        {"/home/*/.ssh", true},
+        {"/root", false},
+        {"/root/.ssh", true}},
+       &NeverExempt},
+      {"reaches kernel interfaces",
+       kAllPermissions,
+       {{"/dev", true}, {"/proc", true}, {"/sys", true}},
+       [](const PolicyRule& rule) {
+         if (rule.kind != PolicyRule::Kind::kFile) return false;
+         // Devices that hold no one else's data. /dev/tty is not one: it is the terminal that
+         // processes outside share (keystrokes, passwords).
+         for (const char* device :
+              {"/dev/full", "/dev/null", "/dev/random", "/dev/urandom", "/dev/zero"}) {
+           if (rule.name == device) return true;
+         }
+         // The broker resolves these to the sandboxee's own entries; reading them is harmless.
+         return (IsBeneath(rule.name, "/proc/self") || IsBeneath(rule.name, "/proc/thread-self")) &&
+                (rule.permissions & ~kRead) == 0;
+       }},
+      {"reads secrets",
+       kRead,
+       {{"/etc/gshadow", false},
+        {"/etc/gshadow-", false},
+        {"/etc/shadow", false},
+        {"/etc/shadow-", false},
+        {"/home/*/.ssh", true},
+        {"/root", false},
+        {"/root/.ssh", true}},
+       &NeverExempt},
+  };
+  return *kClasses;
+}
+
+bool NamesPath(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kFile || rule.kind == PolicyRule::Kind::kTree ||
+         rule.kind == PolicyRule::Kind::kTemporary || rule.kind == PolicyRule::Kind::kDeny;
+}
+
+// Whether a rule covers what is beneath its path too: every kind but file (FilePolicy's Rule).
+bool CoversBeneath(const PolicyRule& rule) { return rule.kind != PolicyRule::Kind::kFile; }
+
+// What a rule lets the sandboxee do to the files beneath it: a temporary rule only creates
+// files that no one else can open.
+Permissions Reach(const PolicyRule& rule) {
+  return rule.kind == PolicyRule::Kind::kTemporary ? kCreate : rule.permissions;
+}
+
+std::vector<std::string> Names(const std::string& path) {
+  return absl::StrSplit(path, '/', absl::SkipEmpty());
+}
+
+// The rule that decides `path` (with `subtree`, also what is beneath it that no more specific
+// rule names), as FilePolicy::Find does: the longest rule path among the path and its
+// ancestors, a file rule only for the path alone, a deny beating an allow of the same length.
+// An empty name in `path` stands for any name, so only rules above it decide it.
+const PolicyRule* Decider(const std::vector<PolicyRule>& rules,
+                          const std::vector<std::string>& path, bool subtree) {
+  const PolicyRule* decider = nullptr;
+  size_t decider_length = 0;
+  for (const PolicyRule& rule : rules) {
+    if (!NamesPath(rule)) continue;
+    const std::vector<std::string> names = Names(rule.name);
+    if (names.size() > path.size() || !std::equal(names.begin(), names.end(), path.begin())) {
+      continue;
+    }
+    const bool applies = CoversBeneath(rule) || (names.size() == path.size() && !subtree);
+    if (!applies) continue;
+    if (decider == nullptr || names.size() > decider_length ||
+        (names.size() == decider_length && rule.kind == PolicyRule::Kind::kDeny)) {
+      decider = &rule;
+      decider_length = names.size();
+    }
+  }
+  return decider;
+}
+
+// The patterns of the paths guarded by `grants` that `rule` lets the sandboxee use with one
+// of the counted permissions: its own path when guarded, or a guarded path beneath a rule that
+// covers it, in each case when no more specific rule (a deny, say) decides it instead.
+std::vector<std::string> GuardedGrants(const FileGrantClass& grants, const PolicyRule& rule,
+                                       const std::vector<PolicyRule>& rules) {
+  std::vector<std::string> reached;
+  if ((Reach(rule) & grants.counted) == 0 || grants.exempt(rule)) return reached;
+  const std::vector<std::string> names = Names(rule.name);
+  for (const GuardedPath& guarded : grants.paths) {
+    const std::vector<std::string> pattern = Names(guarded.pattern);
+    bool matches = true;
+    for (size_t i = 0; i < std::min(names.size(), pattern.size()); ++i) {
+      matches = matches && (pattern[i] == "*" || pattern[i] == names[i]);
+    }
+    if (!matches) continue;
+    std::vector<std::string> path = names;
+    bool subtree = CoversBeneath(rule);
+    if (names.size() > pattern.size()) {
+      if (!guarded.subtree) continue;
+    } else if (names.size() < pattern.size()) {
+      if (!CoversBeneath(rule)) continue;
+      for (size_t i = names.size(); i < pattern.size(); ++i) {
+        path.push_back(pattern[i] == "*" ? "" : pattern[i]);
+      }
+      subtree = guarded.subtree;
+    }
+    if (Decider(rules, path, subtree) == &rule) reached.push_back(guarded.pattern);
+  }
+  return reached;
+}
+
 int Lint(const Audited& audited, std::ostream& out) {
   std::vector<std::tuple<std::string, int, std::string, std::string>> findings;
+  // A policy that cannot load confines nothing, so it is never clean, justified or not.
+  bool loads = true;
+  for (const BuildCheck check : {&BuildSyscalls, &BuildFiles}) {
+    const absl::Status status = check(audited.parsed);
+    if (status.ok()) continue;
+    loads = false;
+    const PolicyRule& rule = FailingRule(audited.parsed, check);
+    findings.emplace_back(rule.file, rule.line, RuleText(rule),
+                          absl::StrCat("cannot load: ", status.message()));
+  }
   for (const auto& [name, entries] : audited.entries) {
     for (const Entry& e : entries) {
       if (e.action != Entry::Action::kAllow || e.file.empty() || !e.justification.empty()) continue;
@@ -386,7 +734,18 @@ int Lint(const Audited& audited, std::ostream& out) {
           reason.empty() && !reach.empty()) {
         reason = absl::StrCat("reaches outside the sandbox: ", reach);
       }
+      if (reason.empty()) reason = ExecutableMemoryReason(name, e.all_of);
       if (!reason.empty()) findings.emplace_back(e.file, e.line, name, std::move(reason));
+    }
+  }
+  const std::vector<PolicyRule>& rules = audited.parsed.rules;
+  for (const PolicyRule& rule : rules) {
+    if (!NamesPath(rule) || !rule.justification.empty()) continue;
+    for (const FileGrantClass& grants : FileGrantClasses()) {
+      const std::vector<std::string> reached = GuardedGrants(grants, rule, rules);
+      if (reached.empty()) continue;
+      findings.emplace_back(rule.file, rule.line, RuleText(rule),
+                            absl::StrCat(grants.reason, ": ", absl::StrJoin(reached, ", ")));
     }
   }
   std::sort(findings.begin(), findings.end());
@@ -394,6 +753,7 @@ int Lint(const Audited& audited, std::ostream& out) {
   for (const auto& [file, line, name, reason] : findings) {
     out << file << ":" << line << ": " << name << ": " << reason << "\n";
   }
+  if (!loads) return kAuditPolicyError;
   return findings.empty() ? kAuditOk : kAuditFindings;
 }
 
@@ -406,6 +766,19 @@ std::map<std::string, std::string> Behaviour(const Audited& audited) {
     behaviour[row.syscall] =
         row.conditions.empty() ? row.action : absl::StrCat(row.action, " ", Alternatives(row));
   }
+  // File rules by path (paths start with "/", so they never meet a syscall name). A path may
+  // have an allow rule and a deny rule; a policy without create-modes has the builder's.
+  behaviour["(create-modes)"] = "0600 0700";
+  std::map<std::string, std::set<std::string>> by_path;
+  for (const FileRow& row : audited.files) {
+    if (row.path.empty()) {
+      behaviour["(create-modes)"] = row.permissions;  // the last one wins
+    } else {
+      by_path[row.path].insert(
+          absl::StrCat(row.kind, " ", row.error.empty() ? row.permissions : row.error));
+    }
+  }
+  for (const auto& [path, rules] : by_path) behaviour[path] = absl::StrJoin(rules, "; ");
   return behaviour;
 }
 
@@ -522,9 +895,15 @@ int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 
   if (positional.size() != 1) return Usage(err, "expected one policy file");
+  if (mode == "lint") {
+    // Lint reports a policy that parses but does not build as a finding on the rule at fault,
+    // beside the other findings.
+    absl::StatusOr<Audited> parsed = Parse(positional[0]);
+    if (!parsed.ok()) return PolicyError(err, parsed.status());
+    return Lint(*parsed, out);
+  }
   absl::StatusOr<Audited> audited = Load(positional[0]);
   if (!audited.ok()) return PolicyError(err, audited.status());
-  if (mode == "lint") return Lint(*audited, out);
   if (format == "json") {
     PrintJson(*audited, out);
     return kAuditOk;

@@ -69,6 +69,48 @@ TEST(Audit, TextTableHasOneRowPerSyscall) {
                    "sendmsg       allow         -           runtime\n"));
 }
 
+// File rules are listed after the syscalls, by path, with their kind, permissions, errno (deny
+// rules) and source; create-modes, which has no path, last.
+TEST(Audit, TextListsTheFileRules) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("t.policy",
+                                      "create-modes 0640 0750\n"
+                                      "file rw /etc/shadow\n"
+                                      "tree rwcd /root\n"
+                                      "deny /root/.ssh justify \"keys\"\n"
+                                      "temporary /tmp\n");
+  const Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  const size_t files = o.out.find("\n\n");
+  ASSERT_NE(files, std::string::npos) << o.out;
+  EXPECT_EQ(o.out.substr(files + 2),
+            absl::StrCat("PATH         KIND          PERMISSIONS  ERRNO   SOURCE\n",
+                         "/etc/shadow  file          rw           -       ", p, ":2\n",
+                         "/root        tree          rwcd         -       ", p, ":3\n",
+                         "/root/.ssh   deny          -            EACCES  ", p, ":4\n",
+                         "/tmp         temporary     rwc          -       ", p, ":5\n",
+                         "-            create-modes  0640 0750    -       ", p, ":1\n"));
+}
+
+TEST(Audit, JsonListsTheFileRules) {
+  ScratchDir dir;
+  const std::string p =
+      dir.WriteFile("t.policy", "file rw /etc/shadow\ndeny /etc\ncreate-modes 0600 0700\n");
+  const Output o = Audit({"--format=json", p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  EXPECT_NE(o.out.find(absl::StrCat(R"(,
+  {"file_rule": "deny", "path": "/etc", "permissions": "-", "errno": "EACCES", "source": ")",
+                                    p, R"(:2"},
+  {"file_rule": "file", "path": "/etc/shadow", "permissions": "rw", "errno": null, "source": ")",
+                                    p, R"(:1"},
+  {"file_rule": "create-modes", "path": null, "permissions": "0600 0700", "errno": null, )",
+                                    R"("source": ")", p, R"(:3"}
+]
+)")),
+            std::string::npos)
+      << o.out;
+}
+
 // The redirection group's calls read "redirect", including rt_sigprocmask, whose redirect
 // overrides the signals group's allow as it does in the filter.
 TEST(Audit, RedirectedCallsReadRedirect) {
@@ -343,6 +385,180 @@ TEST(AuditLint, ReportsEveryUnjustifiedLineInOrder) {
                                 "descriptor of\n"));
 }
 
+// An allowance that lets the sandboxee make memory it wrote executable is a finding, unless
+// justified; one whose conditions exclude PROT_EXEC, or that maps only files never writable
+// (program-startup's mmap), is not.
+TEST(AuditLint, ExecutableMemory) {
+  ScratchDir dir;
+  for (const char* line : {
+           "allow mprotect",
+           "allow mmap",
+           "allow pkey_mprotect",
+           "allow mprotect if arg2 & PROT_WRITE == 0",
+           "allow mprotect if arg2 != PROT_READ",
+           "allow mprotect if arg2 in {PROT_READ, PROT_READ|PROT_EXEC}",
+           "allow mprotect if arg2 >= 4",
+           "allow mmap if arg2 & PROT_WRITE == 0",
+           "allow mmap if arg3 & MAP_ANONYMOUS == 0",
+           "allow mmap if arg2 == PROT_READ|PROT_WRITE|PROT_EXEC && arg3 & MAP_ANONYMOUS == 0",
+       }) {
+    SCOPED_TRACE(line);
+    const std::string name = std::vector<std::string>(absl::StrSplit(line, ' '))[1];
+    const std::string p = dir.WriteFile("x.policy", absl::StrCat(line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    EXPECT_EQ(o.out, absl::StrCat(p, ":1: ", name,
+                                  ": makes memory executable: require arg2 & PROT_EXEC == 0\n"));
+    const std::string j = dir.WriteFile("j.policy", absl::StrCat(line, " justify \"a JIT\"\n"));
+    const Output silenced = Audit({"--lint", j});
+    EXPECT_EQ(silenced.status, kAuditOk) << silenced.out;
+    EXPECT_EQ(silenced.out, "");
+  }
+  for (const char* line : {
+           "allow mprotect if arg2 & PROT_EXEC == 0",
+           "allow pkey_mprotect if arg2 in {PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE}",
+           "allow mprotect if arg2 < 4",
+           "allow mmap if arg2 & PROT_EXEC|PROT_WRITE == PROT_READ",
+           "allow mmap if arg2 & PROT_WRITE == 0 && arg3 & MAP_ANONYMOUS == 0",
+           "allow group memory-without-exec",
+           "allow group program-startup",
+       }) {
+    SCOPED_TRACE(line);
+    const Output o = Audit({"--lint", dir.WriteFile("s.policy", absl::StrCat(line, "\n"))});
+    EXPECT_EQ(o.status, kAuditOk) << o.out;
+    EXPECT_EQ(o.out, "");
+  }
+}
+
+// Each class of dangerous file grant fires on a rule, with the guarded paths it reaches, and
+// a justification on the rule silences it.
+TEST(AuditLint, DangerousFileGrants) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"tree w /",
+       {"reaches kernel interfaces: /dev, /proc, /sys",
+        "writes home directories: /home, /home/*, /home/*/.ssh, /root, /root/.ssh",
+        "writes system files: /, /bin, /boot, /etc, /lib, /lib32, /lib64, /libx32, /sbin, /usr, "
+        "/var"}},
+      {"file w /etc/passwd", {"writes system files: /etc"}},
+      {"tree c /usr", {"writes system files: /usr"}},
+      {"temporary /etc", {"writes system files: /etc"}},
+      {"file d /var/lib/x", {"writes system files: /var"}},
+      {"tree w /home", {"writes home directories: /home, /home/*, /home/*/.ssh"}},
+      {"file c /home/alice", {"writes home directories: /home/*"}},
+      {"tree w /root", {"writes home directories: /root, /root/.ssh"}},
+      {"file c /root/.ssh", {"writes home directories: /root/.ssh"}},
+      {"tree r /dev", {"reaches kernel interfaces: /dev"}},
+      {"file rw /dev/tty", {"reaches kernel interfaces: /dev"}},
+      {"file x /dev/log", {"reaches kernel interfaces: /dev"}},
+      {"file w /proc/self/mem", {"reaches kernel interfaces: /proc"}},
+      {"file r /proc/1/environ", {"reaches kernel interfaces: /proc"}},
+      {"tree r /sys", {"reaches kernel interfaces: /sys"}},
+      {"file r /etc/shadow", {"reads secrets: /etc/shadow"}},
+      {"tree r /etc", {"reads secrets: /etc/gshadow, /etc/gshadow-, /etc/shadow, /etc/shadow-"}},
+      {"tree r /home", {"reads secrets: /home/*/.ssh"}},
+      {"file r /root", {"reads secrets: /root"}},
+      {"tree r /root", {"reads secrets: /root, /root/.ssh"}},
+  };
+  ScratchDir dir;
+  for (const auto& [line, reasons] : cases) {
+    SCOPED_TRACE(line);
+    const std::string p = dir.WriteFile("f.policy", absl::StrCat("# lint\n", line, "\n"));
+    const Output o = Audit({"--lint", p});
+    EXPECT_EQ(o.status, kAuditFindings);
+    std::string expected;
+    for (const std::string& reason : reasons) {
+      absl::StrAppend(&expected, p, ":2: ", line, ": ", reason, "\n");
+    }
+    EXPECT_EQ(o.out, expected);
+
+    const std::string j =
+        dir.WriteFile("j.policy", absl::StrCat("# lint\n", line, " justify \"reviewed\"\n"));
+    const Output silenced = Audit({"--lint", j});
+    EXPECT_EQ(silenced.status, kAuditOk) << silenced.out;
+    EXPECT_EQ(silenced.out, "");
+  }
+}
+
+// A rule reaches the guarded paths beneath it through its ancestors, but not those that a more
+// specific rule decides: a deny, or a rule without the permission.
+TEST(AuditLint, FileGrantsThroughAncestorsAndWhatDecidesInstead) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("a.policy",
+                                      "tree r /\n"
+                                      "deny /proc\n"
+                                      "deny /sys\n"
+                                      "file w /etc/shadow\n"
+                                      "deny /etc/gshadow\n"
+                                      "tree r /root justify \"the build runs as root\"\n"
+                                      "deny /home\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out, absl::StrCat(p, ":1: tree r /: reaches kernel interfaces: /dev\n", p,
+                                ":1: tree r /: reads secrets: /etc/gshadow-, /etc/shadow-\n", p,
+                                ":4: file w /etc/shadow: writes system files: /etc\n"));
+
+  // A deny on one user's keys leaves the others' (the deny on /home above covers them all).
+  const std::string q = dir.WriteFile("h.policy", "tree r /home\ndeny /home/alice/.ssh\n");
+  EXPECT_EQ(Audit({"--lint", q}).out,
+            absl::StrCat(q, ":1: tree r /home: reads secrets: /home/*/.ssh\n"));
+}
+
+// What the shipped policies and learned ones grant is not dangerous.
+TEST(AuditLint, UsualFileGrantsAreNotFindings) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("u.policy",
+                                      "tree r /usr\n"
+                                      "tree r /lib\n"
+                                      "file r /etc/ld.so.cache\n"
+                                      "file r /etc/passwd\n"
+                                      "file r /root/.jq\n"
+                                      "temporary /tmp\n"
+                                      "tree rwcd /var/tmp\n"
+                                      "file rw /dev/null\n"
+                                      "file r /dev/urandom\n"
+                                      "file r /proc/self/maps\n"
+                                      "tree r /etc\n"
+                                      "deny /etc/shadow\n"
+                                      "deny /etc/shadow-\n"
+                                      "deny /etc/gshadow\n"
+                                      "deny /etc/gshadow-\n"
+                                      "deny /\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
+// A policy that parses but does not build is not clean: the rule at fault is a finding, with
+// the builder's error, whether or not it is justified, beside the other findings; the exit
+// status is the policy error's.
+TEST(AuditLint, APolicyThatCannotLoadIsAFindingOnTheRuleAtFault) {
+  ScratchDir dir;
+  const std::string inner = dir.WriteFile("inner.policy",
+                                          "allow getpid\n"
+                                          "errno EPERM getppid justify \"reviewed\"\n");
+  const std::string p = dir.WriteFile("l.policy",
+                                      "allow getppid\n"
+                                      "allow ptrace\n"
+                                      "include \"inner.policy\"\n"
+                                      "tree r /usr\n"
+                                      "tree r /nonexistent-sbox-lint justify \"reviewed\"\n"
+                                      "file r /etc/passwd\n");
+  const Output o = Audit({"--lint", p});
+  EXPECT_EQ(o.status, kAuditPolicyError);
+  EXPECT_EQ(o.out, absl::StrCat(inner,
+                                ":2: errno EPERM getppid: cannot load: syscall getppid: "
+                                "conflicting actions allow and errno 1\n",
+                                p,
+                                ":2: ptrace: can read and write other processes, and escape "
+                                "their filters\n",
+                                p,
+                                ":5: tree r /nonexistent-sbox-lint: cannot load: rule 2 (tree "
+                                "/nonexistent-sbox-lint): open(\"/nonexistent-sbox-lint\", "
+                                "O_PATH|O_DIRECTORY): No such file or directory\n"));
+  // The table, --diff and --eval, which compile the filter only, still refuse it as before.
+  EXPECT_EQ(Audit({p}).status, kAuditPolicyError);
+}
+
 // ---- Diff ---------------------------------------------------------------------------------
 
 TEST(AuditDiff, BothDirections) {
@@ -371,6 +587,56 @@ TEST(AuditDiff, EqualPoliciesWrittenDifferently) {
   const std::string a = dir.WriteFile("a.policy", "allow group exit\nallow openat if arg2 == 0\n");
   const std::string b =
       dir.WriteFile("b.policy", "allow exit_group\nallow openat if arg2 == O_RDONLY\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditOk) << o.out;
+  EXPECT_EQ(o.out, "");
+}
+
+// Policies that differ only in their file rules differ: a path added, removed, or with other
+// permissions, kind or errno, and other create modes.
+TEST(AuditDiff, FileRulesByPath) {
+  ScratchDir dir;
+  const std::string a = dir.WriteFile("a.policy",
+                                      "allow getppid\n"
+                                      "file r /etc/passwd\n"
+                                      "tree r /data\n"
+                                      "file r /srv/x\n"
+                                      "deny /data/secret\n");
+  const std::string b = dir.WriteFile("b.policy",
+                                      "allow getppid\n"
+                                      "file rw /etc/shadow\n"
+                                      "tree rwcd /root\n"
+                                      "tree r /data\n"
+                                      "tree r /srv/x\n"
+                                      "file r /etc/passwd\n"
+                                      "create-modes 0600 0750\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out,
+            "- (create-modes): 0600 0700\n"
+            "+ (create-modes): 0600 0750\n"
+            "- /data/secret: deny EACCES\n"
+            "+ /etc/shadow: file rw\n"
+            "+ /root: tree rwcd\n"
+            "- /srv/x: file r\n"
+            "+ /srv/x: tree r\n");
+}
+
+TEST(AuditDiff, OnlyAppendedFileRulesDiffer) {
+  ScratchDir dir;
+  const std::string a = dir.WriteFile("a.policy", "allow group exit\n");
+  const std::string b =
+      dir.WriteFile("b.policy", "allow group exit\nfile rw /etc/shadow\ntree rwcd /root\n");
+  const Output o = Audit({"--diff", a, b});
+  EXPECT_EQ(o.status, kAuditFindings);
+  EXPECT_EQ(o.out, "+ /etc/shadow: file rw\n+ /root: tree rwcd\n");
+}
+
+TEST(AuditDiff, EqualFileRulesWrittenDifferently) {
+  ScratchDir dir;
+  const std::string a =
+      dir.WriteFile("a.policy", "tree rw /data\ndeny /data\ncreate-modes 0600 0700\n");
+  const std::string b = dir.WriteFile("b.policy", "deny /data # first\ntree wr \"/data\"\n");
   const Output o = Audit({"--diff", a, b});
   EXPECT_EQ(o.status, kAuditOk) << o.out;
   EXPECT_EQ(o.out, "");
