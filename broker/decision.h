@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "broker/file_policy.h"
 #include "proto/wire_format.h"
 
@@ -30,6 +31,9 @@ struct Decision {
   const Rule* rule;        // the rule that decided; nullptr when none did
   const char* reason;      // short, static text
   absl::Duration elapsed;  // the broker's time on the request, up to the reply
+  // The symlinks followed to reach `path` and `path2`, as the paths that name them; a policy
+  // that grants the request must cover each (broker/path_walk.h).
+  absl::Span<const std::string> links = {};
 };
 
 // Receives every decision. Called on broker threads, possibly several at once: it must be

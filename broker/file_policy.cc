@@ -176,8 +176,8 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
       // Rules of one kind on one path combine; anything else is a contradiction.
       Rule& earlier = policy.rules_[slot];
       if (earlier.kind != rule.kind || earlier.error != rule.error) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s contradicts %s: one path, two meanings", name, RuleName(earlier)));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%s contradicts %s: one path, two meanings", name, RuleName(earlier)));
       }
       earlier.permissions |= rule.permissions;
       continue;

@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "broker/beneath.h"
@@ -28,7 +29,7 @@ namespace {
 struct Target {
   std::string path;  // absolute, normalized
   FilePolicy::Match match;
-  bool ancestor = false;  // no allow rule covers it, but it is an ancestor of one
+  bool ancestor = false;         // no allow rule covers it, but it is an ancestor of one
   bool names_directory = false;  // the request's path ended in "/"
   int itself = -1;  // the op acts on this descriptor (the request's own), named by `path`
 
@@ -124,6 +125,7 @@ class Handler {
 
   // Set once an attempt met a symlink: paths are then walked hop by hop (broker/path_walk.h).
   bool walk_ = false;
+  std::vector<std::string> links_;  // the symlinks the walks followed
   bool met_symlink_ = false;
   Target first_;
   Target second_;
@@ -156,14 +158,20 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
   }
   const char* reason = "";
   RequestPath joined;
-  if (const int error = JoinRequestPath(path, base, sandbox_.pid(), &joined, &reason);
-      error != 0) {
+  if (const int error = JoinRequestPath(path, base, sandbox_.pid(), &joined, &reason); error != 0) {
     target->path.assign(path.data(), path.size());
     return verdict_.Deny(error, reason);
   }
   target->names_directory = joined.names_directory;
-  if (walk_ || joined.has_dotdot) {
-    const WalkResult walked = WalkPath(policy_, joined.path, follow_last, &target->path);
+  // A path no rule names may still reach a grant through a symlink in it ("/lib/x" on a
+  // merged-/usr system): it is walked before it is refused.
+  bool walk = walk_ || joined.has_dotdot;
+  if (!walk) {
+    const FilePolicy::Match match = policy_.Find(joined.path);
+    walk = match.rule == nullptr && !policy_.IsAncestorOfAllowed(joined.path);
+  }
+  if (walk) {
+    const WalkResult walked = WalkPath(policy_, joined.path, follow_last, &target->path, &links_);
     if (walked.error != 0) {
       target->match = policy_.Find(target->path);
       verdict_.rule = target->match.rule;
@@ -191,9 +199,9 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
   verdict_.rule = target.match.rule;
   if (!target.match.allowed()) {
     if (target.ancestor) return verdict_.Deny(EACCES, "the path is only an ancestor of a grant");
-    return verdict_.Deny(policy_.RefusalErrno(target.match),
-                         target.match.rule != nullptr ? "a deny rule covers the path"
-                                                      : "no rule covers the path");
+    return verdict_.Deny(policy_.RefusalErrno(target.match), target.match.rule != nullptr
+                                                                 ? "a deny rule covers the path"
+                                                                 : "no rule covers the path");
   }
   if (target.match.rule->kind == RuleKind::kTemporary && request_.op != proto::Op::kOpen) {
     return verdict_.Deny(EACCES, "a temporary-files rule allows only creating opens");
@@ -257,8 +265,8 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent, std
     *parent = rule.root;
     return true;
   }
-  const int fd = OpenAt2(rule.root, beneath.substr(0, slash), O_PATH | O_DIRECTORY, 0,
-                         kBeneathNoSymlinks);
+  const int fd =
+      OpenAt2(rule.root, beneath.substr(0, slash), O_PATH | O_DIRECTORY, 0, kBeneathNoSymlinks);
   if (fd == -ELOOP) return MetSymlink("a symlink in the parent directory");
   if (fd < 0) {
     verdict_.Fail(-fd);
@@ -297,8 +305,7 @@ void Handler::DoOpen() {
   // O_PATH takes no access: only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC mean anything with it.
   const uint32_t meaningful =
       path_only ? (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) : flags;
-  if (!path_only &&
-      ((flags & ~kAllowedOpenFlags) != 0 || (flags & O_ACCMODE) == O_ACCMODE)) {
+  if (!path_only && ((flags & ~kAllowedOpenFlags) != 0 || (flags & O_ACCMODE) == O_ACCMODE)) {
     verdict_.Deny(EINVAL, "open flags outside the allowlist");
     return;
   }
@@ -341,9 +348,9 @@ void Handler::DoOpen() {
     }
   } else {
     // O_NONBLOCK during the open, so that a FIFO or device can never stall the broker.
-    const int fd = Open(first_, meaningful | (path_only ? 0 : O_NONBLOCK),
-                        (flags & O_CREAT) ? (request_.mode & policy_.file_mode()) : 0,
-                        extra_resolve);
+    const int fd =
+        Open(first_, meaningful | (path_only ? 0 : O_NONBLOCK),
+             (flags & O_CREAT) ? (request_.mode & policy_.file_mode()) : 0, extra_resolve);
     if (fd < 0) return;
     outcome_.fd.reset(fd);
   }
@@ -500,8 +507,8 @@ bool Handler::OpenParents(NameOperands* names) {
 
 void Handler::DoRename() {
   const uint32_t flags = request_.flags;
-  if (!Locate(false, false, &first_) || !Locate(true, false, &second_) ||
-      !Covered(first_, false) || !Covered(second_, false)) {
+  if (!Locate(false, false, &first_) || !Locate(true, false, &second_) || !Covered(first_, false) ||
+      !Covered(second_, false)) {
     return;
   }
   if ((flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 ||
@@ -802,8 +809,8 @@ FileRequestHandler::Outcome Handler::Run() {
   for (int attempt = 1;; ++attempt) {
     Dispatch();
     // openat2's RESOLVE_NO_SYMLINKS from the caller: no symlink is ever followed.
-    const bool may_walk = !(request_.op == proto::Op::kOpen &&
-                            (request_.length & RESOLVE_NO_SYMLINKS) != 0);
+    const bool may_walk =
+        !(request_.op == proto::Op::kOpen && (request_.length & RESOLVE_NO_SYMLINKS) != 0);
     if (!met_symlink_ || attempt == kAttempts || !may_walk) break;
     first_ = Target();
     second_ = Target();
@@ -811,6 +818,7 @@ FileRequestHandler::Outcome Handler::Run() {
     outcome_ = FileRequestHandler::Outcome();
     met_symlink_ = false;
     walk_ = true;
+    links_.clear();
   }
   if (verdict_.allowed) verdict_.reason = "granted";
   if (verdict_.error != 0) {
@@ -822,21 +830,14 @@ FileRequestHandler::Outcome Handler::Run() {
 }
 
 Decision Handler::MakeDecision(absl::Time start) const {
-  return Decision{start,
-                  sandbox_.pid(),
-                  request_.op,
+  return Decision{start, sandbox_.pid(), request_.op,
                   first_.path.empty() ? request_.path : std::string_view(first_.path),
                   // A Utimens request's path2 holds its times, not a path.
                   request_.op == proto::Op::kUtimens ? std::string_view()
                   : second_.path.empty()             ? request_.path2
                                                      : std::string_view(second_.path),
-                  request_.flags,
-                  request_.mode,
-                  verdict_.allowed,
-                  verdict_.error,
-                  verdict_.rule,
-                  verdict_.reason,
-                  absl::Now() - start};
+                  request_.flags, request_.mode, verdict_.allowed, verdict_.error, verdict_.rule,
+                  verdict_.reason, absl::Now() - start, links_};
 }
 
 }  // namespace

@@ -23,9 +23,9 @@
 
 #include "broker/violation_listener.h"
 #include "proto/codec.h"
-#include "proto/unique_fd.h"
 #include "proto/file_call.h"
 #include "proto/file_syscalls.h"
+#include "proto/unique_fd.h"
 
 namespace sbox {
 namespace {
@@ -83,9 +83,17 @@ class Call {
       pidfd_.reset(static_cast<int>(pidfd));
     }
     const long fetched = syscall(SYS_pidfd_getfd, pidfd_.get(), fd, 0);
-    if (fetched < 0) return errno;
-    out->reset(static_cast<int>(fetched));
-    return 0;
+    if (fetched >= 0) {
+      out->reset(static_cast<int>(fetched));
+      return 0;
+    }
+    if (errno != EBADF) return errno;
+    // pidfd_getfd does not pass O_PATH descriptors; their magic link in /proc reaches the very
+    // file. What it names is the caller's only while the call is pending (checked later).
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/%d/fd/%d", thread(), fd);
+    out->reset(open(link, O_PATH | O_CLOEXEC));
+    return out->valid() ? 0 : EBADF;
   }
 
   // Whether the caller's descriptor `fd` is close-on-exec, from /proc/<tid>/fdinfo/<fd>;
@@ -230,8 +238,7 @@ class RemoteSite final : public proto::FileCallSite {
     return 0;
   }
 
-  int Ask(const proto::Request& request, const int fds[2],
-          proto::FileCallAnswer* answer) override {
+  int Ask(const proto::Request& request, const int fds[2], proto::FileCallAnswer* answer) override {
     UniqueFd fetched[2];
     for (int i = 0; i < __builtin_popcount(request.fd_paths); ++i) {
       if (const int error = call_.FetchDescriptor(fds[i], &fetched[i]); error != 0) return -error;

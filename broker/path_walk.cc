@@ -51,7 +51,7 @@ WalkResult Inspect(const FilePolicy& policy, const std::string& candidate, bool*
 }  // namespace
 
 WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
-                    std::string* out) {
+                    std::string* out, std::vector<std::string>* links) {
   std::string resolved = "/";
   std::string rest(path);  // what is left to resolve, components separated by '/'
   size_t at = 0;
@@ -96,6 +96,7 @@ WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow
       *out = std::move(candidate);
       return {ELOOP, false, "more than 40 symlinks"};
     }
+    if (links != nullptr) links->push_back(candidate);
     // The target's components come next, then what followed the link.
     rest = target + rest.substr(at);
     at = 0;

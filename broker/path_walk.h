@@ -3,14 +3,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/file_policy.h"
 
 namespace sbox {
 
 struct WalkResult {
-  int error = 0;           // 0, or the errno the request gets
-  bool refused = false;    // the policy refused a component (otherwise the kernel's error)
+  int error = 0;            // 0, or the errno the request gets
+  bool refused = false;     // the policy refused a component (otherwise the kernel's error)
   const char* reason = "";  // static text, when error != 0
 };
 
@@ -32,8 +33,9 @@ struct WalkResult {
 // last. On failure it holds the component at fault. The result is a name: the broker opens it
 // beneath its rule with RESOLVE_NO_SYMLINKS, so a symlink swapped in meanwhile fails (ELOOP)
 // instead of being followed.
+// `links`, when not null, receives the path of every symlink followed, in order.
 WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
-                    std::string* out);
+                    std::string* out, std::vector<std::string>* links = nullptr);
 
 }  // namespace sbox
 

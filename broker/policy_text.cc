@@ -703,6 +703,17 @@ class Parser {
     } else if (keyword == "temporary" || keyword == "deny") {
       rule.kind = keyword == "deny" ? PolicyRule::Kind::kDeny : PolicyRule::Kind::kTemporary;
       status = ReadPath(&rule.name);
+      if (status.ok() && rule.kind == PolicyRule::Kind::kDeny) {
+        SkipSpace();
+        if (ConsumeKeyword("errno")) {
+          status = ReadErrno(&rule.error);
+        } else {
+          also = "'errno', ";
+        }
+      }
+    } else if (keyword == "uncovered-paths") {
+      rule.kind = PolicyRule::Kind::kUncoveredPaths;
+      status = ReadErrno(&rule.error);
     } else if (keyword == "create-modes") {
       rule.kind = PolicyRule::Kind::kCreateModes;
       status = ReadMode(&rule.file_mode);
@@ -710,7 +721,7 @@ class Parser {
     } else {
       return Error(start,
                    "a rule (allow, errno, trap, default, file, tree, temporary, deny, "
-                   "create-modes or include)");
+                   "create-modes, uncovered-paths or include)");
     }
     if (status.ok()) status = ReadTail(&rule, also);
     if (!status.ok()) return status;
@@ -816,6 +827,7 @@ absl::StatusOr<ParsedPolicy> Parse(absl::string_view text, const std::string& fi
   ParsedPolicy policy;
   policy.rules = parser.TakeRules();
   for (const PolicyRule& rule : policy.rules) {
+    const std::string source = absl::StrCat(rule.file, ":", rule.line);
     switch (rule.kind) {
       case PolicyRule::Kind::kDefault:
         policy.syscalls.SetDefaultAction(rule.default_action);
@@ -833,19 +845,22 @@ absl::StatusOr<ParsedPolicy> Parse(absl::string_view text, const std::string& fi
         policy.syscalls.Trap(rule.name);
         break;
       case PolicyRule::Kind::kFile:
-        policy.files.AllowFile(rule.name, rule.permissions);
+        policy.files.AllowFile(rule.name, rule.permissions, source);
         break;
       case PolicyRule::Kind::kTree:
-        policy.files.AllowTree(rule.name, rule.permissions);
+        policy.files.AllowTree(rule.name, rule.permissions, source);
         break;
       case PolicyRule::Kind::kTemporary:
-        policy.files.AllowTemporaryFiles(rule.name);
+        policy.files.AllowTemporaryFiles(rule.name, source);
         break;
       case PolicyRule::Kind::kDeny:
-        policy.files.Deny(rule.name);
+        policy.files.Deny(rule.name, rule.error != 0 ? rule.error : EACCES, source);
         break;
       case PolicyRule::Kind::kCreateModes:
         policy.files.SetCreateModes(rule.file_mode, rule.directory_mode);
+        break;
+      case PolicyRule::Kind::kUncoveredPaths:
+        policy.files.SetUncoveredErrno(rule.error);
         break;
     }
   }
@@ -918,9 +933,13 @@ std::string FormatRule(const PolicyRule& rule) {
       break;
     case PolicyRule::Kind::kDeny:
       text = absl::StrCat("deny ", PathText(rule.name));
+      if (rule.error != 0) absl::StrAppend(&text, " errno ", ErrnoText(rule.error));
       break;
     case PolicyRule::Kind::kCreateModes:
       text = absl::StrFormat("create-modes 0%03o 0%03o", rule.file_mode, rule.directory_mode);
+      break;
+    case PolicyRule::Kind::kUncoveredPaths:
+      text = absl::StrCat("uncovered-paths ", ErrnoText(rule.error));
       break;
   }
   if (!rule.justification.empty()) absl::StrAppend(&text, " justify ", Quote(rule.justification));

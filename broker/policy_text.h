@@ -32,8 +32,9 @@ struct PolicyRule {
     kFile,         // file PERMS PATH                name (the path), permissions
     kTree,         // tree PERMS PATH                name (the path), permissions
     kTemporary,    // temporary PATH                 name (the path)
-    kDeny,         // deny PATH                      name (the path)
+    kDeny,         // deny PATH [errno ERRNO]        name (the path), error (0: EACCES)
     kCreateModes,  // create-modes FILE DIRECTORY    file_mode, directory_mode
+    kUncoveredPaths,  // uncovered-paths ERRNO       error (ENOENT or EACCES)
   };
   Kind kind = Kind::kAllow;
   std::string name;

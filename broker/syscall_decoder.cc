@@ -25,6 +25,8 @@
 #include "broker/policy_text.h"
 #include "broker/syscall_policy.h"
 #include "broker/syscall_reach.h"
+#include "proto/errno_name.h"
+#include "proto/file_syscalls.h"
 
 namespace sbox {
 namespace {
@@ -382,6 +384,16 @@ std::string SuggestRule(const SyscallViolation& violation) {
   }
   if (name == "open" || name == "openat" || name == "openat2" || name == "creat") {
     return absl::StrCat("# open files through the broker (BrokerClient::Open), not ", name);
+  }
+  // A path is the broker's to judge: the group that redirects the call, and a file rule for
+  // the path, never an allow of the call itself.
+  if (const proto::FileSyscall* call = proto::FindFileSyscall(violation.syscall_number);
+      call != nullptr) {
+    return call->refused_with == 0
+               ? absl::StrCat("allow group file-redirection  # ", name,
+                              " names a file: the broker performs it under the file rules")
+               : absl::StrCat("allow group file-redirection  # ", name, " answers ",
+                              ErrnoName(call->refused_with), " there");
   }
   if (name == "execve" || name == "execveat") {
     return absl::StrCat("# ", name,

@@ -29,9 +29,9 @@
 #include "broker/file_request_handler.h"
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
-#include "sandboxee/sandboxee_setup.h"
 #include "broker/violation_listener.h"
 #include "proto/fd_transport.h"
+#include "sandboxee/sandboxee_setup.h"
 
 namespace sbox {
 namespace {

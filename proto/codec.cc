@@ -242,11 +242,16 @@ void EncodeStatfs(const struct statfs& st, uint8_t out[kWireStatfsSize]) {
   uint64_t fsid;
   memcpy(&fsid, &st.f_fsid, sizeof(fsid));
   const uint64_t fields[kWireStatfsFieldCount] = {
-      static_cast<uint64_t>(st.f_type),   static_cast<uint64_t>(st.f_bsize),
-      st.f_blocks,                        st.f_bfree,
-      st.f_bavail,                        st.f_files,
-      st.f_ffree,                         fsid,
-      static_cast<uint64_t>(st.f_namelen), static_cast<uint64_t>(st.f_frsize),
+      static_cast<uint64_t>(st.f_type),
+      static_cast<uint64_t>(st.f_bsize),
+      st.f_blocks,
+      st.f_bfree,
+      st.f_bavail,
+      st.f_files,
+      st.f_ffree,
+      fsid,
+      static_cast<uint64_t>(st.f_namelen),
+      static_cast<uint64_t>(st.f_frsize),
       static_cast<uint64_t>(st.f_flags),
   };
   memcpy(out, fields, sizeof(fields));
@@ -272,8 +277,7 @@ int DecodeStatfs(std::string_view payload, struct statfs* out) {
 }
 
 void EncodeTimes(const struct timespec times[2], uint8_t out[kWireTimesSize]) {
-  const int64_t fields[4] = {times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec,
-                             times[1].tv_nsec};
+  const int64_t fields[4] = {times[0].tv_sec, times[0].tv_nsec, times[1].tv_sec, times[1].tv_nsec};
   memcpy(out, fields, sizeof(fields));
 }
 

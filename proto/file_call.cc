@@ -33,10 +33,10 @@ constexpr uint64_t kMaxOpenHowSize = 4096;  // the kernel's PAGE_SIZE limit
 constexpr uint64_t kResolveFlags = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
                                    RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
 // The open flags openat2 knows (it refuses the rest, where open(2) ignores them).
-constexpr uint64_t kValidOpenFlags =
-    O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |
-    FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |
-    O_SYNC | O_TMPFILE;
+constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                     O_NONBLOCK | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE |
+                                     O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |
+                                     O_SYNC | O_TMPFILE;
 constexpr int kStatFlags = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT;
 
 // One call being translated: its arguments, the caller, and room for what it points at.
@@ -229,8 +229,7 @@ statx_timestamp Timestamp(const timespec& time) {
   return stamp;
 }
 
-long Translation::Statx(int dirfd, uint64_t path, uint32_t flags, uint32_t mask,
-                        uint64_t buffer) {
+long Translation::Statx(int dirfd, uint64_t path, uint32_t flags, uint32_t mask, uint64_t buffer) {
   if ((flags & ~static_cast<uint32_t>(kStatFlags | AT_STATX_SYNC_TYPE)) != 0 ||
       (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE) {
     return -EINVAL;
@@ -322,12 +321,32 @@ long Translation::Symlink(uint64_t target, int dirfd, uint64_t path) {
   return AskStatus(dirfd);
 }
 
+// The caller's descriptor that "/proc/self/fd/N" (or thread-self) names, or -1. glibc changes a
+// file it holds as O_PATH through that magic link (fchmodat with AT_SYMLINK_NOFOLLOW).
+int ProcSelfDescriptor(std::string_view path) {
+  for (std::string_view prefix :
+       {std::string_view("/proc/self/fd/"), std::string_view("/proc/thread-self/fd/")}) {
+    if (path.substr(0, prefix.size()) != prefix || path.size() == prefix.size()) continue;
+    int fd = 0;
+    for (const char c : path.substr(prefix.size())) {
+      if (c < '0' || c > '9' || fd > 100000000) return -1;
+      fd = fd * 10 + (c - '0');
+    }
+    return fd;
+  }
+  return -1;
+}
+
 long Translation::MetadataOp(Op op, int dirfd, uint64_t path, uint32_t flags,
                              uint32_t allowed_flags) {
   if ((flags & ~allowed_flags) != 0) return -EINVAL;
   request_.op = op;
   request_.flags = flags & AT_SYMLINK_NOFOLLOW;
   if (const long error = ReadPath(0, path); error != 0) return error;
+  if (const int fd = ProcSelfDescriptor(request_.path); fd >= 0) {
+    request_.flags = 0;  // the magic link is followed: the descriptor's file itself
+    return DescriptorOp(op, fd);
+  }
   if (request_.path.empty()) {
     if (!(flags & AT_EMPTY_PATH)) return -ENOENT;
     if (dirfd == AT_FDCWD) request_.path = ".";
@@ -342,8 +361,7 @@ long Translation::DescriptorOp(Op op, int fd) {
   return AskStatus(fd);
 }
 
-long Translation::Chown(int dirfd, uint64_t path, uint32_t owner, uint32_t group,
-                        uint32_t flags) {
+long Translation::Chown(int dirfd, uint64_t path, uint32_t owner, uint32_t group, uint32_t flags) {
   request_.length = (static_cast<uint64_t>(owner) << 32) | group;
   return MetadataOp(Op::kChown, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
 }
@@ -450,7 +468,8 @@ long Translation::Connect(int fd, uint64_t address, int length) {
   const size_t path_size = read_size - offsetof(sockaddr_un, sun_path);
   if (path_size == 0 || unix_address.sun_path[0] == '\0') return -EACCES;
   request_.op = Op::kConnect;
-  request_.path = std::string_view(unix_address.sun_path, strnlen(unix_address.sun_path, path_size));
+  request_.path =
+      std::string_view(unix_address.sun_path, strnlen(unix_address.sun_path, path_size));
   request_.flags = static_cast<uint32_t>(facts.type) | (facts.nonblocking ? SOCK_NONBLOCK : 0);
   const long result = Ask(AT_FDCWD, AT_FDCWD);
   if (result < 0) return result;

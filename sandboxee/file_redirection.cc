@@ -119,8 +119,7 @@ class LocalSite final : public proto::FileCallSite {
     return 0;
   }
 
-  int Ask(const proto::Request& request, const int fds[2],
-          proto::FileCallAnswer* answer) override {
+  int Ask(const proto::Request& request, const int fds[2], proto::FileCallAnswer* answer) override {
     proto::Request numbered = request;
     numbered.id = g_next_id.fetch_add(1, std::memory_order_relaxed);
     ChannelPool::Lease lease = g_pool.load(std::memory_order_acquire)->Acquire();

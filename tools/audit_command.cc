@@ -167,6 +167,10 @@ std::optional<FileRow> FileRowOf(const PolicyRule& rule) {
     case PolicyRule::Kind::kCreateModes:
       row.permissions = absl::StrFormat("0%03o 0%03o", rule.file_mode, rule.directory_mode);
       break;
+    case PolicyRule::Kind::kUncoveredPaths:
+      row.permissions = PermissionsText(0);
+      row.error = ErrnoName(rule.error);
+      break;
   }
   // The keyword as the policy text spells it.
   const std::string text = FormatRule(rule);

@@ -13,8 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "broker/audit_log.h"
 #include "broker/file_policy.h"
-#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
+#include "launcher/launcher.h"
 #include "proto/unique_fd.h"
 #include "tools/policy_learner.h"
 
@@ -81,7 +81,9 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 
   // Everything granted, so that every access is seen; the broker still performs each one.
-  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowTree("/", kAllPermissions).Build();
+  // Every mode too, so that the run shows which modes the program sets.
+  absl::StatusOr<FilePolicy> files =
+      FilePolicy::Builder().AllowTree("/", kAllPermissions).SetCreateModes(0777, 0777).Build();
   // Only the redirected file calls are answered; every other call reaches the default action,
   // a notification the launcher passes to the learner and lets through. clone3 answers ENOSYS
   // as under the learned policy, so glibc's fallback to clone is what gets learned.

@@ -120,39 +120,6 @@ std::vector<const std::vector<ArgCondition>*> AdmittingAll(
   return used;
 }
 
-std::string Parent(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-bool IsBeneath(const std::string& path, const std::string& directory) {
-  return directory == "/" || path == directory ||
-         (absl::StartsWith(path, directory) && path[directory.size()] == '/');
-}
-
-// The tree a symlink at `path` can be followed in: the deepest directory above it, as the
-// program names it, whose real path holds the link's real target. The broker follows a symlink
-// only beneath the deciding rule's root. Empty when the link dangles or is absolute: the broker
-// never follows an absolute symlink.
-std::string TreeForSymlink(const std::string& path) {
-  char target[PATH_MAX];
-  const ssize_t length = readlink(path.c_str(), target, sizeof(target));
-  if (length <= 0 || target[0] == '/') return "";
-  if (realpath(path.c_str(), target) == nullptr) return "";
-  std::string directory = path;
-  do {
-    directory = Parent(directory);
-    char real[PATH_MAX];
-    if (realpath(directory.c_str(), real) != nullptr && IsBeneath(target, real)) return directory;
-  } while (directory != "/");
-  return "/";
-}
-
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 Permissions OpenPermissions(uint32_t flags) {
   Permissions p = 0;
   const uint32_t access = flags & O_ACCMODE;
@@ -233,7 +200,20 @@ void PolicyLearner::AddDecision(const Decision& d) {
   // A symlink's path2 is its target, which the broker judges but the program does not open.
   const std::string path2 = second != 0 ? rule_path(d.path2) : std::string();
   absl::MutexLock lock(&mu_);
+  // The broker walks through these on the way, and needs a rule to look at each.
+  for (const std::string& link : d.links) {
+    if (const std::string name = rule_path(link); !name.empty()) files_[name] |= kRead;
+  }
   if (first != 0 && !path.empty()) files_[path] |= first;
+  // The modes the program gave what it created or chmod'ed: the policy's create modes must
+  // admit them (a chmod cannot say whether it changes a file or a directory).
+  const uint32_t mode = d.mode & 0777;
+  if (d.allowed && d.op == proto::Op::kMkdir) directory_mode_ |= mode;
+  if (d.allowed && (d.op == proto::Op::kOpen || d.op == proto::Op::kMknod)) file_mode_ |= mode;
+  if (d.allowed && d.op == proto::Op::kChmod) {
+    file_mode_ |= mode;
+    directory_mode_ |= mode;
+  }
   if (!path2.empty()) files_[path2] |= second;
 }
 
@@ -297,21 +277,7 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
       continue;
     }
     if (path == "/") continue;  // the ancestor of every rule, which may always be stat'ed
-    struct stat st;
-    if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      const std::string tree = TreeForSymlink(path);
-      if (tree.empty()) {
-        left_out.push_back(absl::StrCat(
-            "# not granted (an absolute or dangling symlink, never followed): ", path));
-      } else {
-        trees[tree] |= permissions;
-      }
-      continue;
-    }
-    if (!IsDirectory(Parent(path))) {
-      left_out.push_back(absl::StrCat("# not granted (its directory does not exist): ", path));
-      continue;
-    }
+    // Grants are names: symlinks the broker followed and files that are gone again alike.
     files[path] |= permissions;
   }
   absl::StrAppend(&text, "\n");
@@ -326,6 +292,10 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   }
   for (const auto& [path, permissions] : files) {
     absl::StrAppend(&text, "file ", PermissionsText(permissions), " ", path, "\n");
+  }
+  if (file_mode_ != 0600 || directory_mode_ != 0700) {
+    absl::StrAppendFormat(&text, "create-modes 0%03o 0%03o  # the modes the program set\n",
+                          file_mode_, directory_mode_);
   }
   for (const std::string& line : left_out) absl::StrAppend(&text, line, "\n");
   return text;

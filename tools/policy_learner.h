@@ -60,6 +60,9 @@ class PolicyLearner {
   mutable absl::Mutex mu_;
   std::map<int, SyscallSeen> syscalls_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint32_t> files_ ABSL_GUARDED_BY(mu_);  // path -> Permissions
+  // The policy's defaults, widened by the modes the program asked for.
+  uint32_t file_mode_ ABSL_GUARDED_BY(mu_) = 0600;
+  uint32_t directory_mode_ ABSL_GUARDED_BY(mu_) = 0700;
 };
 
 }  // namespace sbox

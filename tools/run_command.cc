@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -20,9 +23,10 @@
 #include "absl/time/time.h"
 #include "broker/audit_log.h"
 #include "broker/file_policy.h"
-#include "launcher/launcher.h"
 #include "broker/policy_text.h"
+#include "broker/request_path.h"
 #include "broker/syscall_policy.h"
+#include "launcher/launcher.h"
 #include "tools/program_options.h"
 #include "tools/run_report.h"
 #include "tools/violation_advice.h"
@@ -60,19 +64,42 @@ out; 125 when sbox could not start it (usage, policy or set-up error); 126 when 
 executable; 127 when it is not found
 )";
 
-absl::Status AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
-  struct stat st;
-  const bool directory = stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+// Grants are names: a path that does not exist yet is granted as a tree (whatever the program
+// creates there is covered), a directory as a tree, a file as a file. A symlink to a file
+// grants what it names as well, hop by hop, since the broker judges every hop.
+void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
   const Permissions permissions = write ? (kRead | kWrite | kCreate | kDelete) : kRead;
-  if (!write && stat(path.c_str(), &st) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("--allow-read ", path));
+  const std::string source = write ? "--allow-write" : "--allow-read";
+  std::string current = path;
+  for (int hop = 0; hop <= 40; ++hop) {
+    struct stat st;
+    if (lstat(current.c_str(), &st) != 0) {
+      files.AllowTree(current, permissions, source);
+      return;
+    }
+    struct stat target;
+    const bool to_directory = stat(current.c_str(), &target) == 0 && S_ISDIR(target.st_mode);
+    if (!S_ISLNK(st.st_mode) || to_directory) {
+      if (S_ISDIR(st.st_mode) || to_directory) {
+        files.AllowTree(current, permissions, source);
+      } else {
+        files.AllowFile(current, permissions, source);
+      }
+      return;
+    }
+    files.AllowFile(current, permissions, source);
+    char link[PATH_MAX];
+    const ssize_t size = readlink(current.c_str(), link, sizeof(link) - 1);
+    if (size <= 0) return;
+    const std::string directory = current.substr(0, std::max<size_t>(current.rfind('/'), 1));
+    std::string next;
+    const char* reason = nullptr;
+    if (FoldPathLexically(std::string_view(link, static_cast<size_t>(size)), directory, &next,
+                          &reason) != 0) {
+      return;
+    }
+    current = std::move(next);
   }
-  if (directory) {
-    files.AllowTree(path, permissions);
-  } else {
-    files.AllowFile(path, permissions);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -137,8 +164,10 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
        {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
     for (const std::string& given : *paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
-      absl::Status added = path.ok() ? AddGrant(parsed->files, *path, write) : path.status();
-      if (!added.ok()) return setup_failed(kRunSetupFailed, absl::StrCat("run: ", added.message()));
+      if (!path.ok()) {
+        return setup_failed(kRunSetupFailed, absl::StrCat("run: ", path.status().message()));
+      }
+      AddGrant(parsed->files, *path, write);
     }
   }
   absl::StatusOr<FilePolicy> files = parsed->files.Build();
