@@ -1,5 +1,5 @@
-// FilePolicy on real directories: Build opens every grant's root, so the grants need a file
-// system under them.
+// FilePolicy on real directories: Build opens every grant's root directory that exists (or its
+// nearest existing ancestor), so the grants need a file system under them.
 
 #include "broker/file_policy.h"
 
@@ -95,23 +95,68 @@ TEST_F(FilePolicyTest, RootAsAFileGrantIsInvalidArgument) {
   EXPECT_TRUE(FilePolicy::Builder().AllowReadTree("/").Build().ok());
 }
 
-TEST_F(FilePolicyTest, PathGrantedTwiceIsInvalidArgument) {
+// Allow rules of one kind on one path combine: one rule, the union of their permissions.
+TEST_F(FilePolicyTest, AllowRulesOfOneKindOnOnePathCombine) {
   const std::string file = dir_.path() + "/f";
   const std::string tree = dir_.Mkdir("t");
-  const FilePolicy::Builder duplicates[] = {
-      FilePolicy::Builder().AllowReadFile(file).AllowReadFile(file),
-      FilePolicy::Builder().AllowReadFile(file).AllowReadWriteFile(file),
-      FilePolicy::Builder().AllowReadTree(tree).AllowReadTree(tree),
-      // A tree already covers its own path: a file rule there would be a second allow rule.
-      FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree),
-      FilePolicy::Builder().Deny(tree).Deny(tree),
+  {
+    FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile(file).AllowReadFile(file));
+    ASSERT_EQ(policy.rules().size(), 1u);
+    EXPECT_EQ(policy.rules()[0].permissions, kRead);
+  }
+  {
+    FilePolicy policy =
+        BuildOrDie(FilePolicy::Builder().AllowReadFile(file).AllowFile(file, kWrite | kDelete));
+    ASSERT_EQ(policy.rules().size(), 1u);
+    EXPECT_EQ(policy.rules()[0].kind, RuleKind::kFile);
+    EXPECT_EQ(policy.rules()[0].permissions, kRead | kWrite | kDelete);
+    const FilePolicy::Match match = policy.Find(file);
+    ASSERT_NE(match.rule, nullptr);
+    EXPECT_EQ(match.rule->permissions, kRead | kWrite | kDelete);
+  }
+  {
+    FilePolicy policy =
+        BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).AllowTree(tree, kCreate));
+    ASSERT_EQ(policy.rules().size(), 1u);
+    EXPECT_EQ(policy.rules()[0].kind, RuleKind::kTree);
+    EXPECT_EQ(policy.Find(tree + "/x").rule->permissions, kRead | kCreate);
+  }
+  {
+    // Deny rules with one errno on one path are one rule too.
+    FilePolicy policy = BuildOrDie(FilePolicy::Builder().Deny(tree, EPERM).Deny(tree, EPERM));
+    ASSERT_EQ(policy.rules().size(), 1u);
+    EXPECT_EQ(policy.Find(tree).rule->error, EPERM);
+  }
+}
+
+// Rules that give one path two meanings are an error naming both.
+TEST_F(FilePolicyTest, ContradictoryRulesOnOnePathAreInvalidArgumentNamingBoth) {
+  const std::string tree = dir_.Mkdir("t");
+  struct Case {
+    FilePolicy::Builder builder;
+    std::string later;
+    std::string earlier;
   };
-  for (const FilePolicy::Builder& builder : duplicates) {
-    absl::StatusOr<FilePolicy> policy = builder.Build();
-    ASSERT_FALSE(policy.ok());
+  const Case cases[] = {
+      // A tree already covers its own path: a file rule there means something else.
+      {FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree), "rule 2 (file ",
+       "rule 1 (tree "},
+      {FilePolicy::Builder().AllowReadFile(tree).AllowReadTree(tree), "rule 2 (tree ",
+       "rule 1 (file "},
+      {FilePolicy::Builder().AllowReadTree(tree).AllowTemporaryFiles(tree), "rule 2 (temporary ",
+       "rule 1 (tree "},
+      {FilePolicy::Builder().Deny(tree).Deny(tree, EPERM), "rule 2 (deny ", "rule 1 (deny "},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<FilePolicy> policy = c.builder.Build();
+    ASSERT_FALSE(policy.ok()) << c.later;
     EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(policy.status().message().find("already has a"), absl::string_view::npos)
-        << policy.status();
+    const std::string message(policy.status().message());
+    EXPECT_NE(message.find(c.later + tree + ")"), std::string::npos) << message;
+    EXPECT_NE(message.find(c.earlier + tree + ")"), std::string::npos) << message;
+    EXPECT_NE(message.find(c.later + tree + ") contradicts " + c.earlier + tree + ")"),
+              std::string::npos)
+        << message;
   }
 }
 
@@ -123,23 +168,41 @@ TEST_F(FilePolicyTest, DenyBeatsAllowOnTheSamePath) {
   EXPECT_FALSE(policy.Find(tree + "/x").allowed());
 }
 
-TEST_F(FilePolicyTest, MissingDirectoryIsNotFoundNamingThePath) {
+// Grants are names: a rule whose directory does not exist yet loads, rooted at the nearest
+// ancestor that exists with the missing names still to come, and covers its path already.
+TEST_F(FilePolicyTest, MissingDirectoryLoadsAsAName) {
   const std::string missing = dir_.path() + "/missing";
-  const std::string cases[][2] = {
-      {"tree", missing}, {"file", missing + "/f"},  // a file grant needs its parent directory
+  struct Case {
+    bool tree;
+    std::string path;
+    std::string rest;  // the names below dir_ still missing
   };
-  for (const auto& [kind, path] : cases) {
+  const Case cases[] = {
+      {true, missing, "missing"},
+      {true, missing + "/deeper/still", "missing/deeper/still"},
+      {false, missing + "/f", "missing"},  // a file grant's root is its parent directory
+  };
+  for (const Case& c : cases) {
     FilePolicy::Builder builder;
-    if (kind == "tree") {
-      builder.AllowReadTree(path);
+    if (c.tree) {
+      builder.AllowReadTree(c.path);
     } else {
-      builder.AllowReadFile(path);
+      builder.AllowReadFile(c.path);
     }
     absl::StatusOr<FilePolicy> policy = builder.Build();
-    ASSERT_FALSE(policy.ok()) << path;
-    EXPECT_EQ(policy.status().code(), absl::StatusCode::kNotFound) << policy.status();
-    EXPECT_NE(policy.status().message().find(path), absl::string_view::npos) << policy.status();
-    EXPECT_NE(policy.status().message().find(missing), absl::string_view::npos) << policy.status();
+    ASSERT_TRUE(policy.ok()) << c.path << ": " << policy.status();
+    ASSERT_EQ(policy->rules().size(), 1u);
+    const Rule& rule = policy->rules()[0];
+    EXPECT_EQ(rule.path, c.path);
+    EXPECT_TRUE(SameFile(rule.root, dir_.path())) << c.path;
+    EXPECT_EQ(rule.root_rest, c.rest);
+    const FilePolicy::Match match = policy->Find(c.path);
+    ASSERT_NE(match.rule, nullptr) << c.path;
+    EXPECT_EQ(match.rule->path, c.path);
+    EXPECT_TRUE(match.allowed());
+    // Its ancestors are visible like any grant's, but nothing else is covered.
+    EXPECT_TRUE(policy->IsAncestorOfAllowed(missing.substr(0, missing.rfind('/'))));
+    EXPECT_EQ(policy->Find(dir_.path() + "/other").rule, nullptr);
   }
 }
 

@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "broker/launcher.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "tests/sandbox_fixture.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -55,7 +55,7 @@ TEST(PolicyText, EveryConstructParses) {
       "allow read\n"
       "allow getppid if arg0 == 1 && arg1 != 2 && arg2 < 3 && arg3 <= 4 && arg4 > 5 && arg5 >= 6\n"
       "allow mmap if arg2 & PROT_EXEC == 0\n"
-      "allow openat if arg2 in {O_RDONLY|O_CLOEXEC, 0x80000, 1}\n"
+      "allow dup3 if arg2 in {O_RDONLY|O_CLOEXEC, 0x80000, 1}\n"
       "allow group memory-without-exec\n"
       "errno ENOTTY ioctl\n"
       "errno 4094 chdir\n"
@@ -110,6 +110,19 @@ TEST(PolicyText, EveryConstructParses) {
   EXPECT_EQ(p.rules[13].justification, "group readable");
   EXPECT_EQ(p.rules[13].line, 16);
   EXPECT_TRUE(p.syscalls.Build().ok()) << p.syscalls.Build().status();
+}
+
+// A syscall that names a file parses like any other, but is never allowed straight through: the
+// syscall half of the policy refuses to build with it.
+TEST(PolicyText, AllowOfAFileSyscallParsesButDoesNotBuild) {
+  const ParsedPolicy p = ParseOrDie("allow openat if arg2 in {O_RDONLY|O_CLOEXEC}\n");
+  ASSERT_EQ(p.rules.size(), 1u);
+  const auto built = p.syscalls.Build();
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(built.status().message(),
+                               "syscall openat names a file: it is never allowed straight through"))
+      << built.status();
 }
 
 TEST(PolicyText, DenyPathMayBeQuoted) {
@@ -263,7 +276,7 @@ TEST(PolicyText, SeedFileRoundTrips) {
 TEST(PolicyTextErrors, ExactMessages) {
   EXPECT_EQ(ErrorOf("allow read\nalow write\n"),
             "t.policy:2:1: expected a rule (allow, errno, trap, default, file, tree, temporary, "
-            "deny, create-modes or include), found 'alow'");
+            "deny, create-modes, uncovered-paths or include), found 'alow'");
   EXPECT_EQ(ErrorOf("allow no_such_call"),
             "t.policy:1:7: expected a syscall name known to libseccomp, found 'no_such_call'");
   EXPECT_EQ(ErrorOf("allow ioctl if arg1 == TCGETZ"),
@@ -329,7 +342,7 @@ TEST(PolicyTextErrors, EveryErrorNamesWhatWasExpectedAtItsColumn) {
       {"tree r /a/../b", "expected an absolute normalized path", 8},
       {"temporary /a/", "expected an absolute normalized path", 11},
       {"deny", "expected a path", 5},
-      {"deny /a b", "expected 'justify' or end of line, found 'b'", 9},
+      {"deny /a b", "expected 'errno', 'justify' or end of line, found 'b'", 9},
       {"deny \"/a\\n\"", "expected '\"' or '\\' after a backslash", 10},
       {"create-modes 600 0700", "expected an octal mode 00..0777 with a leading 0", 14},
       {"create-modes 0600 0800", "expected an octal mode 00..0777 with a leading 0", 19},

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "tests/sandbox_fixture.h"
 

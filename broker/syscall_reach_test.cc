@@ -22,7 +22,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
 #include "tests/sandbox_fixture.h"

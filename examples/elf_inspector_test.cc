@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "broker/decision_recorder.h"
 #include "broker/file_policy.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "examples/elf_parser.h"
 #include "gmock/gmock.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "broker/decision_recorder.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"

@@ -29,7 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"

@@ -41,7 +41,7 @@
 #include "broker/broker_server.h"
 #include "broker/decision.h"
 #include "broker/file_policy.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "proto/codec.h"
 #include "proto/errno_name.h"

@@ -34,7 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "broker/audit_log.h"
 #include "broker/decision_recorder.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"

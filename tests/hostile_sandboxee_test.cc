@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "proto/codec.h"
 #include "proto/fd_transport.h"

@@ -1,6 +1,6 @@
 // What the launcher guarantees about the child, and what its result reports.
 
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -15,7 +15,7 @@
 
 #include <algorithm>
 
-#include "broker/sandboxee_setup.h"
+#include "sandboxee/sandboxee_setup.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"

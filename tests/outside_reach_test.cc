@@ -26,7 +26,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "broker/file_policy.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/sandbox_result.h"
 #include "gtest/gtest.h"
 #include "proto/unique_fd.h"

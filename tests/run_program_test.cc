@@ -26,7 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/decision.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/notification_broker.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"

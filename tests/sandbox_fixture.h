@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/decision.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "tests/fd_count.h"
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "gtest/gtest.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "broker/launcher.h"
+#include "launcher/launcher.h"
 #include "broker/open_flags.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_decoder.h"
