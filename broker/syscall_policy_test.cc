@@ -25,8 +25,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "launcher/launcher.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
+#include "proto/file_syscalls.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {
@@ -266,13 +269,57 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kRandom), (V{"getrandom"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kBrokerChannel),
             (V{"sendmsg", "recvmsg", "close"}));
-  const V file_calls = {"open",     "openat",    "creat",      "access", "faccessat", "faccessat2",
-                        "stat",     "lstat",     "newfstatat", "statx",  "readlink",  "readlinkat",
-                        "mkdir",    "mkdirat",   "rmdir",      "unlink", "unlinkat",  "rename",
-                        "renameat", "renameat2", "link",       "linkat", "symlink",   "symlinkat",
-                        "chmod",    "fchmodat",  "truncate",   "chdir",  "fchdir",    "getcwd",
-                        "connect"};
+  // Every syscall that names a file (proto/file_syscalls.h): redirected to the broker ...
+  const V file_calls = {
+      "open",     "openat",   "openat2",    "creat",     "access",    "faccessat", "faccessat2",
+      "stat",     "lstat",    "newfstatat", "statx",     "statfs",    "readlink",  "readlinkat",
+      "mkdir",    "mkdirat",  "mknod",      "mknodat",   "rmdir",     "unlink",    "unlinkat",
+      "rename",   "renameat", "renameat2",  "link",      "linkat",    "symlink",   "symlinkat",
+      "chmod",    "fchmod",   "fchmodat",   "fchmodat2", "chown",     "fchown",    "lchown",
+      "fchownat", "utime",    "utimes",     "futimesat", "utimensat", "truncate",  "chdir",
+      "fchdir",   "getcwd",   "connect"};
   EXPECT_EQ(SyscallPolicy::RedirectedFileCalls(), file_calls);
+  // ... or refused with a fixed errno: those the group answers itself, and are not among the
+  // members it allows.
+  const std::vector<std::pair<std::string, int>> refused_calls = {{"getxattr", EOPNOTSUPP},
+                                                                  {"lgetxattr", EOPNOTSUPP},
+                                                                  {"fgetxattr", EOPNOTSUPP},
+                                                                  {"listxattr", EOPNOTSUPP},
+                                                                  {"llistxattr", EOPNOTSUPP},
+                                                                  {"flistxattr", EOPNOTSUPP},
+                                                                  {"setxattr", EOPNOTSUPP},
+                                                                  {"lsetxattr", EOPNOTSUPP},
+                                                                  {"fsetxattr", EOPNOTSUPP},
+                                                                  {"removexattr", EOPNOTSUPP},
+                                                                  {"lremovexattr", EOPNOTSUPP},
+                                                                  {"fremovexattr", EOPNOTSUPP},
+                                                                  {"mount", EPERM},
+                                                                  {"umount2", EPERM},
+                                                                  {"pivot_root", EPERM},
+                                                                  {"chroot", EPERM},
+                                                                  {"swapon", EPERM},
+                                                                  {"swapoff", EPERM},
+                                                                  {"quotactl", EPERM},
+                                                                  {"quotactl_fd", EPERM},
+                                                                  {"acct", EPERM},
+                                                                  {"fanotify_init", EPERM},
+                                                                  {"fanotify_mark", EPERM},
+                                                                  {"open_tree", EPERM},
+                                                                  {"move_mount", EPERM},
+                                                                  {"fsopen", EPERM},
+                                                                  {"fsconfig", EPERM},
+                                                                  {"fsmount", EPERM},
+                                                                  {"fspick", EPERM},
+                                                                  {"mount_setattr", EPERM},
+                                                                  {"open_by_handle_at", EPERM},
+                                                                  {"name_to_handle_at", EOPNOTSUPP},
+                                                                  {"inotify_add_watch", EACCES},
+                                                                  {"uselib", ENOSYS}};
+  std::vector<std::pair<std::string, int>> refused_in_table;
+  for (const proto::FileSyscall& call : proto::kFileSyscalls) {
+    if (call.refused_with != 0) refused_in_table.emplace_back(call.name, call.refused_with);
+  }
+  EXPECT_EQ(refused_in_table, refused_calls);
   V redirection = file_calls;
   redirection.push_back("rt_sigprocmask");
   redirection.push_back("rt_sigaction");
@@ -296,11 +343,46 @@ TEST(SyscallPolicyRedirection, OnlyPoliciesWithTheGroupRedirect) {
 TEST(SyscallPolicyRedirection, ARedirectOverridesAGroupsAllowButNotAnExplicitOne) {
   // kSignals allows rt_sigprocmask; the redirection group's redirect of it wins.
   EXPECT_TRUE(SyscallPolicy::RedirectedParser().Build().ok());
-  SyscallPolicy::Builder explicit_open;
-  explicit_open.Allow("openat").AllowGroup(SyscallGroup::kFileRedirection);
-  const absl::Status status = explicit_open.Build().status();
+  // An explicit allow of a call the group redirects conflicts with the redirect.
+  SyscallPolicy::Builder explicit_mask;
+  explicit_mask.Allow("rt_sigprocmask").AllowGroup(SyscallGroup::kFileRedirection);
+  const absl::Status status = explicit_mask.Build().status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "syscall openat: conflicting actions allow and redirect");
+  EXPECT_EQ(status.message(), "syscall rt_sigprocmask: conflicting actions allow and redirect");
+}
+
+// A syscall that names a file is never allowed straight through, with or without the group that
+// redirects it, conditionally or not: the kernel would resolve its path without the file policy.
+TEST(SyscallPolicyRedirection, AnAllowOfAFileSyscallIsRefused) {
+  for (bool with_group : {false, true}) {
+    for (const char* name : {"openat", "open", "stat", "chown", "utimensat", "mknod", "openat2"}) {
+      SyscallPolicy::Builder builder;
+      builder.Allow(name);
+      if (with_group) builder.AllowGroup(SyscallGroup::kFileRedirection);
+      const absl::Status status = builder.Build().status();
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+      EXPECT_EQ(status.message(),
+                absl::StrCat("syscall ", name,
+                             " names a file: it is never allowed straight through; the broker "
+                             "answers it under the file rules (allow group file-redirection)"))
+          << name;
+    }
+  }
+  // Conditions do not make it safe.
+  SyscallPolicy::Builder conditional;
+  conditional.Allow("openat", {ArgCondition{2, ArgCondition::Compare::kEq, O_RDONLY}});
+  EXPECT_EQ(conditional.Build().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(conditional.Build().status().message(),
+                               "syscall openat names a file: it is never allowed straight through"))
+      << conditional.Build().status();
+  // The refused ones say so.
+  SyscallPolicy::Builder refused;
+  refused.Allow("setxattr");
+  const absl::Status status = refused.Build().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "syscall setxattr names a file: it is never allowed straight through; the broker "
+            "answers it under the file rules (allow group file-redirection), which refuses it");
 }
 
 // Forks a child that installs `policy`'s filter, with no handler and no listener, runs `body`

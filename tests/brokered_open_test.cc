@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "broker/decision_recorder.h"
-#include "launcher/launcher.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"
 
@@ -165,8 +165,11 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
   dir.Symlink("tree/escape_relative", "../secret.txt");
   dir.Symlink("tree/absolute_inside", tree + "/inside.txt");
   dir.Symlink("tree/relative_inside", "inside.txt");
+  dir.Symlink("tree/to_readable", readable);
   dir.Symlink("linked_file", "readable.txt");
   const std::string linked_file = dir.path() + "/linked_file";
+  dir.Symlink("linked_secret", "secret.txt");
+  const std::string linked_secret = dir.path() + "/linked_secret";
   ASSERT_EQ(mkfifo((tree + "/fifo").c_str(), 0644), 0);
 
   struct Case {
@@ -179,17 +182,26 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
   };
   const std::vector<Case> cases = {
       {"granted file", open(readable, O_RDONLY), 0},
-      {"path outside the policy", open(secret, O_RDONLY), EACCES},
+      // A path no rule covers is as if absent.
+      {"path outside the policy", open(secret, O_RDONLY), ENOENT},
       {"relative path outside the working directory's grants", open("readable.txt", O_RDONLY),
-       EACCES},
-      {"'..' component", open(tree + "/../readable.txt", O_RDONLY), EINVAL},
-      {"'.' component", open(tree + "/./inside.txt", O_RDONLY), EINVAL},
-      {"trailing slash", open(tree + "/", O_RDONLY), EINVAL},
-      {"double slash", open(dir.path() + "//readable.txt", O_RDONLY), EINVAL},
+       ENOENT},
+      // Paths need not be normalized: ".." resolves physically, and must stay inside the grants.
+      {"'..' component", open(tree + "/../readable.txt", O_RDONLY), 0},
+      {"'..' component leading out of the grants", open(tree + "/../secret.txt", O_RDONLY), ENOENT},
+      {"'..' above the root stays at the root", open("/../.." + readable, O_RDONLY), 0},
+      {"'.' component", open(tree + "/./inside.txt", O_RDONLY), 0},
+      {"trailing slash on a directory", open(tree + "/", O_RDONLY), 0},
+      {"trailing slash on a file", open(readable + "/", O_RDONLY), ENOTDIR},
+      {"double slash", open(dir.path() + "//readable.txt", O_RDONLY), 0},
       {"empty path", open("", O_RDONLY), EINVAL},
       {"embedded NUL", open(readable + std::string("\0x", 2), O_RDONLY), EINVAL},
       {"over-long path", open("/" + std::string(5000, 'a'), O_RDONLY), ENAMETOOLONG},
-      {"O_PATH", open(readable, O_RDONLY | O_PATH), EINVAL},
+      // O_PATH needs no permission beyond the path being covered or an ancestor of a grant.
+      {"O_PATH", open(readable, O_RDONLY | O_PATH), 0},
+      {"O_PATH on an ancestor of a grant", open(dir.path(), O_RDONLY | O_PATH), 0},
+      {"O_PATH outside the policy", open(secret, O_RDONLY | O_PATH), ENOENT},
+      {"opening an ancestor of a grant", open(dir.path(), O_RDONLY | O_DIRECTORY), EACCES},
       {"O_TMPFILE", open(tree, O_RDWR | O_TMPFILE), EINVAL},
       {"O_DIRECT", open(readable, O_RDONLY | O_DIRECT), EINVAL},
       {"O_SYNC", open(writable, O_WRONLY | O_SYNC), EINVAL},
@@ -203,18 +215,25 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
       {"O_WRONLY on read-only tree", open(tree + "/inside.txt", O_WRONLY), EACCES},
       {"O_RDWR on read-write file", open(writable, O_RDWR), 0},
       {"file missing inside a tree", open(tree + "/missing", O_RDONLY), ENOENT},
-      {"symlink in tree to a file outside it", open(tree + "/escape", O_RDONLY), EACCES},
-      {"relative symlink in tree leading out", open(tree + "/escape_relative", O_RDONLY), EACCES},
-      {"absolute symlink in tree to inside it", open(tree + "/absolute_inside", O_RDONLY), EACCES},
+      // Symlinks are followed; each target is judged by the policy as the path it names.
+      {"symlink in tree to a file outside it", open(tree + "/escape", O_RDONLY), ENOENT},
+      {"relative symlink in tree leading out", open(tree + "/escape_relative", O_RDONLY), ENOENT},
+      {"absolute symlink in tree to inside it", open(tree + "/absolute_inside", O_RDONLY), 0},
       {"relative symlink in tree to inside it", open(tree + "/relative_inside", O_RDONLY), 0},
+      {"symlink to a granted file outside the tree", open(tree + "/to_readable", O_RDONLY), 0},
+      {"symlink to a file granted too little", open(tree + "/to_readable", O_WRONLY), EACCES},
       {"O_NOFOLLOW on a symlink in a tree", open(tree + "/relative_inside", O_RDONLY | O_NOFOLLOW),
        ELOOP},
-      {"file grant naming a symlink", open(linked_file, O_RDONLY), ELOOP},
+      {"file grant naming a symlink to a granted file", open(linked_file, O_RDONLY), 0},
+      {"file grant naming a symlink to a file outside the grants", open(linked_secret, O_RDONLY),
+       ENOENT},
       // O_NONBLOCK during the open: a FIFO without a writer cannot stall the broker.
       {"FIFO without a writer, for reading", open(tree + "/fifo", O_RDONLY), 0},
-      {"stat outside the policy", [&](BrokerClient& c) { return c.Stat(secret).status(); }, EACCES},
+      {"stat outside the policy", [&](BrokerClient& c) { return c.Stat(secret).status(); }, ENOENT},
+      {"stat of an ancestor of a grant",
+       [&](BrokerClient& c) { return c.Stat(dir.path()).status(); }, 0},
       {"stat through an escaping symlink",
-       [&](BrokerClient& c) { return c.Stat(tree + "/escape").status(); }, EACCES},
+       [&](BrokerClient& c) { return c.Stat(tree + "/escape").status(); }, ENOENT},
       {"lstat of an escaping symlink itself",
        [&](BrokerClient& c) { return c.Lstat(tree + "/escape").status(); }, 0},
       {"access W_OK on read-only", [&](BrokerClient& c) { return c.Access(readable, W_OK); },
@@ -222,7 +241,7 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
       {"access with unknown mode bits", [&](BrokerClient& c) { return c.Access(readable, 0100); },
        EINVAL},
       {"access outside the policy", [&](BrokerClient& c) { return c.Access(secret, R_OK); },
-       EACCES},
+       ENOENT},
   };
 
   SharedInts got(cases.size());
@@ -230,7 +249,8 @@ TEST_P(BrokeredOpenTest, RefusalsCarryTheDocumentedErrno) {
                    .AllowReadFile(readable)
                    .AllowReadWriteFile(writable)
                    .AllowReadTree(tree)
-                   .AllowReadFile(linked_file),
+                   .AllowReadFile(linked_file)
+                   .AllowReadFile(linked_secret),
                [&](BrokerClient& client) {
                  for (size_t i = 0; i < cases.size(); ++i) got[i] = ErrnoOf(cases[i].call(client));
                });
@@ -257,7 +277,9 @@ TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
                           "\" O_WRONLY: denied, EACCES: writing, O_TRUNC or O_APPEND needs w "
                           "(rule 1: allow r file " +
                           file + ")");
-  EXPECT_EQ(lines[2], "stat \"/etc/shadow\" follow: denied, EACCES: no rule covers the path");
+  // Resolution stops at the first component no rule covers; the decision names it.
+  EXPECT_EQ(lines[2],
+            "stat \"/etc\" follow: denied, ENOENT: no rule covers a component of the path");
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest, testing::BothChannelTypes(),

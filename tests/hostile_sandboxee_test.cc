@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "launcher/launcher.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "proto/codec.h"
 #include "proto/fd_transport.h"
 #include "sandboxee/channel_pool.h"
@@ -28,13 +28,13 @@ using testing::SharedInts;
 
 // A request's bytes, built by hand so that any field can be wrong.
 std::string RawRequest(uint16_t version, uint16_t op, uint32_t id, const std::string& path,
-                       uint64_t reserved64 = 0, int path_len_delta = 0) {
+                       uint64_t length = 0, int path_len_delta = 0) {
   std::string bytes(proto::kRequestHeaderSize, '\0');
   const uint16_t path_len = static_cast<uint16_t>(path.size() + path_len_delta);
   memcpy(&bytes[0], &version, 2);
   memcpy(&bytes[2], &op, 2);
   memcpy(&bytes[4], &id, 4);
-  memcpy(&bytes[16], &reserved64, 8);
+  memcpy(&bytes[16], &length, 8);
   memcpy(&bytes[24], &path_len, 2);
   return bytes + path;
 }
@@ -112,7 +112,8 @@ TEST_P(HostileSandboxeeTest, MalformedMessagesGetErrorRepliesAndLeakNothing) {
       {"wrong version", RawRequest(2, open, 7, file), 0, -EPROTONOSUPPORT, 0},
       {"unknown op", RawRequest(1, 99, 7, file), 0, -ENOSYS, 0},
       {"op zero", RawRequest(1, 0, 7, file), 0, -ENOSYS, 0},
-      {"reserved field set", RawRequest(1, open, 7, file, 1), 0, -EBADMSG, 0},
+      // kOpen uses `length` (openat2's RESOLVE_* flags); kStat does not, so it must be 0.
+      {"field the op does not use set", RawRequest(1, stat, 7, file, 1), 0, -EBADMSG, 0},
       {"path_len too long", RawRequest(1, open, 7, file, 0, 5), 0, -EBADMSG, 0},
       {"path_len too short", RawRequest(1, open, 7, file, 0, -3), 0, -EBADMSG, 0},
       {"path longer than the protocol allows", RawRequest(1, open, 7, "/" + std::string(4200, 'p')),

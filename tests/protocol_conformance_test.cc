@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "broker/file_policy.h"
-#include "launcher/launcher.h"
 #include "broker/sandbox_result.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "proto/unique_fd.h"
 #include "tests/sandbox_fixture.h"
 
@@ -53,6 +53,7 @@ constexpr uint32_t kOWronly = 0x1;
 constexpr uint32_t kONonblock = 0x800;
 constexpr uint32_t kODsync = 0x1000;
 constexpr uint32_t kOCloexec = 0x80000;
+constexpr uint32_t kONofollow = 0x20000;
 constexpr uint32_t kAtSymlinkNofollow = 0x100;
 constexpr uint32_t kROk = 4, kWOk = 2;
 
@@ -450,11 +451,11 @@ TEST_P(ProtocolConformanceTest, DenialsAndAccess) {
   Launcher launcher = MakeLauncher(FilePolicy::Builder().AllowReadFile(file).AllowReadTree(tree));
   ChildLog log;
   RunChild(launcher, log, [&](int channel) {
-    // Not granted: EACCES, no descriptor, no payload (§3).
+    // Not granted: ENOENT, as if absent; no descriptor, no payload (§3).
     log.Eq(__LINE__, SendBytes(channel, Encode(Make(kOpOpen, 11, other))), 0);
-    CheckErrorReply(log, __LINE__, Receive(channel), EACCES, kOpOpen, 11);
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpAccess, 12, other)).status, -EACCES);
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 13, other)).status, -EACCES);
+    CheckErrorReply(log, __LINE__, Receive(channel), ENOENT, kOpOpen, 11);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpAccess, 12, other)).status, -ENOENT);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 13, other)).status, -ENOENT);
 
     // access: F_OK and R_OK pass on a read grant, W_OK is refused whatever the file's mode.
     CHILD_EQ(log, RoundTrip(channel, Make(kOpAccess, 14, file, 0)).status, 0);
@@ -468,15 +469,22 @@ TEST_P(ProtocolConformanceTest, DenialsAndAccess) {
     CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 20, file, kOWronly)).status, -EACCES);
     CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 21, file, kODsync)).status, -EINVAL);
     CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 22, file, 3)).status, -EINVAL);
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 23, other, kODsync)).status, -EACCES);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 23, other, kODsync)).status, -ENOENT);
     CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 24, file, kOCreat, 0600)).status, -EACCES);
 
-    // P1: not absolute and normalized.
     // A relative path is not malformed: it resolves against the working directory, where no
-    // rule allows it.
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, "relative")).status, -EACCES);
-    for (const std::string& bad : {tree + "/./x", tree + "/../x", tree + "//x", tree + "/",
-                                   std::string(""), tree + std::string("/a\0b", 4)}) {
+    // rule covers it.
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, "relative")).status, -ENOENT);
+    // Paths need not be normalized: ".", "..", "//" and a trailing "/" are resolved.
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "/./x")).status, -ENOENT);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "//x")).status, -ENOENT);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "/../x")).status, -ENOENT);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "/")).status, 0);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "/./")).status, 0);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, tree + "/../granted.txt")).status, 0);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, file + "/")).status, -ENOTDIR);
+    // P1: empty, or with a NUL.
+    for (const std::string& bad : {std::string(""), tree + std::string("/a\0b", 4)}) {
       CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 25, bad)).status, -EINVAL);
     }
     // The channel survived every refusal (§8: a refused request leaves it open).
@@ -484,7 +492,8 @@ TEST_P(ProtocolConformanceTest, DenialsAndAccess) {
   });
 }
 
-// §4.3 stat payload against the parent's own stat(2); §7 file grants never follow a symlink.
+// §4.3 stat payload against the parent's own stat(2); §7 a file grant naming a symlink follows it,
+// and its target is judged as the path it names.
 TEST_P(ProtocolConformanceTest, StatPayloadMatchesParent) {
   const std::string file = scratch_.WriteFile("stat.txt", std::string(12345, 'z'));
   const std::string link = scratch_.Symlink("link", file);
@@ -514,9 +523,12 @@ TEST_P(ProtocolConformanceTest, StatPayloadMatchesParent) {
     }
     CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 32, file, 0x200)).status, -EINVAL);  // A3
 
-    // The granted path is a symlink: ELOOP (K2), but lstat describes the link itself.
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpStat, 33, link)).status, -ELOOP);
-    CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 34, link)).status, -ELOOP);
+    // The granted path is a symlink to a granted file: followed; lstat describes the link itself.
+    r = RoundTrip(channel, Make(kOpStat, 33, link));
+    CHILD_EQ(log, r.status, 0);
+    if (r.status == 0) CHILD_EQ(log, DecodeStat(r.payload).size, 12345);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 34, link)).status, 0);
+    CHILD_EQ(log, RoundTrip(channel, Make(kOpOpen, 34, link, kONofollow)).status, -ELOOP);
     r = RoundTrip(channel, Make(kOpStat, 35, link, kAtSymlinkNofollow));
     CHILD_EQ(log, r.status, 0);
     if (r.status == 0) CHILD_EQ(log, S_ISLNK(DecodeStat(r.payload).mode), true);
@@ -729,8 +741,9 @@ TEST_P(ProtocolConformanceTest, WorkedExample) {
       0x00, 0x00, 0x2f, 0x65, 0x74, 0x63, 0x2f, 0x68, 0x6f, 0x73, 0x74, 0x6e, 0x61, 0x6d, 0x65};
   const std::vector<uint8_t> granted_reply = {0x01, 0x00, 0x01, 0x00, 0x07, 0x00, 0x00, 0x00,
                                               0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00};
+  // -ENOENT (-2): no grant covers the path, which is as if absent.
   const std::vector<uint8_t> denied_reply = {0x01, 0x00, 0x01, 0x00, 0x07, 0x00, 0x00, 0x00,
-                                             0xf3, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
+                                             0xfe, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
   // Our encoder agrees with the document's bytes.
   ASSERT_EQ(request.size(), 45u);
   EXPECT_EQ(Encode(Make(kOpOpen, 7, "/etc/hostname", kOCloexec)), request);
@@ -765,7 +778,7 @@ TEST_P(ProtocolConformanceTest, WorkedExample) {
       RawMessage m = Receive(channel);
       CHILD_EQ(log, m.bytes == denied_reply, true);
       CHILD_EQ(log, m.rights_messages, 0);
-      CHILD_EQ(log, Validate(std::move(m), kOpOpen, 7).status, -EACCES);
+      CHILD_EQ(log, Validate(std::move(m), kOpOpen, 7).status, -ENOENT);
     });
   }
 }
@@ -801,7 +814,7 @@ TEST_P(ProtocolConformanceTest, MalformedRequests) {
 
     // D3: unknown op, echoed as received; it wins over a non-zero reserved field.
     expect(__LINE__, Make(0, 0x60), ENOSYS, 0, 0x60);
-    expect(__LINE__, Make(17, 0x61), ENOSYS, 17, 0x61);
+    expect(__LINE__, Make(21, 0x61), ENOSYS, 21, 0x61);  // kLastOp is 20
     r = Make(0xFFFF, 0x62);
     r.reserved32 = 1;
     expect(__LINE__, r, ENOSYS, 0xFFFF, 0x62);

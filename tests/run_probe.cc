@@ -261,7 +261,8 @@ int main(int argc, char** argv) {
   if (what == "hostile") return Hostile(arg, argc > 3 ? atol(argv[3]) : 2000);
   if (what == "channel") return ChannelOpen(arg);
   if (what == "opens" && argc > 3) {
-    std::string path = "/";
+    // opens COUNT LENGTH [BASE]: LENGTH more bytes of path beneath BASE (default "").
+    std::string path = argc > 4 ? std::string(argv[4]) + "/" : "/";
     const long length = atol(argv[3]);
     for (long i = 1; i < length; ++i) path += (i % 200 == 0) ? '/' : 'n';
     for (long i = 0; i < atol(arg); ++i) {
