@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <string_view>
 #include <utility>
@@ -53,6 +54,16 @@ std::string DecisionToJson(const Decision& d, size_t max_path_bytes) {
   AppendJsonString(&json, OpName(d.op));
   AppendPath(&json, "path", "path_truncated", d.path, max_path_bytes);
   if (!d.path2.empty()) AppendPath(&json, "path2", "path2_truncated", d.path2, max_path_bytes);
+  // The symlinks followed on the way, each cut like a path (at most 40 per path).
+  if (!d.links.empty()) {
+    json += ",\"links\":[";
+    for (size_t i = 0; i < d.links.size(); ++i) {
+      if (i > 0) json += ',';
+      const std::string_view link = d.links[i];
+      AppendJsonString(&json, link.substr(0, std::min(link.size(), max_path_bytes)));
+    }
+    json += ']';
+  }
   absl::StrAppend(&json, ",\"flags\":", d.flags);
   if (d.op == proto::Op::kOpen) {
     json += ",\"flags_text\":";

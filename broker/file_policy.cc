@@ -100,25 +100,28 @@ FilePolicy::Builder& FilePolicy::Builder::SetCreateModes(mode_t file_mode, mode_
 
 namespace {
 
-// "rule 3 (tree /data, t.policy:4)": how errors name a rule.
-std::string RuleName(const Rule& rule) {
-  std::string name = absl::StrFormat("rule %d (%s %s", rule.index + 1, KindName(rule.kind),
-                                     absl::CHexEscape(rule.path));
+// "rule 3 (tree /data, t.policy:4)": how errors name a rule, by its place among the rules the
+// builder was given (`number`, from 1).
+std::string RuleName(const Rule& rule, size_t number) {
+  std::string name =
+      absl::StrFormat("rule %d (%s %s", number, KindName(rule.kind), absl::CHexEscape(rule.path));
   if (!rule.source.empty()) absl::StrAppend(&name, ", ", rule.source);
   return name + ")";
 }
 
 // Opens `root_path` for `rule`: the directory itself, or, when it does not exist yet, its
 // nearest existing ancestor with the missing names in `rule->root_rest`.
-absl::Status OpenRoot(const std::string& root_path, Rule* rule, UniqueFd* fd) {
+// `name` names the rule in errors.
+absl::Status OpenRoot(const std::string& root_path, const std::string& name, Rule* rule,
+                      UniqueFd* fd) {
   std::string existing = root_path;
   for (;;) {
     fd->reset(open(existing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (fd->valid()) break;
     const int error = errno;
     if ((error != ENOENT && error != ENOTDIR) || existing == "/") {
-      return absl::ErrnoToStatus(error, absl::StrFormat("%s: open(\"%s\", O_PATH|O_DIRECTORY)",
-                                                        RuleName(*rule), existing));
+      return absl::ErrnoToStatus(
+          error, absl::StrFormat("%s: open(\"%s\", O_PATH|O_DIRECTORY)", name, existing));
     }
     const size_t slash = existing.rfind('/');
     existing.resize(slash == 0 ? 1 : slash);
@@ -151,10 +154,11 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   // Root directory -> its descriptor and the names it still lacks.
   absl::flat_hash_map<std::string, std::pair<int, std::string>> root_fds;
 
-  for (const Rule& added : rules_) {
-    Rule rule = added;
+  std::vector<size_t> numbers;  // per rule of the policy, its number among the builder's
+  for (size_t number = 1; number <= rules_.size(); ++number) {
+    Rule rule = rules_[number - 1];
     rule.index = policy.rules_.size();
-    const std::string name = RuleName(rule);
+    const std::string name = RuleName(rule, number);
     const PathProblem problem = CheckAbsoluteNormalizedPath(rule.path);
     if (problem != PathProblem::kNone) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -177,7 +181,8 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
       Rule& earlier = policy.rules_[slot];
       if (earlier.kind != rule.kind || earlier.error != rule.error) {
         return absl::InvalidArgumentError(
-            absl::StrFormat("%s contradicts %s: one path, two meanings", name, RuleName(earlier)));
+            absl::StrFormat("%s contradicts %s: one path, two meanings", name,
+                            RuleName(earlier, numbers[static_cast<size_t>(slot)])));
       }
       earlier.permissions |= rule.permissions;
       continue;
@@ -194,7 +199,9 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
       auto [root, inserted] = root_fds.emplace(root_path, std::make_pair(-1, std::string()));
       if (inserted) {
         UniqueFd fd;
-        if (absl::Status opened = OpenRoot(root_path, &rule, &fd); !opened.ok()) return opened;
+        if (absl::Status opened = OpenRoot(root_path, name, &rule, &fd); !opened.ok()) {
+          return opened;
+        }
         root->second = {fd.get(), rule.root_rest};
         policy.roots_.push_back(std::move(fd));
       }
@@ -216,6 +223,7 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
       if (rule.path != "/") policy.ancestors_.insert("/");
     }
     policy.rules_.push_back(std::move(rule));
+    numbers.push_back(number);
   }
   return policy;
 }

@@ -75,6 +75,8 @@ class Handler {
   // A kernel open met a symlink (ELOOP under RESOLVE_NO_SYMLINKS): asks Run for another attempt
   // that walks the path hop by hop. Returns false.
   bool MetSymlink(const char* why);
+  // The kernel refused an open beneath a root with `error`.
+  void KernelRefused(int error);
   // Opens `target` beneath its rule (or, for an ancestor, beneath "/"), never following a
   // symlink. Returns the descriptor or -1 with the verdict updated.
   int Open(const Target& target, uint64_t flags, uint64_t mode, uint64_t extra_resolve = 0);
@@ -171,10 +173,12 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
     walk = match.rule == nullptr && !policy_.IsAncestorOfAllowed(joined.path);
   }
   if (walk) {
-    const WalkResult walked = WalkPath(policy_, joined.path, follow_last, &target->path, &links_);
+    const WalkResult walked =
+        WalkPath(policy_, sandbox_.pid(), joined.path, follow_last, &target->path, &links_);
     if (walked.error != 0) {
-      target->match = policy_.Find(target->path);
-      verdict_.rule = target->match.rule;
+      // The log names what was asked for; the reason says why a component stopped it.
+      verdict_.rule = policy_.Find(target->path).rule;
+      target->path = std::move(joined.path);
       if (walked.refused) return verdict_.Deny(walked.error, walked.reason);
       verdict_.Fail(walked.error);
       verdict_.reason = walked.reason;
@@ -210,6 +214,16 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
   return true;
 }
 
+void Handler::KernelRefused(int error) {
+  if (error == EXDEV) {
+    // A directory on the way was renamed out from under the root while the kernel resolved
+    // the path: it is no longer where the policy granted it.
+    verdict_.Deny(policy_.uncovered_errno(), "the path left its rule's root while it was opened");
+    return;
+  }
+  verdict_.Fail(error);
+}
+
 bool Handler::MetSymlink(const char* why) {
   met_symlink_ = true;
   return verdict_.Deny(ELOOP, why);
@@ -231,7 +245,7 @@ int Handler::Open(const Target& target, uint64_t flags, uint64_t mode, uint64_t 
   if (fd == -ELOOP) {
     MetSymlink("a symlink (not followed: O_NOFOLLOW, or it changed while being resolved)");
   } else {
-    verdict_.Fail(-fd);
+    KernelRefused(-fd);
   }
   return -1;
 }
@@ -269,7 +283,7 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent, std
       OpenAt2(rule.root, beneath.substr(0, slash), O_PATH | O_DIRECTORY, 0, kBeneathNoSymlinks);
   if (fd == -ELOOP) return MetSymlink("a symlink in the parent directory");
   if (fd < 0) {
-    verdict_.Fail(-fd);
+    KernelRefused(-fd);
     return false;
   }
   owned->reset(fd);
@@ -336,7 +350,7 @@ void Handler::DoOpen() {
     const int fd = OpenAt2(parent, name, flags | O_NONBLOCK, request_.mode & policy_.file_mode(),
                            kBeneathNoSymlinks | extra_resolve);
     if (fd < 0) {
-      verdict_.Fail(-fd);
+      KernelRefused(-fd);
       return;
     }
     outcome_.fd.reset(fd);
@@ -419,10 +433,11 @@ void Handler::DoStatfs() {
   outcome_.payload_size = proto::kWireStatfsSize;
 }
 
-// A symlink's target is no secret from a sandboxee that may look the link up: following it
-// (broker/path_walk.h) reveals where it leads. So readlink needs what stat needs.
+// Reading a link needs r where a rule covers it; an ancestor of a grant, which the broker
+// walks through to reach the grant, may be read by anyone who may stat it.
 void Handler::DoReadlink() {
-  if (!Locate(false, false, &first_) || !Covered(first_, true)) return;
+  if (!Locate(false, false, &first_)) return;
+  if (!first_.ancestor && !Require(first_, kRead, "readlink needs r")) return;
   UniqueFd owned;
   const int fd = Lookup(first_, O_NOFOLLOW, &owned);
   if (fd < 0) return;

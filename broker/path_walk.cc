@@ -15,16 +15,22 @@ namespace {
 constexpr int kMaxHops = 40;  // the kernel's MAXSYMLINKS
 
 // Looks at `candidate` without following it. Sets `is_link` and, for a symlink, `target`.
-WalkResult Inspect(const FilePolicy& policy, const std::string& candidate, bool* is_link,
+WalkResult Inspect(const FilePolicy& policy, pid_t pid, const std::string& candidate, bool* is_link,
                    std::string* target) {
   *is_link = false;
+  // procfs would answer with the broker's pid.
+  if (pid != 0 && (candidate == "/proc/self" || candidate == "/proc/thread-self")) {
+    *is_link = true;
+    *target = std::to_string(pid);
+    return {};
+  }
   const FilePolicy::Match match = policy.Find(candidate);
   int fd;
   if (match.allowed()) {
     // A rule's root was opened when the policy was built: it is the directory it names.
     if (match.beneath == "." && match.rule->root_rest.empty()) return {};
     fd = OpenBeneath(*match.rule, match.beneath, O_PATH | O_NOFOLLOW, 0);
-  } else if (match.rule == nullptr && policy.IsAncestorOfAllowed(candidate)) {
+  } else if (policy.IsAncestorOfAllowed(candidate)) {
     fd = OpenAt2(policy.filesystem_root(), std::string_view(candidate).substr(1),
                  O_PATH | O_NOFOLLOW, 0, kBeneathNoSymlinks);
   } else {
@@ -32,6 +38,8 @@ WalkResult Inspect(const FilePolicy& policy, const std::string& candidate, bool*
             match.rule != nullptr ? "a deny rule covers a component of the path"
                                   : "no rule covers a component of the path"};
   }
+  // EXDEV: a directory on the way was renamed out from under the root meanwhile.
+  if (fd == -EXDEV) return {policy.uncovered_errno(), true, "a component left its rule's root"};
   if (fd < 0) return {-fd, false, "a component of the path cannot be looked up"};
   const UniqueFd owned(fd);
   struct stat st;
@@ -50,7 +58,7 @@ WalkResult Inspect(const FilePolicy& policy, const std::string& candidate, bool*
 
 }  // namespace
 
-WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
+WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path, bool follow_last,
                     std::string* out, std::vector<std::string>* links) {
   std::string resolved = "/";
   std::string rest(path);  // what is left to resolve, components separated by '/'
@@ -83,7 +91,7 @@ WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow
       break;
     }
     bool is_link = false;
-    if (const WalkResult looked = Inspect(policy, candidate, &is_link, &target);
+    if (const WalkResult looked = Inspect(policy, pid, candidate, &is_link, &target);
         looked.error != 0) {
       *out = std::move(candidate);
       return looked;

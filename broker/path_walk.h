@@ -1,6 +1,8 @@
 #ifndef SBOX_BROKER_PATH_WALK_H_
 #define SBOX_BROKER_PATH_WALK_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +35,10 @@ struct WalkResult {
 // last. On failure it holds the component at fault. The result is a name: the broker opens it
 // beneath its rule with RESOLVE_NO_SYMLINKS, so a symlink swapped in meanwhile fails (ELOOP)
 // instead of being followed.
+//   - "/proc/self" and "/proc/thread-self", however reached, are the sandboxee's "/proc/<pid>"
+//     (`pid`), never the broker's own.
 // `links`, when not null, receives the path of every symlink followed, in order.
-WalkResult WalkPath(const FilePolicy& policy, std::string_view path, bool follow_last,
+WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path, bool follow_last,
                     std::string* out, std::vector<std::string>* links = nullptr);
 
 }  // namespace sbox

@@ -24,16 +24,16 @@ namespace sbox {
 // One line of a policy that made a rule, after includes were expanded.
 struct PolicyRule {
   enum class Kind {
-    kDefault,      // default ACTION                 default_action
-    kAllow,        // allow SYSCALL [if CONDITIONS]  name, all_of
-    kAllowGroup,   // allow group GROUP              group
-    kErrno,        // errno ERRNO SYSCALL            name, error
-    kTrap,         // trap SYSCALL                   name
-    kFile,         // file PERMS PATH                name (the path), permissions
-    kTree,         // tree PERMS PATH                name (the path), permissions
-    kTemporary,    // temporary PATH                 name (the path)
-    kDeny,         // deny PATH [errno ERRNO]        name (the path), error (0: EACCES)
-    kCreateModes,  // create-modes FILE DIRECTORY    file_mode, directory_mode
+    kDefault,         // default ACTION                 default_action
+    kAllow,           // allow SYSCALL [if CONDITIONS]  name, all_of
+    kAllowGroup,      // allow group GROUP              group
+    kErrno,           // errno ERRNO SYSCALL            name, error
+    kTrap,            // trap SYSCALL                   name
+    kFile,            // file PERMS PATH                name (the path), permissions
+    kTree,            // tree PERMS PATH                name (the path), permissions
+    kTemporary,       // temporary PATH                 name (the path)
+    kDeny,            // deny PATH [errno ERRNO]        name (the path), error (0: EACCES)
+    kCreateModes,     // create-modes FILE DIRECTORY    file_mode, directory_mode
     kUncoveredPaths,  // uncovered-paths ERRNO       error (ENOENT or EACCES)
   };
   Kind kind = Kind::kAllow;

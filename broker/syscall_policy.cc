@@ -439,8 +439,7 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
       return absl::InvalidArgumentError(absl::StrFormat(
           "syscall %s names a file: it is never allowed straight through; the broker answers "
           "it under the file rules (allow group file-redirection)%s",
-          rule.name,
-          proto::FindFileSyscall(nr)->refused_with != 0 ? ", which refuses it" : ""));
+          rule.name, proto::FindFileSyscall(nr)->refused_with != 0 ? ", which refuses it" : ""));
     }
     std::set<int> conditioned;
     for (const ArgCondition& c : rule.all_of) {

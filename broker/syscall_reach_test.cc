@@ -22,9 +22,9 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {

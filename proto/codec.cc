@@ -71,7 +71,7 @@ OpFields FieldsOf(Op op) {
     case Op::kRename:
       return {true, true, true, false, false, kFdForPath | kFdForPath2};
     case Op::kLink:
-      return {true, true, false, false, false, kFdForPath | kFdForPath2};
+      return {true, true, true, false, false, kFdForPath | kFdForPath2};
     case Op::kSymlink:
       return {true, true, false, false, false, kFdForPath};
     case Op::kTruncate:

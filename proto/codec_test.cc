@@ -288,7 +288,7 @@ constexpr OpUse kOpUses[] = {
     {Op::kRmdir, true, false, false, false, false, kFdForPath, false},
     {Op::kUnlink, true, false, false, false, false, kFdForPath, false},
     {Op::kRename, true, true, true, false, false, kFdForPath | kFdForPath2, false},
-    {Op::kLink, true, true, false, false, false, kFdForPath | kFdForPath2, false},
+    {Op::kLink, true, true, true, false, false, kFdForPath | kFdForPath2, false},
     {Op::kSymlink, true, true, false, false, false, kFdForPath, false},
     {Op::kChmod, true, false, true, true, false, kFdForPath, true},
     {Op::kTruncate, true, false, false, false, true, kFdForPath, false},

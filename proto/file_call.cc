@@ -152,10 +152,20 @@ long Translation::Open(int dirfd, uint64_t path, uint32_t flags, uint32_t mode) 
   request_.mode = (flags & O_CREAT) ? (mode & kModeBits) : 0;
   if (const long error = ReadPath(0, path); error != 0) return error;
   if (request_.path.empty()) return -ENOENT;
-  const long result = Ask(dirfd, AT_FDCWD);
+  long result = Ask(dirfd, AT_FDCWD);
   if (result < 0) return result;
   if (!answer_.fd.valid()) return -EIO;
-  return site_.GiveDescriptor(std::move(answer_.fd), (flags & O_CLOEXEC) != 0);
+  result = site_.GiveDescriptor(std::move(answer_.fd), (flags & O_CLOEXEC) != 0);
+  if (result == -EBADF && (flags & O_PATH)) {
+    // A seccomp notification cannot install an O_PATH descriptor (the kernel's ADDFD takes no
+    // O_PATH file): the read-only open the policy allows serves instead, where it does.
+    request_.flags = O_RDONLY | (flags & (O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    result = Ask(dirfd, AT_FDCWD);
+    if (result < 0) return result;
+    if (!answer_.fd.valid()) return -EIO;
+    result = site_.GiveDescriptor(std::move(answer_.fd), (flags & O_CLOEXEC) != 0);
+  }
+  return result;
 }
 
 long Translation::Openat2(int dirfd, uint64_t path, uint64_t how_address, uint64_t how_size) {

@@ -34,7 +34,7 @@ enum class Op : uint16_t {
   kUnlink = 8,      // path.
   kRename = 9,      // path: old name; path2: new name; flags: RENAME_NOREPLACE or
                     // RENAME_EXCHANGE.
-  kLink = 10,       // path: existing file; path2: new name.
+  kLink = 10,       // path: existing file; path2: new name; flags: 0 or AT_SYMLINK_FOLLOW.
   kSymlink = 11,    // path: the new link; path2: its target, stored as given (never a
                     // directory descriptor).
   kChmod = 12,      // path or the descriptor itself; flags: 0 or AT_SYMLINK_NOFOLLOW; mode:

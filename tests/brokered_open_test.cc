@@ -277,9 +277,10 @@ TEST_P(BrokeredOpenTest, DecisionLogNamesOperationPathDecisionAndReason) {
                           "\" O_WRONLY: denied, EACCES: writing, O_TRUNC or O_APPEND needs w "
                           "(rule 1: allow r file " +
                           file + ")");
-  // Resolution stops at the first component no rule covers; the decision names it.
+  // Resolution stops at the first component no rule covers ("/etc"); the decision names the
+  // path asked for.
   EXPECT_EQ(lines[2],
-            "stat \"/etc\" follow: denied, ENOENT: no rule covers a component of the path");
+            "stat \"/etc/shadow\" follow: denied, ENOENT: no rule covers a component of the path");
 }
 
 INSTANTIATE_TEST_SUITE_P(Channels, BrokeredOpenTest, testing::BothChannelTypes(),

@@ -26,9 +26,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "launcher/launcher.h"
 #include "broker/syscall_policy.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "sandboxee/broker_client.h"
 #include "tests/escape_attempts.h"
 #include "tests/sandbox_fixture.h"

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string>
 
-#include "launcher/launcher.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "sandboxee/broker_client.h"
 #include "tests/sandbox_fixture.h"
 

@@ -14,12 +14,12 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "launcher/launcher.h"
 #include "broker/open_flags.h"
 #include "broker/policy_text.h"
 #include "broker/syscall_decoder.h"
 #include "broker/syscall_reach.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {

@@ -268,7 +268,6 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   }
   absl::StrAppend(&text, absl::StrJoin(lines, "\n"), lines.empty() ? "" : "\n");
 
-  std::map<std::string, Permissions> trees;
   std::map<std::string, Permissions> files;
   std::vector<std::string> left_out;
   for (const auto& [path, permissions] : files_) {
@@ -281,15 +280,6 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
     files[path] |= permissions;
   }
   absl::StrAppend(&text, "\n");
-  // One path takes one allow rule: a tree's own path folds its file rule into it.
-  for (auto& [path, permissions] : trees) {
-    if (const auto file = files.find(path); file != files.end()) {
-      permissions |= file->second;
-      files.erase(file);
-    }
-    absl::StrAppend(&text, "tree ", PermissionsText(permissions), " ", path,
-                    "  # a symlink the program opened, and its target\n");
-  }
   for (const auto& [path, permissions] : files) {
     absl::StrAppend(&text, "file ", PermissionsText(permissions), " ", path, "\n");
   }
