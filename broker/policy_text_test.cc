@@ -132,6 +132,34 @@ TEST(PolicyText, DenyPathMayBeQuoted) {
   EXPECT_EQ(FormatPolicy(p), "deny \"/data/a \\\"secret\\\" \\\\ # x\"\n");
 }
 
+// A deny may name its errno; paths no rule covers answer ENOENT unless the policy says EACCES.
+TEST(PolicyText, DenyErrnoAndUncoveredPaths) {
+  const ParsedPolicy p = ParseOrDie(
+      "tree r /usr\n"
+      "deny /usr/share errno ENOENT\n"
+      "deny /usr/lib\n"
+      "uncovered-paths EACCES\n");
+  ASSERT_EQ(p.rules.size(), 4u);
+  EXPECT_EQ(p.rules[1].kind, PolicyRule::Kind::kDeny);
+  EXPECT_EQ(p.rules[1].error, ENOENT);
+  EXPECT_EQ(p.rules[2].error, 0);
+  EXPECT_EQ(p.rules[3].kind, PolicyRule::Kind::kUncoveredPaths);
+  EXPECT_EQ(p.rules[3].error, EACCES);
+  EXPECT_EQ(FormatPolicy(p),
+            "tree r /usr\ndeny /usr/share errno ENOENT\ndeny /usr/lib\nuncovered-paths EACCES\n");
+  absl::StatusOr<FilePolicy> files = p.files.Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->uncovered_errno(), EACCES);
+  EXPECT_EQ(files->RefusalErrno(files->Find("/usr/share/doc")), ENOENT);
+  EXPECT_EQ(files->RefusalErrno(files->Find("/usr/lib/x")), EACCES);
+  EXPECT_EQ(files->RefusalErrno(files->Find("/etc/passwd")), EACCES);
+  EXPECT_EQ(files->Find("/usr/share/doc").rule->source, "t.policy:2");
+
+  EXPECT_EQ(ParseOrDie("tree r /usr\n").files.Build()->uncovered_errno(), ENOENT);
+  // Only ENOENT and EACCES mean "absent" or "forbidden".
+  EXPECT_FALSE(ParseOrDie("uncovered-paths EPERM\n").files.Build().ok());
+}
+
 TEST(PolicyText, EveryGroupNameAndDefault) {
   for (const char* group : {"basic-io", "memory-without-exec", "time", "signals", "threads", "exit",
                             "identity", "random", "broker-channel"}) {
