@@ -358,11 +358,12 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // a kExec failure otherwise.
   if (exec == nullptr) report->first.reset();
 
-  // The exec'ed program's file calls: decided by the same handler as the channel's requests,
-  // against the same working directory.
+  // The file calls the filter sends to the listener (an exec'ed program's, or a function
+  // sandboxee's under Redirection::kUserNotification): decided by the same handler as the
+  // channel's requests, against the same working directory.
   const FileRequestHandler handler(files_, decision_log_);
   std::optional<NotificationBroker> notifications;
-  if (exec != nullptr) {
+  if (exec != nullptr || syscalls_.redirection() == Redirection::kUserNotification) {
     notifications.emplace(handler, server.sandbox_state(), listener->get(), pid);
     if (observer_) notifications->ObserveAndLetThrough(observer_);
   }

@@ -20,6 +20,8 @@ bool PayloadFits(proto::Op op, int32_t result, size_t size) {
   switch (op) {
     case proto::Op::kStat:
       return size == proto::kWireStatSize;
+    case proto::Op::kStatfs:
+      return size == proto::kWireStatfsSize;
     case proto::Op::kReadlink:
     case proto::Op::kGetcwd:
       return size == static_cast<size_t>(result);
