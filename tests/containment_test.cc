@@ -295,6 +295,49 @@ TEST(SymlinkSwapRaceTest, SymlinkIntoADeniedSubtreeIsNeverFollowed) {
   RunSymlinkSwapRace(SwapTarget::kDeniedInside);
 }
 
+// ".." after a symlink that is swapped between a directory in the tree and one outside it:
+// "T/x/../f" is T/f while x names T/sub, and D/secretdir/f while x names D/secretdir/sub. ".."
+// is resolved physically, after the link, and what it leads to is judged by the policy.
+TEST(SymlinkSwapRaceTest, DotDotAfterASwappedSymlinkNeverLeavesTheGrants) {
+  ScratchDir dir;
+  dir.MakeDir("secretdir");
+  const std::string outside_sub = dir.MakeDir("secretdir/sub");
+  dir.WriteFile("secretdir/f", "SECRET beside the directory the link may name");
+  const std::string tree = dir.MakeDir("tree");
+  dir.MakeDir("tree/sub");
+  dir.WriteFile("tree/f", kGranted);
+  const std::string link = dir.Symlink("tree/x", "sub");
+  Counters progress(1);
+  Racer racer([&] {
+    const std::string temporary = link + ".new";
+    for (int i = 1;; ++i) {
+      const std::string target = (i % 2 == 0) ? "sub" : outside_sub;
+      unlink(temporary.c_str());
+      if (symlink(target.c_str(), temporary.c_str()) != 0) _exit(1);
+      if (rename(temporary.c_str(), link.c_str()) != 0) _exit(2);
+      progress.Store(0, i);
+    }
+  });
+  OpenTally tally;
+  const std::string path = tree + "/x/../f";
+  const absl::Duration elapsed = RunSandboxed(
+      MakeLauncher(FilePolicy::Builder().AllowReadTree(tree)), [&](BrokerClient& client) {
+        AwaitProgress(progress, 0);
+        for (int i = 0; i < kSwapRaceOpens; ++i) {
+          tally.OpenAndRead(client, AT_FDCWD, path, kGranted);
+        }
+      });
+  EXPECT_TRUE(racer.Stop()) << "the racer failed before it was stopped";
+  std::cout << "\"..\" after a swapped symlink: " << tally.ToString() << "; " << progress.Load(0)
+            << " swaps; " << absl::FormatDuration(elapsed) << "\n";
+  EXPECT_EQ(tally.opens(), kSwapRaceOpens) << tally.ToString();
+  EXPECT_EQ(tally.secret_reads(), 0) << tally.ToString();
+  EXPECT_EQ(tally.other_contents(), 0) << tally.ToString();
+  EXPECT_GT(tally.expected_reads(), 0) << tally.ToString();
+  EXPECT_GT(tally.errors(ENOENT), 0) << tally.ToString();
+  EXPECT_EQ(tally.refusals(), tally.all_errors()) << tally.ToString();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. A parent directory renamed out of the tree and back while the sandboxee opens beneath it.
 //
