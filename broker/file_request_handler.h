@@ -14,18 +14,18 @@ namespace sbox {
 // Decides and performs one file request under a FilePolicy: every op but Op::kNewChannel.
 // Stateless beyond its references, so broker threads share one.
 //
-// Containment is the kernel's: every path is resolved by openat2(2) beneath the deciding rule's
-// root descriptor with RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS, first with
-// RESOLVE_NO_SYMLINKS. Name operations (mkdir, unlink, rename, ...) act on a parent directory
+// Containment is the kernel's: every path is opened by openat2(2) beneath the deciding rule's
+// root descriptor with RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS and RESOLVE_NO_SYMLINKS
+// (broker/beneath.h). Name operations (mkdir, unlink, rename, ...) act on a parent directory
 // opened that way, through the *at syscalls, on the last component only. Nothing is checked on
-// a path string and then reopened by name.
+// a path string and then reopened by name with symlinks allowed.
 //
-// Symlinks: a file rule never follows one (ELOOP). Beneath a tree, an open, stat, access,
-// chmod, truncate or connect whose path crosses a symlink is retried following symlinks that
-// stay beneath the same root (RESOLVE_BENEATH; absolute symlinks never do), and then allowed
-// only if the policy grants the same permissions on the path the descriptor really has
-// (deny rules included). Opens that create or truncate never follow a symlink. The errno of
-// each refusal is in proto/PROTOCOL.md's table.
+// Symlinks and "..": a path without either costs one openat2, as it always did. One whose open
+// meets a symlink, that has "..", or that no rule covers as named, is walked hop by hop
+// (broker/path_walk.h): every symlink is followed by the name of its target, judged by the
+// policy like any path, and ".." is taken physically; then the walked name is opened as above.
+// A symlink swapped in between fails that open and the walk is redone, a bounded number of
+// times (ELOOP). The errno of each refusal is in proto/PROTOCOL.md's table.
 class FileRequestHandler {
  public:
   // `log` may be empty. Both must outlive the handler.

@@ -23,21 +23,23 @@ namespace sbox::sandboxee {
 // Safe to use from several threads at once; each concurrent request gets a channel of its own
 // (see ChannelPool).
 //
-// Paths: absolute ones must be normalized (no "." or ".." component, no "//", no trailing '/').
-// A relative path resolves against `dirfd` when it is a directory descriptor the broker handed
-// out, or against the sandbox's working directory when `dirfd` is AT_FDCWD (the default); its
-// "." and ".." components are folded from there.
+// Paths mean what the kernel makes of them ("//", ".", "..", a trailing '/'), with ".." taken
+// physically and symlinks followed hop by hop, each hop judged by the policy. A relative path
+// resolves against `dirfd` when it is a directory descriptor the broker handed out, or against
+// the sandbox's working directory when `dirfd` is AT_FDCWD (the default).
 //
 // Errors keep the broker's errno: ErrnoOf(status) returns it, and the message names the
 // operation, the path and the errno, e.g. `open("/etc/shadow", O_RDONLY): EACCES (Permission
 // denied)`. The errnos a caller sees (proto/PROTOCOL.md has the full table):
-//   EACCES        no rule allows it (no rule, a deny rule, a permission the rule lacks), a
-//                 symlink that leads outside the rule's root or to a path not granted
-//   EINVAL        unnormalized absolute path, empty path, NUL byte; open flags outside the
-//                 allowlist; unknown access mode, stat, rename or socket flags
+//   ENOENT        no rule covers the path (or a component of it, or a symlink's target): as
+//                 if absent, unless the policy says `uncovered-paths EACCES`
+//   EACCES        a deny rule (unless it names its own errno), a permission the rule lacks,
+//                 an operation other than a lookup on an ancestor of a grant
+//   EINVAL        empty path, NUL byte; open flags outside the allowlist; unknown access
+//                 mode, stat, rename or socket flags
 //   ENAMETOOLONG  longer than 4095 bytes
-//   ELOOP         a symlink under a file rule, one a create or truncate would cross, or
-//                 O_NOFOLLOW on a symlink
+//   ELOOP         more than 40 symlinks, O_NOFOLLOW on a symlink, or a symlink swapped in
+//                 while the path was resolved, again and again
 //   EPERM         chmod with setuid, setgid or sticky bits, or beyond the policy's create mode
 //   EEXIST        mkdir of a tree rule's own root (and the kernel's EEXIST)
 //   EBADF         a relative path with a negative dirfd other than AT_FDCWD, or a closed dirfd

@@ -9,22 +9,20 @@
 // the broker and stores the result in the interrupted context's RAX, in the kernel's convention
 // (a descriptor, 0, a length, or -errno), so the caller's libc sees an ordinary syscall return.
 //
-// Redirected (see IsRedirectedSyscall): open, openat, creat, access, faccessat, faccessat2, stat,
-// lstat, newfstatat, statx, readlink, readlinkat, mkdir, mkdirat, rmdir, unlink, unlinkat,
-// rename, renameat, renameat2, link, linkat, symlink, symlinkat, chmod, fchmodat, truncate,
-// chdir, fchdir, getcwd, connect; and rt_sigprocmask, emulated on the interrupted context so
-// that SIGSYS can never be blocked.
+// Redirected (see IsRedirectedSyscall): every call proto/file_syscalls.h lists as brokered,
+// translated by proto/file_call.h exactly as the broker's notification server translates it;
+// and rt_sigprocmask, emulated on the interrupted context so that SIGSYS can never be blocked.
 //
 // What differs from the kernel, by design (proto/PROTOCOL.md has the broker's side):
-//   - Whatever the broker refuses gets its errno: EACCES for a path the policy does not grant,
-//     EINVAL for open flags outside the broker's allowlist (O_PATH, O_TMPFILE, O_DIRECT, ...),
-//     ELOOP for symlinks under a file rule, EPERM for chmod beyond the policy's create mode.
+//   - Whatever the broker refuses gets its errno: ENOENT for a path no rule covers (as if
+//     absent), EACCES for a deny rule or a missing permission, EINVAL for open flags outside
+//     the broker's allowlist (O_TMPFILE, O_DIRECT, ...), EPERM for chmod beyond the policy's
+//     create mode or a chown an unprivileged owner could not make.
 //   - Relative paths resolve against the broker's working directory (chdir, fchdir and getcwd
 //     are the broker's, Op::kChdir and Op::kGetcwd), never the process's own.
-//   - An absolute path with "//", "." or ".." components is folded lexically before it is sent,
-//     as the broker folds relative paths ("a/../b" is "b" wherever "a" points).
 //   - faccessat2 with AT_SYMLINK_NOFOLLOW, and with AT_EMPTY_PATH and an empty path: EINVAL.
-//     linkat with any flag: EINVAL. statx fills STATX_BASIC_STATS only.
+//     linkat with AT_EMPTY_PATH: ENOENT (it needs CAP_DAC_READ_SEARCH). statx fills
+//     STATX_BASIC_STATS only. openat2 with RESOLVE_IN_ROOT: EINVAL.
 //   - connect: only AF_UNIX sockets bound to a path; any other address gets EACCES.
 //   - A channel failure (the broker gone) is the call's errno: EPIPE, ECONNRESET or EPROTO.
 //   - The caller's pointers are used directly (same process). NULL and addresses outside user
