@@ -382,16 +382,13 @@ std::string SuggestRule(const SyscallViolation& violation) {
   if (violation.arch != AUDIT_ARCH_X86_64) {
     return "# the filter admits x86_64 syscalls only; no rule allows another architecture";
   }
-  if (name == "open" || name == "openat" || name == "openat2" || name == "creat") {
-    return absl::StrCat("# open files through the broker (BrokerClient::Open), not ", name);
-  }
-  // A path is the broker's to judge: the group that redirects the call, and a file rule for
-  // the path, never an allow of the call itself.
-  if (const proto::FileSyscall* call = proto::FindFileSyscall(violation.syscall_number);
-      call != nullptr) {
+  // A path is the broker's to judge: the group that redirects the call (or BrokerClient), and
+  // a file rule for the path, never an allow of the call itself.
+  if (const proto::FileSyscall* call = proto::FindFileSyscallByName(name); call != nullptr) {
     return call->refused_with == 0
                ? absl::StrCat("allow group file-redirection  # ", name,
-                              " names a file: the broker performs it under the file rules")
+                              " names a file: the broker performs it under the file rules "
+                              "(or call BrokerClient)")
                : absl::StrCat("allow group file-redirection  # ", name, " answers ",
                               ErrnoName(call->refused_with), " there");
   }

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 
 #include <cstddef>
+#include <string_view>
 
 namespace sbox::proto {
 
@@ -118,6 +119,14 @@ inline constexpr FileSyscall kFileSyscalls[] = {
 constexpr const FileSyscall* FindFileSyscall(long nr) {
   for (const FileSyscall& call : kFileSyscalls) {
     if (call.nr == nr) return &call;
+  }
+  return nullptr;
+}
+
+// The entry named `name`; nullptr when no syscall of that name takes a path.
+constexpr const FileSyscall* FindFileSyscallByName(std::string_view name) {
+  for (const FileSyscall& call : kFileSyscalls) {
+    if (name == call.name) return &call;
   }
   return nullptr;
 }

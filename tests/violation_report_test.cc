@@ -20,6 +20,8 @@
 #include "broker/syscall_reach.h"
 #include "gtest/gtest.h"
 #include "launcher/launcher.h"
+#include "proto/errno_name.h"
+#include "proto/file_syscalls.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {
@@ -65,12 +67,12 @@ TEST(ViolationReport, OpenatShowsThePathAndFlagsAndPointsAtTheBroker) {
   const SyscallViolation v = Violation(RunBody(
       [] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY)); }));
   EXPECT_EQ(v.call, "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY)");
-  EXPECT_TRUE(absl::StartsWith(v.suggested_rule, "# open files through the broker"))
+  EXPECT_TRUE(absl::StartsWith(v.suggested_rule, "allow group file-redirection  # openat names"))
       << v.suggested_rule;
   const std::string text = v.ToString();
   EXPECT_TRUE(absl::StartsWith(text, "openat (257) on x86_64: openat(AT_FDCWD, \"/etc/passwd\""))
       << text;
-  EXPECT_TRUE(absl::StrContains(text, "; suggestion: # open files through the broker")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "; suggestion: allow group file-redirection")) << text;
 }
 
 // The network is outside the sandbox: no rule is suggested for it.
@@ -177,7 +179,8 @@ TEST(SyscallDecoder, UnknownSyscallsShowNumbers) {
 
 TEST(SyscallDecoder, Suggestions) {
   EXPECT_EQ(SuggestRule(Made("openat", {})),
-            "# open files through the broker (BrokerClient::Open), not openat");
+            "allow group file-redirection  # openat names a file: the broker performs it under "
+            "the file rules (or call BrokerClient)");
   EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("execve", {})), "# execve is refused on purpose"));
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ | PROT_EXEC})),
             "# executable memory is refused on purpose");
@@ -207,6 +210,18 @@ TEST(SyscallDecoder, Suggestions) {
 // For every syscall with a reach (broker/syscall_reach.h) and argument words that fall inside
 // and outside its conditions, the suggestion is a comment or a rule that parses and leaves no
 // reach open: the advice never suggests an allowance that reaches outside the sandbox.
+// The advice for a call that names a file is the group that brings it to the broker, never an
+// allow of the call (which would not load).
+TEST(SyscallDecoder, NoSuggestionAllowsAPathTakingCall) {
+  for (const proto::FileSyscall& call : proto::kFileSyscalls) {
+    const std::string rule = SuggestRule(Made(call.name, {1, 2, 3, 4, 5, 6}));
+    EXPECT_TRUE(absl::StartsWith(rule, "allow group file-redirection  # ")) << rule;
+    EXPECT_NE(rule.find(call.refused_with == 0 ? "names a file" : ErrnoName(call.refused_with)),
+              std::string::npos)
+        << rule;
+  }
+}
+
 TEST(SyscallDecoder, NoSuggestionReachesOutside) {
   std::vector<std::vector<uint64_t>> samples = {
       {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, {~uint64_t{0}, 8, 0x2000, 0, 1, 0}};
