@@ -42,11 +42,29 @@ check "python3 sys.path search" "$(/usr/bin/python3 -c "$program")" \
 
 # date reads /etc/localtime, an absolute symlink into /usr/share/zoneinfo.
 check "date: local time zone" "$(date +%Z%z)" "$(learn_and_run date -- date +%Z%z)"
+# The same through an absolute symlink to a zone that is not UTC, wherever this machine is.
+ln -s /usr/share/zoneinfo/Asia/Tokyo tokyo
+check "date: a zone through an absolute symlink" "JST+0900" \
+  "$(TZ=":$work/tokyo" learn_and_run tokyo -- date +%Z%z)"
 
 # /usr/bin/awk -> /etc/alternatives/awk -> /usr/bin/mawk: two absolute hops, granted by naming
 # the first (--allow-read LINK grants what the link names).
 check "--allow-read LINK follows /etc/alternatives" "$(sha256sum </usr/bin/awk)" \
   "$("$sbox" run --allow-read /usr/bin/awk -- sha256sum /usr/bin/awk 2>&1 | sed 's#  /usr/bin/awk#  -#')"
+
+# ImageMagick builds its coder paths with "//" (".../ImageMagick-6.9.11//modules-Q16/coders").
+# Reading a PNG needs the coder; PPM output carries no time stamps to compare around.
+printf 'P3\n2 2\n255\n255 0 0 0 255 0 0 0 255 255 255 255\n' >in.ppm
+/usr/bin/convert-im6.q16 in.ppm direct.png
+/usr/bin/convert-im6.q16 direct.png -compress none direct.ppm
+learn_and_run convert -- /usr/bin/convert-im6.q16 direct.png -compress none sandboxed.ppm >/dev/null
+check "ImageMagick finds its PNG coder" "$(cat direct.ppm)" "$(cat sandboxed.ppm 2>&1)"
+
+# ffprobe's libblas.so.3 is /usr/lib/x86_64-linux-gnu/libblas.so.3 -> /etc/alternatives/... ->
+# /usr/lib/x86_64-linux-gnu/blas/libblas.so.3: absolute hops the loader must follow.
+program=(/usr/bin/ffprobe -v error -show_entries stream=codec_name,width -of csv=p=0 direct.png)
+check "ffprobe loads libblas through /etc/alternatives" "$("${program[@]}")" \
+  "$(learn_and_run ffprobe -- "${program[@]}")"
 
 # Paths the kernel accepts: "//", "/./", "/../" and a trailing "/".
 mkdir -p data/sub && echo hello >data/sub/f
