@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "broker/path_check.h"
+#include "broker/sandbox_result.h"
 #include "proto/errno_name.h"
 
 namespace sbox {
@@ -517,7 +518,7 @@ class Parser {
     const absl::string_view word = ReadWhile(IsIdentChar);
     if (word.empty()) return Error(start, "a syscall name");
     *name = std::string(word);
-    if (seccomp_syscall_resolve_name(name->c_str()) == __NR_SCMP_ERROR) {
+    if (SyscallNumber(*name) < 0) {
       return Error(start, "a syscall name known to libseccomp");
     }
     return absl::OkStatus();

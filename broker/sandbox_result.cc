@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "proto/file_syscalls.h"
 
 namespace sbox {
 
@@ -25,10 +26,20 @@ std::string ArchName(uint32_t arch) {
 
 std::string SyscallName(int number) {
   char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, number);
-  if (name == nullptr) return absl::StrFormat("syscall_%d", number);
+  if (name == nullptr) {
+    const proto::FileSyscall* call = proto::FindFileSyscall(number);
+    return call != nullptr ? call->name : absl::StrFormat("syscall_%d", number);
+  }
   std::string result(name);
   free(name);
   return result;
+}
+
+int SyscallNumber(const std::string& name) {
+  const int number = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name.c_str());
+  if (number != __NR_SCMP_ERROR) return number;
+  const proto::FileSyscall* call = proto::FindFileSyscallByName(name);
+  return call != nullptr ? static_cast<int>(call->nr) : -1;
 }
 
 std::string SyscallViolation::ToString() const {

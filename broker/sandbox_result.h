@@ -65,6 +65,9 @@ std::string ArchName(uint32_t arch);
 
 // "openat" for (x86_64, 257); "syscall_<n>" when libseccomp knows no name for it.
 std::string SyscallName(int number);
+// The x86_64 number of syscall `name`: libseccomp's table, then the path-taking calls newer than
+// it (proto/file_syscalls.h). -1 when unknown.
+int SyscallNumber(const std::string& name);
 
 }  // namespace sbox
 

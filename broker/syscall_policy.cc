@@ -21,6 +21,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "broker/sandbox_result.h"
 #include "broker/syscall_reach.h"
 #include "proto/file_syscalls.h"
 #include "proto/unique_fd.h"
@@ -429,8 +430,8 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
   std::set<int> allowed_unconditionally;
   std::set<int> redirected;
   for (const Rule& rule : rules) {
-    const int nr = seccomp_syscall_resolve_name(rule.name.c_str());
-    if (nr == __NR_SCMP_ERROR) {
+    const int nr = SyscallNumber(rule.name);
+    if (nr < 0) {
       return absl::InvalidArgumentError(absl::StrFormat("unknown syscall \"%s\"", rule.name));
     }
     // A path is the broker's to judge: letting the kernel resolve it would bypass the file
@@ -483,7 +484,7 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
   // A program's own execve is the launcher's; the broker lets that one through.
   if (redirection == Redirection::kUserNotification && !redirected.empty()) {
     for (const char* exec : {"execve", "execveat"}) {
-      if (action_of.count(seccomp_syscall_resolve_name(exec)) == 0) {
+      if (action_of.count(SyscallNumber(exec)) == 0) {
         rules.push_back(Rule{exec, Action::kRedirect, 0, {}});
       }
     }
@@ -494,7 +495,7 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
   std::set<std::tuple<int, uint32_t, std::vector<std::tuple<unsigned, int, uint64_t, uint64_t>>>>
       added;
   for (const Rule& rule : rules) {
-    const int nr = seccomp_syscall_resolve_name(rule.name.c_str());
+    const int nr = SyscallNumber(rule.name);
     uint32_t action = SCMP_ACT_ALLOW;
     if (rule.action == Action::kErrno) action = SCMP_ACT_ERRNO(static_cast<uint32_t>(rule.error));
     if (rule.action == Action::kTrap) action = SCMP_ACT_TRAP;

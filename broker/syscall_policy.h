@@ -128,9 +128,10 @@ enum class SyscallGroup {
   // rmdir, unlink, unlinkat, rename, renameat, renameat2, link, linkat, symlink, symlinkat,
   // chmod, fchmod, fchmodat, fchmodat2, chown, fchown, lchown, fchownat, utime, utimes,
   // futimesat, utimensat, truncate, chdir, fchdir, getcwd, connect. Refused: the xattr calls
-  // (EOPNOTSUPP), mount, umount2, pivot_root, chroot, swapon, swapoff, quotactl, quotactl_fd,
-  // acct, fanotify_init, fanotify_mark, open_tree, move_mount, fsopen, fsconfig, fsmount,
-  // fspick, mount_setattr, open_by_handle_at (EPERM), name_to_handle_at (EOPNOTSUPP),
+  // and file_getattr, file_setattr (EOPNOTSUPP), mount, umount2, pivot_root, chroot, swapon,
+  // swapoff, quotactl, quotactl_fd, acct, fanotify_init, fanotify_mark, open_tree,
+  // open_tree_attr, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr,
+  // open_by_handle_at (EPERM), name_to_handle_at (EOPNOTSUPP),
   // inotify_add_watch (EACCES), uselib (ENOSYS). How a redirected call reaches the broker is
   // chosen when the policy is built (Redirection). Under Redirection::kTrap also:
   // rt_sigprocmask is redirected, even when kSignals allows it, so that the sandboxee's handler

@@ -314,7 +314,14 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
                                                                   {"open_by_handle_at", EPERM},
                                                                   {"name_to_handle_at", EOPNOTSUPP},
                                                                   {"inotify_add_watch", EACCES},
-                                                                  {"uselib", ENOSYS}};
+                                                                  {"uselib", ENOSYS},
+                                                                  {"setxattrat", EOPNOTSUPP},
+                                                                  {"getxattrat", EOPNOTSUPP},
+                                                                  {"listxattrat", EOPNOTSUPP},
+                                                                  {"removexattrat", EOPNOTSUPP},
+                                                                  {"open_tree_attr", EPERM},
+                                                                  {"file_getattr", EOPNOTSUPP},
+                                                                  {"file_setattr", EOPNOTSUPP}};
   std::vector<std::pair<std::string, int>> refused_in_table;
   for (const proto::FileSyscall& call : proto::kFileSyscalls) {
     if (call.refused_with != 0) refused_in_table.emplace_back(call.name, call.refused_with);

@@ -113,6 +113,14 @@ inline constexpr FileSyscall kFileSyscalls[] = {
     // A watch is a path lookup the broker does not make; programs fall back to polling.
     {SYS_inotify_add_watch, "inotify_add_watch", EACCES},
     {SYS_uselib, "uselib", ENOSYS},
+    // Newer than libseccomp 2.5.4's table: sbox names them itself (SyscallNumber).
+    {463, "setxattrat", EOPNOTSUPP},
+    {464, "getxattrat", EOPNOTSUPP},
+    {465, "listxattrat", EOPNOTSUPP},
+    {466, "removexattrat", EOPNOTSUPP},
+    {467, "open_tree_attr", EPERM},
+    {468, "file_getattr", EOPNOTSUPP},
+    {469, "file_setattr", EOPNOTSUPP},
 };
 
 // The entry of syscall `nr`; nullptr when it takes no path.

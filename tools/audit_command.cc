@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "broker/file_policy.h"
 #include "broker/policy_text.h"
+#include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
 #include "broker/syscall_reach.h"
 #include "proto/errno_name.h"
@@ -862,9 +863,8 @@ int RunAudit(const std::vector<std::string>& args, std::ostream& out, std::ostre
     if (positional.size() < 2 || positional.size() > 8) {
       return Usage(err, "--eval needs a policy, a syscall and at most 6 arguments");
     }
-    const int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, positional[1].c_str());
-    if (nr == __NR_SCMP_ERROR)
-      return Usage(err, absl::StrCat("unknown syscall \"", positional[1], "\""));
+    const int nr = SyscallNumber(positional[1]);
+    if (nr < 0) return Usage(err, absl::StrCat("unknown syscall \"", positional[1], "\""));
     std::vector<uint64_t> call_args;
     for (size_t i = 2; i < positional.size(); ++i) {
       uint64_t value = 0;
