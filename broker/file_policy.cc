@@ -175,7 +175,9 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
           absl::StrFormat("%s: errno %d is outside 1..4095", name, rule.error));
     }
     RulesAtPath& at_path = policy.by_path_[rule.path];
-    int& slot = rule.kind == RuleKind::kDeny ? at_path.deny : at_path.allow;
+    int& slot = rule.kind == RuleKind::kDeny   ? at_path.deny
+                : rule.kind == RuleKind::kFile ? at_path.file
+                                               : at_path.allow;
     if (slot != -1) {
       // Rules of one kind on one path combine; anything else is a contradiction.
       Rule& earlier = policy.rules_[slot];
@@ -225,6 +227,12 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     policy.rules_.push_back(std::move(rule));
     numbers.push_back(number);
   }
+  // A file rule decides its path with whatever a tree rule on the same path grants there too.
+  for (const auto& [path, at] : policy.by_path_) {
+    if (at.file != -1 && at.allow != -1) {
+      policy.rules_[at.file].permissions |= policy.rules_[at.allow].permissions;
+    }
+  }
   return policy;
 }
 
@@ -235,17 +243,16 @@ FilePolicy::Match FilePolicy::Find(std::string_view path) const {
     if (auto it = by_path_.find(AsAbsl(prefix)); it != by_path_.end()) {
       const RulesAtPath& at = it->second;
       if (at.deny != -1) return Match{&rules_[at.deny], {}};
+      const bool exact = prefix.size() == path.size();
+      if (exact && at.file != -1) {
+        const Rule& rule = rules_[at.file];
+        return Match{&rule, std::string_view(rule.path).substr(rule.path.rfind('/') + 1)};
+      }
       if (at.allow != -1) {
         const Rule& rule = rules_[at.allow];
-        const bool exact = prefix.size() == path.size();
-        if (rule.kind == RuleKind::kFile) {
-          if (exact)
-            return Match{&rule, std::string_view(rule.path).substr(rule.path.rfind('/') + 1)};
-        } else {
-          if (exact) return Match{&rule, "."};
-          const size_t skip = prefix.size() == 1 ? 1 : prefix.size() + 1;
-          return Match{&rule, path.substr(skip)};
-        }
+        if (exact) return Match{&rule, "."};
+        const size_t skip = prefix.size() == 1 ? 1 : prefix.size() + 1;
+        return Match{&rule, path.substr(skip)};
       }
     }
     if (prefix.size() == 1) return Match{};

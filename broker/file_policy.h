@@ -71,8 +71,10 @@ struct Rule {
 // Precedence, one rule: the most specific path decides. Among the rules on the path itself and
 // on each of its ancestors, the longest rule path wins; a file rule applies only to its exact
 // path. At equal length a deny rule beats an allow rule. Lookup costs one hash probe per path
-// component, whatever the number of rules. Allow rules of one kind on one path combine (the
-// union of their permissions).
+// component, whatever the number of rules. Rules on one path combine: allow rules of one kind
+// by the union of their permissions; a file rule and a tree rule on one path give the path
+// itself the union, and what lies beneath the tree's. A tree and a temporary-files rule, or
+// two deny rules with different errnos, on one path contradict each other.
 //
 // A path no rule covers answers ENOENT, as if absent (SetUncoveredErrno changes it); a deny
 // rule answers its errno (EACCES unless given).
@@ -107,9 +109,9 @@ class FilePolicy {
 
     // Validates every path and opens every allow rule's root directory that exists (or its
     // nearest existing ancestor). Errors name the rule, and both rules of a contradiction:
-    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, allow
-    //                    rules of different kinds on one path, deny rules with different
-    //                    errnos on one path, no permissions, create modes beyond 0777, an
+    //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, a
+    //                    tree and a temporary-files rule on one path, deny rules with
+    //                    different errnos on one path, no permissions, create modes beyond 0777, an
     //                    uncovered errno other than ENOENT or EACCES
     //   NotFound, PermissionDenied, ...  "/" could not be opened (errno mapped)
     absl::StatusOr<FilePolicy> Build() const;
@@ -161,7 +163,8 @@ class FilePolicy {
 
   // The rules on one path; indices into rules_, -1 for none.
   struct RulesAtPath {
-    int allow = -1;
+    int allow = -1;  // a tree or temporary-files rule
+    int file = -1;   // a file rule: decides the path itself, with the tree's permissions too
     int deny = -1;
   };
 

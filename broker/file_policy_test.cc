@@ -122,6 +122,26 @@ TEST_F(FilePolicyTest, AllowRulesOfOneKindOnOnePathCombine) {
     EXPECT_EQ(policy.Find(tree + "/x").rule->permissions, kRead | kCreate);
   }
   {
+    // A file rule and a tree rule on one path: the path itself gets both, beneath the tree's.
+    for (const bool file_first : {true, false}) {
+      FilePolicy::Builder builder;
+      if (file_first) builder.AllowFile(tree, kWrite);
+      builder.AllowReadTree(tree);
+      if (!file_first) builder.AllowFile(tree, kWrite);
+      FilePolicy policy = BuildOrDie(builder);
+      ASSERT_EQ(policy.rules().size(), 2u);
+      const FilePolicy::Match own = policy.Find(tree);
+      ASSERT_NE(own.rule, nullptr);
+      EXPECT_EQ(own.rule->kind, RuleKind::kFile);
+      EXPECT_EQ(own.rule->permissions, kRead | kWrite);
+      const FilePolicy::Match beneath = policy.Find(tree + "/x");
+      ASSERT_NE(beneath.rule, nullptr);
+      EXPECT_EQ(beneath.rule->kind, RuleKind::kTree);
+      EXPECT_EQ(beneath.rule->permissions, kRead);
+      EXPECT_EQ(beneath.beneath, "x");
+    }
+  }
+  {
     // Deny rules with one errno on one path are one rule too.
     FilePolicy policy = BuildOrDie(FilePolicy::Builder().Deny(tree, EPERM).Deny(tree, EPERM));
     ASSERT_EQ(policy.rules().size(), 1u);
@@ -138,11 +158,7 @@ TEST_F(FilePolicyTest, ContradictoryRulesOnOnePathAreInvalidArgumentNamingBoth) 
     std::string earlier;
   };
   const Case cases[] = {
-      // A tree already covers its own path: a file rule there means something else.
-      {FilePolicy::Builder().AllowReadTree(tree).AllowReadFile(tree), "rule 2 (file ",
-       "rule 1 (tree "},
-      {FilePolicy::Builder().AllowReadFile(tree).AllowReadTree(tree), "rule 2 (tree ",
-       "rule 1 (file "},
+      // Temporary files only, or the whole tree: no union means both.
       {FilePolicy::Builder().AllowReadTree(tree).AllowTemporaryFiles(tree), "rule 2 (temporary ",
        "rule 1 (tree "},
       {FilePolicy::Builder().Deny(tree).Deny(tree, EPERM), "rule 2 (deny ", "rule 1 (deny "},

@@ -252,11 +252,13 @@ TEST(Launcher, BadPoliciesAreRejectedWithTheirName) {
   absl::StatusOr<FilePolicy> files = FilePolicy::Builder().AllowReadTree("no/such/dir").Build();
   EXPECT_EQ(files.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(files.status().message().find("no/such/dir"), absl::string_view::npos);
-  absl::StatusOr<FilePolicy> contradiction =
-      FilePolicy::Builder().AllowReadTree("/no/such/dir").AllowReadFile("/no/such/dir").Build();
+  absl::StatusOr<FilePolicy> contradiction = FilePolicy::Builder()
+                                                 .AllowReadTree("/no/such/dir")
+                                                 .AllowTemporaryFiles("/no/such/dir")
+                                                 .Build();
   EXPECT_EQ(contradiction.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(contradiction.status().message().find("rule 2 (file /no/such/dir) contradicts rule 1 "
-                                                  "(tree /no/such/dir)"),
+  EXPECT_NE(contradiction.status().message().find("rule 2 (temporary /no/such/dir) contradicts "
+                                                  "rule 1 (tree /no/such/dir)"),
             absl::string_view::npos)
       << contradiction.status();
   absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::Builder().Allow("no_such_call").Build();

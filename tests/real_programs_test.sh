@@ -71,6 +71,18 @@ mkdir -p data/sub && echo hello >data/sub/f
 check "// /./ /../ in paths" "hello" \
   "$("$sbox" run --allow-read "$work/data" -- cat "$work/data//sub/./../sub/f" 2>&1)"
 
+# Grants are names: a path that does not exist yet, a flag on top of a policy's rule for the
+# same path (the union), and a directory the program creates under a grant of its own name.
+check "--allow-read of a missing path loads" "hello" \
+  "$("$sbox" run --allow-read "$work/no/such/dir" --allow-read "$work/data" -- cat "$work/data/sub/f" 2>&1)"
+printf 'allow group basic-io\nallow group memory-without-exec\nallow group program-startup\nallow group signals\nallow group exit\nallow group identity\nallow group file-redirection\nallow group threads\nallow group time\nallow group random\nallow group broker-channel\nallow fadvise64\ntree r /usr\ntree r /lib\nfile r /etc/ld.so.cache\ntree r %s/data\n' "$work" >union.policy
+check "--allow-read on top of the same rule" "hello" \
+  "$("$sbox" run --policy union.policy --allow-read "$work/data" -- cat "$work/data/sub/f" 2>&1)"
+"$sbox" run --allow-write "$work/created" -- mkdir "$work/created" "$work/created/later" \
+  2>created.run.err
+check "mkdir of a granted path that did not exist, and beneath it" "directory" \
+  "$(stat -c %F "$work/created/later" 2>&1)"
+
 # tar -x restores modes and times (fchmodat, utimensat: brokered) on a granted output tree.
 mkdir -p src/dir && echo x >src/dir/a && chmod 0640 src/dir/a && chmod 0750 src/dir &&
   touch -d '2001-02-03 04:05:06' src/dir/a && tar -cf a.tar -C src dir

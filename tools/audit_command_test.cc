@@ -554,7 +554,7 @@ TEST(AuditLint, APolicyThatCannotLoadIsAFindingOnTheRuleAtFault) {
                                       "allow ptrace\n"
                                       "include \"inner.policy\"\n"
                                       "tree r /usr\n"
-                                      "file r /usr justify \"reviewed\"\n"
+                                      "temporary /usr justify \"reviewed\"\n"
                                       "file r /etc/passwd\n");
   const Output o = Audit({"--lint", p});
   EXPECT_EQ(o.status, kAuditPolicyError);
@@ -564,7 +564,7 @@ TEST(AuditLint, APolicyThatCannotLoadIsAFindingOnTheRuleAtFault) {
                                 p,
                                 ":2: ptrace: can read and write other processes, and escape "
                                 "their filters\n",
-                                p, ":5: file r /usr: cannot load: rule 2 (file /usr, ", p,
+                                p, ":5: temporary /usr: cannot load: rule 2 (temporary /usr, ", p,
                                 ":5) contradicts rule 1 (tree /usr, ", p,
                                 ":4): one path, two meanings\n"));
   // The table, --diff and --eval, which compile the filter only, still refuse it as before.
