@@ -83,6 +83,12 @@ class Handler {
   // The file `target` names, as an O_PATH descriptor (`flags` adds O_NOFOLLOW, O_DIRECTORY), or
   // the request's own descriptor for an op on it. -1 with the verdict updated on failure.
   int Lookup(const Target& target, uint64_t flags, UniqueFd* owned);
+  // chmod, chown and utimens: locates the file the request names, following a last symlink
+  // unless AT_SYMLINK_NOFOLLOW (the only flag they take). False when refused.
+  bool LocateMetadataTarget();
+  // Then, once the op checked its arguments: the policy must let the sandboxee write the file.
+  // Returns its descriptor (O_PATH, or the request's own) and stat, or -1 with the verdict set.
+  int OpenMetadataTarget(const char* needs_write, UniqueFd* owned, struct stat* st);
   // The parent directory of `target` beneath its rule's root, and the last component.
   bool OpenParent(const Target& target, UniqueFd* owned, int* parent, std::string* name);
   // Rename and link: both parent directories and last components.
@@ -597,28 +603,42 @@ void Handler::DoSymlink() {
   if (symlinkat(target.c_str(), parent, name.c_str()) != 0) verdict_.Fail(errno);
 }
 
+bool Handler::LocateMetadataTarget() {
+  if (!Locate(false, !(request_.flags & AT_SYMLINK_NOFOLLOW), &first_) || !Covered(first_, false)) {
+    return false;
+  }
+  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
+    return verdict_.Deny(EINVAL, "flags other than AT_SYMLINK_NOFOLLOW");
+  }
+  return true;
+}
+
+int Handler::OpenMetadataTarget(const char* needs_write, UniqueFd* owned, struct stat* st) {
+  if (!Require(first_, kWrite, needs_write)) return -1;
+  const int fd = Lookup(first_, (request_.flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0, owned);
+  if (fd < 0) return -1;
+  if (fstat(fd, st) != 0) {
+    verdict_.Fail(errno);
+    return -1;
+  }
+  return fd;
+}
+
 void Handler::DoChmod() {
-  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
-  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
-  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0 ||
-      (request_.mode & ~07777u) != 0) {
-    verdict_.Deny(EINVAL, "chmod flags other than AT_SYMLINK_NOFOLLOW, or mode beyond 07777");
+  if (!LocateMetadataTarget()) return;
+  if ((request_.mode & ~07777u) != 0) {
+    verdict_.Deny(EINVAL, "chmod mode beyond 07777");
     return;
   }
   if ((request_.mode & 07000u) != 0) {
     verdict_.Deny(EPERM, "setuid, setgid and sticky bits are never granted");
     return;
   }
-  if (!Require(first_, kWrite, "chmod needs w")) return;
   UniqueFd owned;
-  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
+  struct stat st;
+  const int fd = OpenMetadataTarget("chmod needs w", &owned, &st);
   if (fd < 0) return;
   // chmod may not grant what creating could not: the policy's create modes are the ceiling.
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    verdict_.Fail(errno);
-    return;
-  }
   if (S_ISLNK(st.st_mode)) {
     verdict_.Fail(EOPNOTSUPP);  // a symlink's mode cannot be changed
     return;
@@ -650,21 +670,11 @@ bool OwnerChangeAllowed(const struct stat& st, uint32_t owner, uint32_t group) {
 }
 
 void Handler::DoChown() {
-  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
-  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
-  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
-    verdict_.Deny(EINVAL, "chown flags other than AT_SYMLINK_NOFOLLOW");
-    return;
-  }
-  if (!Require(first_, kWrite, "chown needs w")) return;
+  if (!LocateMetadataTarget()) return;
   UniqueFd owned;
-  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
-  if (fd < 0) return;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    verdict_.Fail(errno);
-    return;
-  }
+  const int fd = OpenMetadataTarget("chown needs w", &owned, &st);
+  if (fd < 0) return;
   const uint32_t owner = static_cast<uint32_t>(request_.length >> 32);
   const uint32_t group = static_cast<uint32_t>(request_.length);
   if (!OwnerChangeAllowed(st, owner, group)) {
@@ -675,12 +685,7 @@ void Handler::DoChown() {
 }
 
 void Handler::DoUtimens() {
-  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
-  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
-  if ((request_.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW)) != 0) {
-    verdict_.Deny(EINVAL, "utimensat flags other than AT_SYMLINK_NOFOLLOW");
-    return;
-  }
+  if (!LocateMetadataTarget()) return;
   struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
   if (!request_.path2.empty() && proto::DecodeTimes(request_.path2, times) != 0) {
     verdict_.Deny(EINVAL, "utimensat times are malformed");
@@ -693,9 +698,9 @@ void Handler::DoUtimens() {
       return;
     }
   }
-  if (!Require(first_, kWrite, "changing times needs w")) return;
   UniqueFd owned;
-  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
+  struct stat st;
+  const int fd = OpenMetadataTarget("changing times needs w", &owned, &st);
   if (fd < 0) return;
   if (utimensat(fd, "", times, AT_EMPTY_PATH) != 0) verdict_.Fail(errno);
 }

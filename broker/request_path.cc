@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "broker/path_check.h"
@@ -14,23 +15,35 @@
 namespace sbox {
 namespace {
 
-// Appends `path`'s components to `out` (an absolute, normalized path), folding "." and "..".
-void AppendFolded(std::string_view path, std::string* out) {
+// Appends `path`'s components to `out` (an absolute path), dropping "." and empty ones. ".."
+// takes away the last component of `out` while `*foldable` (how many of its last components
+// may be folded lexically) allows, and is kept otherwise; `*kept_dotdot` says whether one was.
+// Returns the last non-empty component.
+std::string_view AppendComponents(std::string_view path, std::string* out, size_t* foldable,
+                                  bool* kept_dotdot) {
+  std::string_view last;
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
     const std::string_view component = path.substr(start, end - start);
     start = end + 1;
+    if (!component.empty()) last = component;
     if (component.empty() || component == ".") continue;
     if (component == "..") {
-      const size_t slash = out->rfind('/');
-      out->resize(slash == 0 ? 1 : slash);
-      continue;
+      if (*out == "/") continue;  // ".." of "/" is "/"
+      if (*foldable > 0) {
+        const size_t slash = out->rfind('/');
+        out->resize(slash == 0 ? 1 : slash);
+        --*foldable;
+        continue;
+      }
+      *kept_dotdot = true;
     }
     if (out->back() != '/') out->push_back('/');
     out->append(component.data(), component.size());
   }
+  return last;
 }
 
 // "/proc/self" or "/proc/thread-self" followed by nothing or by "/".
@@ -67,28 +80,7 @@ int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, Req
     joined.assign(base.data(), base.size());
     from_base = static_cast<size_t>(std::count(base.begin(), base.end(), '/')) - (base == "/");
   }
-  std::string_view last;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    const std::string_view component = path.substr(start, end - start);
-    start = end + 1;
-    if (!component.empty()) last = component;
-    if (component.empty() || component == ".") continue;
-    if (component == ".." && from_base > 0) {
-      const size_t slash = joined.rfind('/');
-      joined.resize(slash == 0 ? 1 : slash);
-      --from_base;
-      continue;
-    }
-    if (component == "..") {
-      if (joined == "/") continue;  // ".." of "/" is "/"
-      out->has_dotdot = true;
-    }
-    if (joined.back() != '/') joined.push_back('/');
-    joined.append(component.data(), component.size());
-  }
+  const std::string_view last = AppendComponents(path, &joined, &from_base, &out->has_dotdot);
   out->names_directory = path.back() == '/' || last == "." || last == "..";
   if (pid != 0) {
     if (const size_t prefix = ProcSelfPrefix(joined); prefix != 0) {
@@ -117,7 +109,9 @@ int FoldPathLexically(std::string_view path, std::string_view base, std::string*
   } else {
     out->assign(base.data(), base.size());
   }
-  AppendFolded(path, out);
+  size_t foldable = SIZE_MAX;
+  bool kept_dotdot = false;
+  AppendComponents(path, out, &foldable, &kept_dotdot);
   if (out->size() > PATH_MAX - 1) {
     *reason = PathProblemText(PathProblem::kTooLong);
     return ENAMETOOLONG;
