@@ -37,9 +37,9 @@
 // can find every channel held by the frame it interrupted, or jump out of it with a channel
 // held. A signal handler that itself makes redirected calls works, as long as its own sa_mask
 // leaves SIGSYS unblocked: a trap while SIGSYS is blocked makes the kernel kill the process
-// (which fails closed). The handler runs on the trapping thread's stack and needs about 24 KB of
-// it (two paths, a request and a reply); a handler running on a small sigaltstack (SIGSTKSZ)
-// that makes redirected calls overflows it.
+// (which fails closed). The handler runs on the trapping thread's stack and needs about 32 KB
+// of it (two paths, a reply payload, a request and a reply); a handler running on a small
+// sigaltstack (SIGSTKSZ) that makes redirected calls overflows it.
 //
 // connect asks the kernel for the socket's type with getsockopt(fd, SOL_SOCKET, SO_TYPE), which
 // the policy must allow for connect to work (otherwise the getsockopt is the violation).
