@@ -72,6 +72,15 @@ class Handler {
   bool Covered(const Target& target, bool ancestor_ok);
   // The policy grants `needed` on `target`.
   bool Require(const Target& target, Permissions needed, const char* why);
+  // The caller's own openat2 asked for RESOLVE_NO_SYMLINKS.
+  bool StaysBeneath() const;
+  // An open with O_CREAT: a last name that does not exist yet is what it makes.
+  bool CreatesItsPath() const {
+    return request_.op == proto::Op::kOpen && (request_.flags & O_CREAT) != 0;
+  }
+  bool CallerRefusesSymlinks() const {
+    return request_.op == proto::Op::kOpen && (request_.length & RESOLVE_NO_SYMLINKS) != 0;
+  }
   // A kernel open met a symlink (ELOOP under RESOLVE_NO_SYMLINKS): asks Run for another attempt
   // that walks the path hop by hop. Returns false.
   bool MetSymlink(const char* why);
@@ -155,6 +164,7 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
         return verdict_.Deny(EPERM, "the descriptor has no path the policy can judge");
       }
       target->match = policy_.Find(target->path);
+      target->ancestor = !target->match.allowed() && policy_.IsAncestorOfAllowed(target->path);
       return true;
     }
     if (const int error = DirectoryPath(fd, &base); error != 0) {
@@ -180,7 +190,9 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
   }
   if (walk) {
     const WalkResult walked =
-        WalkPath(policy_, sandbox_.pid(), joined.path, follow_last, &target->path, &links_);
+        WalkPath(policy_, sandbox_.pid(), joined.path,
+                 WalkOptions{follow_last, !CallerRefusesSymlinks(), CreatesItsPath()},
+                 &target->path, &links_);
     if (walked.error != 0) {
       // The log names what was asked for; the reason says why a component stopped it.
       verdict_.rule = policy_.Find(target->path).rule;
@@ -221,7 +233,10 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
 }
 
 void Handler::KernelRefused(int error) {
-  if (error == EXDEV) {
+  // EXDEV the caller's RESOLVE_NO_XDEV asked for is the kernel's answer to give.
+  const bool caller_no_xdev =
+      request_.op == proto::Op::kOpen && (request_.length & RESOLVE_NO_XDEV) != 0;
+  if (error == EXDEV && !caller_no_xdev) {
     // A directory on the way was renamed out from under the root while the kernel resolved
     // the path: it is no longer where the policy granted it.
     verdict_.Deny(policy_.uncovered_errno(), "the path left its rule's root while it was opened");
@@ -297,6 +312,35 @@ bool Handler::OpenParent(const Target& target, UniqueFd* owned, int* parent, std
   return true;
 }
 
+// openat2's RESOLVE_BENEATH, as the kernel means it: the path is relative, never climbs above
+// its starting directory (the descriptor's, or the working directory) on the way, and what it
+// resolved to lies beneath that directory.
+bool Handler::StaysBeneath() const {
+  const std::string_view path = request_.path;
+  if (path.empty() || path[0] == '/') return false;
+  int depth = 0;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view component = path.substr(start, end - start);
+    start = end + 1;
+    if (component == "..") {
+      if (--depth < 0) return false;
+    } else if (!component.empty() && component != ".") {
+      ++depth;
+    }
+  }
+  std::string base;
+  if (request_.fd_paths & proto::kFdForPath) {
+    if (DirectoryPath(dirfds_[0].get(), &base) != 0) return false;
+  } else {
+    base = sandbox_.working_directory();
+  }
+  return first_.path == base || base == "/" ||
+         (first_.path.size() > base.size() && first_.path.compare(0, base.size(), base) == 0 &&
+          first_.path[base.size()] == '/');
+}
+
 void Handler::DoOpen() {
   const uint32_t flags = request_.flags;
   const uint64_t resolve = request_.length;
@@ -307,19 +351,10 @@ void Handler::DoOpen() {
   }
   const bool path_only = (flags & O_PATH) != 0;
   const bool follow = !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
-  if (resolve & RESOLVE_NO_SYMLINKS) walk_ = false;
   if (!Locate(false, follow, &first_)) return;
-  if (resolve & RESOLVE_BENEATH) {
-    std::string base;
-    if (request_.path.empty() || request_.path[0] == '/' ||
-        (request_.fd_paths & proto::kFdForPath) == 0 ||
-        DirectoryPath(dirfds_[0].get(), &base) != 0 ||
-        !(first_.path == base || base == "/" ||
-          (first_.path.size() > base.size() && first_.path.compare(0, base.size(), base) == 0 &&
-           first_.path[base.size()] == '/'))) {
-      verdict_.Deny(EXDEV, "RESOLVE_BENEATH: the path leaves the directory descriptor");
-      return;
-    }
+  if ((resolve & RESOLVE_BENEATH) && !StaysBeneath()) {
+    verdict_.Deny(EXDEV, "RESOLVE_BENEATH: the path leaves its starting directory");
+    return;
   }
   if (!Covered(first_, path_only)) return;
   // O_PATH takes no access: only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC mean anything with it.
@@ -572,6 +607,8 @@ void Handler::DoLink() {
     verdict_.Deny(EINVAL, "link flags other than AT_SYMLINK_FOLLOW");
     return;
   }
+  // Following the old name's last symlink takes the walk; linkat then links what it named.
+  if (follow) walk_ = true;
   if (!Locate(false, follow, &first_) || !Locate(true, false, &second_)) return;
   if (!Require(first_, kRead, "linking needs r on the existing name") ||
       !Require(second_, kCreate, "linking needs c on the new name")) {
@@ -659,8 +696,12 @@ void Handler::DoChmod() {
 // would let it do; the broker may have more, and must not lend it.
 bool OwnerChangeAllowed(const struct stat& st, uint32_t owner, uint32_t group) {
   constexpr uint32_t kUnchanged = 0xffffffff;
-  if (owner != kUnchanged && owner != st.st_uid) return false;
-  if (group == kUnchanged || group == st.st_gid || group == getegid()) return true;
+  const bool same_owner = owner == kUnchanged || owner == st.st_uid;
+  const bool same_group = group == kUnchanged || group == st.st_gid;
+  if (same_owner && same_group) return true;  // nothing changes
+  // Only the owner changes a group, and never the owner.
+  if (!same_owner || st.st_uid != geteuid()) return false;
+  if (group == getegid()) return true;
   gid_t groups[NGROUPS_MAX];
   const int count = getgroups(NGROUPS_MAX, groups);
   for (int i = 0; i < count; ++i) {
@@ -829,9 +870,7 @@ FileRequestHandler::Outcome Handler::Run() {
   for (int attempt = 1;; ++attempt) {
     Dispatch();
     // openat2's RESOLVE_NO_SYMLINKS from the caller: no symlink is ever followed.
-    const bool may_walk =
-        !(request_.op == proto::Op::kOpen && (request_.length & RESOLVE_NO_SYMLINKS) != 0);
-    if (!met_symlink_ || attempt == kAttempts || !may_walk) break;
+    if (!met_symlink_ || attempt == kAttempts || CallerRefusesSymlinks()) break;
     first_ = Target();
     second_ = Target();
     verdict_ = Verdict();
@@ -840,7 +879,10 @@ FileRequestHandler::Outcome Handler::Run() {
     walk_ = true;
     links_.clear();
   }
-  if (verdict_.allowed) verdict_.reason = "granted";
+  // An allowed request that failed keeps the reason its failure gave, if any.
+  if (verdict_.allowed && (verdict_.error == 0 || *verdict_.reason == '\0')) {
+    verdict_.reason = "granted";
+  }
   if (verdict_.error != 0) {
     outcome_.result = -verdict_.error;
     outcome_.fd.reset();

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "broker/beneath.h"
 #include "proto/unique_fd.h"
 
@@ -56,10 +59,44 @@ WalkResult Inspect(const FilePolicy& policy, pid_t pid, const std::string& candi
   return {};
 }
 
+// The root directory of the allow rule that `candidate` and the names after it in `rest` (from
+// `at`, up to the first "..") lead into, when it lies deeper than `candidate` and was opened
+// when the policy was built; `*after` is where in `rest` its names end. Empty when none.
+std::string RuleRootAhead(const FilePolicy& policy, const std::string& candidate,
+                          const std::string& rest, size_t at, size_t* after) {
+  std::string ahead = candidate;
+  std::vector<std::pair<size_t, size_t>> ends;  // (ahead's length, position in rest) per name
+  for (size_t start = rest.find_first_not_of('/', at); start != std::string::npos;
+       start = rest.find_first_not_of('/', start)) {
+    size_t end = rest.find('/', start);
+    if (end == std::string::npos) end = rest.size();
+    const std::string_view component = std::string_view(rest).substr(start, end - start);
+    start = end;
+    if (component == "..") break;
+    if (component == ".") continue;
+    ahead += '/';
+    ahead.append(component.data(), component.size());
+    ends.emplace_back(ahead.size(), end);
+  }
+  if (ends.empty()) return "";
+  const FilePolicy::Match match = policy.Find(ahead);
+  if (!match.allowed() || !match.rule->root_rest.empty()) return "";
+  // The directory the rule's descriptor holds: the tree itself, or a file's parent.
+  std::string root = match.rule->path;
+  if (!match.rule->IsTree()) root.resize(std::max<size_t>(root.rfind('/'), 1));
+  for (const auto& [length, end] : ends) {
+    if (length == root.size()) {
+      *after = end;
+      return root;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
-WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path, bool follow_last,
-                    std::string* out, std::vector<std::string>* links) {
+WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path,
+                    const WalkOptions& options, std::string* out, std::vector<std::string>* links) {
   std::string resolved = "/";
   std::string rest(path);  // what is left to resolve, components separated by '/'
   size_t at = 0;
@@ -86,19 +123,37 @@ WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path, 
       *out = std::move(candidate);
       return {ENAMETOOLONG, false, "the resolved path is longer than PATH_MAX - 1 bytes"};
     }
-    if (last && !follow_last) {
+    if (last && !options.follow_last) {
       resolved = std::move(candidate);
       break;
+    }
+    // Names above a rule's root are the rule's, not whatever symlinks they are now.
+    if (!policy.Find(candidate).allowed()) {
+      size_t after = 0;
+      if (std::string root = RuleRootAhead(policy, candidate, rest, at, &after); !root.empty()) {
+        resolved = std::move(root);
+        at = after;
+        continue;
+      }
     }
     bool is_link = false;
     if (const WalkResult looked = Inspect(policy, pid, candidate, &is_link, &target);
         looked.error != 0) {
+      // A last name that does not exist yet is what a create makes.
+      if (last && options.last_may_be_missing && looked.error == ENOENT && !looked.refused) {
+        resolved = std::move(candidate);
+        break;
+      }
       *out = std::move(candidate);
       return looked;
     }
     if (!is_link) {
       resolved = std::move(candidate);
       continue;
+    }
+    if (!options.symlinks_allowed) {
+      *out = std::move(candidate);
+      return {ELOOP, false, "a symlink, and RESOLVE_NO_SYMLINKS"};
     }
     if (++hops > kMaxHops) {
       *out = std::move(candidate);

@@ -28,9 +28,10 @@ struct WalkResult {
 //     path it names. More than 40 hops is ELOOP, as for the kernel.
 //   - ".." takes the parent of what has been resolved so far, which holds no symlink: the
 //     physical parent. It never leaves "/".
-//   - The last component is followed when `follow_last`, and left as it is otherwise.
+//   - The last component is followed when `options.follow_last`, and left as it is otherwise.
 //   - A rule's own path is taken as the policy built it: its root directory was opened when the
-//     policy loaded (following symlinks the policy's author named).
+//     policy loaded (following symlinks the policy's author named), so a path that leads into
+//     a rule reaches it by the rule's name, whatever symlinks the names above it are.
 // On success `out` holds a path with no "." or ".." component and no symlink but perhaps the
 // last. On failure it holds the component at fault. The result is a name: the broker opens it
 // beneath its rule with RESOLVE_NO_SYMLINKS, so a symlink swapped in meanwhile fails (ELOOP)
@@ -38,8 +39,15 @@ struct WalkResult {
 //   - "/proc/self" and "/proc/thread-self", however reached, are the sandboxee's "/proc/<pid>"
 //     (`pid`), never the broker's own.
 // `links`, when not null, receives the path of every symlink followed, in order.
-WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path, bool follow_last,
-                    std::string* out, std::vector<std::string>* links = nullptr);
+struct WalkOptions {
+  bool follow_last = true;           // follow a symlink in the last component
+  bool symlinks_allowed = true;      // false: a symlink met is ELOOP (RESOLVE_NO_SYMLINKS)
+  bool last_may_be_missing = false;  // a last component that does not exist is its name (a
+                                     // create makes it), not ENOENT
+};
+WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path,
+                    const WalkOptions& options, std::string* out,
+                    std::vector<std::string>* links = nullptr);
 
 }  // namespace sbox
 

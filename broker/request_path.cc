@@ -18,6 +18,7 @@ namespace {
 // Appends `path`'s components to `out` (an absolute path), dropping "." and empty ones. ".."
 // takes away the last component of `out` while `*foldable` (how many of its last components
 // may be folded lexically) allows, and is kept otherwise; `*kept_dotdot` says whether one was.
+// A component appended ends the folding, unless `*foldable` is SIZE_MAX (fold everything).
 // Returns the last non-empty component.
 std::string_view AppendComponents(std::string_view path, std::string* out, size_t* foldable,
                                   bool* kept_dotdot) {
@@ -42,6 +43,8 @@ std::string_view AppendComponents(std::string_view path, std::string* out, size_
     }
     if (out->back() != '/') out->push_back('/');
     out->append(component.data(), component.size());
+    // A ".." after this component depends on what the component is: physical from here on.
+    if (*foldable != SIZE_MAX) *foldable = 0;
   }
   return last;
 }

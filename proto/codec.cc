@@ -145,6 +145,9 @@ int DecodeRequest(const uint8_t* data, size_t size, int fd_count, Request* out) 
   // act on the descriptor itself), and one must come for each.
   if ((fd_paths & kFdForPath) && path.empty() && !fields.descriptor_itself) return EBADMSG;
   if (op == Op::kUtimens && path2_len != 0 && path2_len != kWireTimesSize) return EBADMSG;
+  // Only the first path may name the descriptor itself; open's length holds RESOLVE_* flags.
+  if ((fd_paths & kFdForPath2) && path2.empty()) return EBADMSG;
+  if (op == Op::kOpen && (length & ~kResolveFlagMask) != 0) return EBADMSG;
   if (((fd_paths & kFdForPath) && IsAbsolute(path)) ||
       ((fd_paths & kFdForPath2) && IsAbsolute(path2))) {
     return EBADMSG;

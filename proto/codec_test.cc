@@ -414,10 +414,23 @@ TEST(CodecDecodeRequestTest, FieldsAnOpUsesDecodeWhateverTheyHold) {
       cases.emplace_back("mode", raw);
     }
     if (use.length) {
-      for (uint64_t length : {uint64_t{1}, uint64_t{1} << 63, ~uint64_t{0}}) {
+      // Open's length holds RESOLVE_* bits only; the others' any value.
+      const std::vector<uint64_t> lengths =
+          use.op == Op::kOpen ? std::vector<uint64_t>{1, kResolveFlagMask}
+                              : std::vector<uint64_t>{1, uint64_t{1} << 63, ~uint64_t{0}};
+      for (uint64_t length : lengths) {
         RawRequest raw = ValidRequest(use);
         raw.reserved64 = length;
         cases.emplace_back("length", raw);
+      }
+    }
+    if (use.op == Op::kOpen) {
+      // A bit beyond them is a field a later version may use: EBADMSG.
+      for (uint64_t length : {kResolveFlagMask + 1, uint64_t{1} << 63}) {
+        RawRequest raw = ValidRequest(use);
+        raw.reserved64 = length;
+        Request decoded;
+        EXPECT_EQ(Decode(raw.Bytes(), &decoded), EBADMSG) << length;
       }
     }
     for (const auto& [field, raw] : cases) {

@@ -108,6 +108,10 @@ inline constexpr size_t kWireStatfsSize = kWireStatfsFieldCount * 8;
 // and nanoseconds; nanoseconds may be UTIME_NOW or UTIME_OMIT.
 inline constexpr size_t kWireTimesSize = 4 * 8;
 
+// The openat2(2) RESOLVE_* bits an Open request's length may carry (NO_XDEV, NO_MAGICLINKS,
+// NO_SYMLINKS, BENEATH, IN_ROOT, CACHED).
+inline constexpr uint64_t kResolveFlagMask = 0x3f;
+
 }  // namespace sbox::proto
 
 #endif  // SBOX_PROTO_WIRE_FORMAT_H_
