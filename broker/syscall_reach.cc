@@ -144,6 +144,10 @@ std::vector<SyscallReach> MakeTable() {
       {"sendto",
        "a destination address reaches any socket by name, past the broker's connect check",
        {{Arg(4).Eq(0)}}},
+      {"bind",
+       "an AF_UNIX address creates a socket file by path, past the file rules; any other "
+       "family listens on the network (the address is in memory: no condition sees it)",
+       {}},
       {"capget",
        "reads another process's capabilities by pid (in memory: no condition sees it)",
        {}},
