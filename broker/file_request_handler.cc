@@ -181,34 +181,32 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
     return verdict_.Deny(error, reason);
   }
   target->names_directory = joined.names_directory;
-  // A path no rule names may still reach a grant through a symlink in it ("/lib/x" on a
-  // merged-/usr system): it is walked before it is refused.
-  bool walk = walk_ || joined.has_dotdot;
-  if (!walk) {
-    const FilePolicy::Match match = policy_.Find(joined.path);
-    walk = match.rule == nullptr && !policy_.IsAncestorOfAllowed(joined.path);
-  }
-  if (walk) {
-    const WalkResult walked =
-        WalkPath(policy_, sandbox_.pid(), joined.path,
-                 WalkOptions{follow_last, !CallerRefusesSymlinks(), CreatesItsPath()},
-                 &target->path, &links_);
-    if (walked.error != 0) {
-      // The log names what was asked for; the reason says why a component stopped it.
-      verdict_.rule = policy_.Find(target->path).rule;
-      target->path = std::move(joined.path);
-      if (walked.refused) return verdict_.Deny(walked.error, walked.reason);
-      verdict_.Fail(walked.error);
-      verdict_.reason = walked.reason;
-      return false;
-    }
-  } else {
+  if (!walk_ && !joined.has_dotdot) {
+    // The path as named, judged with one lookup: what a path without symlinks costs.
     target->path = std::move(joined.path);
+    target->match = policy_.Find(target->path);
+    if (target->match.allowed()) return true;
+    target->ancestor = policy_.IsAncestorOfAllowed(target->path);
+    // A path no rule names may still reach a grant through a symlink in it ("/lib/x" on a
+    // merged-/usr system): it is walked before it is refused.
+    if (target->match.rule != nullptr || target->ancestor) return true;
+    joined.path = std::move(target->path);
+  }
+  const WalkResult walked = WalkPath(
+      policy_, sandbox_.pid(), joined.path,
+      WalkOptions{follow_last, !CallerRefusesSymlinks(), CreatesItsPath()}, &target->path, &links_);
+  if (walked.error != 0) {
+    // The log names what was asked for; the reason says why a component stopped it.
+    verdict_.rule = policy_.Find(target->path).rule;
+    target->path = std::move(joined.path);
+    target->match = FilePolicy::Match();
+    if (walked.refused) return verdict_.Deny(walked.error, walked.reason);
+    verdict_.Fail(walked.error);
+    verdict_.reason = walked.reason;
+    return false;
   }
   target->match = policy_.Find(target->path);
-  if (!target->match.allowed()) {
-    target->ancestor = policy_.IsAncestorOfAllowed(target->path);
-  }
+  target->ancestor = !target->match.allowed() && policy_.IsAncestorOfAllowed(target->path);
   return true;
 }
 
