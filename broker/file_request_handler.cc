@@ -219,6 +219,10 @@ bool Handler::Require(const Target& target, Permissions needed, const char* why)
   verdict_.rule = target.match.rule;
   if (!target.match.allowed()) {
     if (target.ancestor) return verdict_.Deny(EACCES, "the path is only an ancestor of a grant");
+    // A descriptor the sandboxee holds is no secret: its file is there, and not its to change.
+    if (target.itself >= 0 && target.match.rule == nullptr) {
+      return verdict_.Deny(EACCES, "the descriptor's file is outside the grants");
+    }
     return verdict_.Deny(policy_.RefusalErrno(target.match), target.match.rule != nullptr
                                                                  ? "a deny rule covers the path"
                                                                  : "no rule covers the path");

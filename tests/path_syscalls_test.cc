@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "launcher/launcher.h"
 #include "proto/file_syscalls.h"
+#include "proto/unique_fd.h"
 #include "tests/sandbox_fixture.h"
 
 namespace sbox {
@@ -184,12 +185,27 @@ TEST_P(PathSyscallsTest, DescriptorFormsNeedWriteOnTheDescriptorsPath) {
                      },
                      expected});
   }
+  // A descriptor of a file outside every grant, inherited as stdin (as `sbox run < FILE` gives
+  // one): holding it grants reading what it reads, never changing the file.
+  cases.push_back({"fchmod of an inherited descriptor outside the grants",
+                   [] { return Err(syscall(SYS_fchmod, 0, 0600)); }, EACCES});
+  cases.push_back({"fchown of an inherited descriptor outside the grants",
+                   [] { return Err(syscall(SYS_fchown, 0, getuid(), getgid())); }, EACCES});
+  cases.push_back({"futimens of an inherited descriptor outside the grants",
+                   [] { return Err(syscall(SYS_utimensat, 0, nullptr, nullptr, 0)); }, EACCES});
+  const UniqueFd saved_stdin(dup(0));
+  const UniqueFd outside(open((outside_ + "/f").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(outside.valid());
+  ASSERT_EQ(dup2(outside.get(), 0), 0);
   RunCases(cases);
+  ASSERT_EQ(dup2(saved_stdin.get(), 0), 0);
   struct stat st;
   ASSERT_EQ(stat((read_only_ + "/f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
   ASSERT_EQ(stat((writable_ + "/f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(stat((outside_ + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
 TEST_P(PathSyscallsTest, StatfsMknodAndOpenat2) {
