@@ -86,12 +86,15 @@ struct DefaultAction {
 // allowed by AllowGroup unless a condition or an errno answer is given for it.
 enum class SyscallGroup {
   // I/O on descriptors already held: read, readv, pread64, preadv, preadv2, write, writev,
-  // pwrite64, pwritev, pwritev2, lseek, fstat, getdents64, dup, dup3, fcntl, ftruncate, fsync,
-  // fdatasync. Nothing that takes a path or makes a descriptor from a name. fcntl only with
+  // pwrite64, pwritev, pwritev2, lseek, fstat, fstatfs, getdents64, dup, dup3, fcntl,
+  // ftruncate, fsync, fdatasync; waiting on them: poll, ppoll, select, pselect6,
+  // epoll_create1, epoll_ctl, epoll_wait, epoll_pwait; and descriptors that name nothing:
+  // pipe2, eventfd2. Nothing that takes a path or makes a descriptor from a name. fcntl only with
   // F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_GETPIPE_SZ, F_GET_SEALS, and F_SETFL
   // without O_ASYNC: no owner, signal, lease or lock, which would reach processes outside.
   kBasicIo,
-  // Memory that cannot become executable: brk, munmap, mremap, madvise; mmap and mprotect
+  // Memory that cannot become executable: brk, munmap, mremap, madvise, mincore (which of its
+  // own pages are resident); mmap and mprotect
   // only when arg 2 (prot) has no PROT_EXEC. madvise only with advice 0..MADV_DOFORK,
   // MADV_UNMERGEABLE..MADV_COLD, MADV_POPULATE_READ..MADV_COLLAPSE: not MADV_MERGEABLE,
   // MADV_PAGEOUT, MADV_HWPOISON or MADV_SOFT_OFFLINE, which act on pages shared outside.
@@ -106,7 +109,8 @@ enum class SyscallGroup {
   // rt_sigreturn, sigaltstack, restart_syscall.
   kSignals,
   // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
-  // set_robust_list, get_robust_list, rseq, sched_yield, gettid. futex without the
+  // set_robust_list, get_robust_list, rseq, sched_yield, gettid, membarrier (a barrier among
+  // its own threads' memory accesses), sched_getaffinity for pid 0. futex without the
   // priority-inheritance operations (arg 1 without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
   // is FUTEX_WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET or WAKE_BITSET);
   // get_robust_list only for pid 0. Also: clone3 fails with ENOSYS (its flags are in memory
@@ -114,7 +118,10 @@ enum class SyscallGroup {
   kThreads,
   // exit, exit_group.
   kExit,
-  // getpid, getuid, geteuid, getgid, getegid.
+  // Who and where it runs: getpid, getuid, geteuid, getgid, getegid, uname, sysinfo (the
+  // system's uptime, load and memory, as /proc/meminfo would say), getrusage (of itself, its
+  // children or the calling thread: the kernel knows no other), and getpriority of itself
+  // (PRIO_PROCESS, pid 0).
   kIdentity,
   // getrandom.
   kRandom,

@@ -190,17 +190,22 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
                                        CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
   SyscallPolicy::Builder builder;
   for (const char* name : {
-           "read",        "readv",           "pread64",      "preadv",      "preadv2",
-           "write",       "writev",          "pwrite64",     "pwritev",     "pwritev2",
-           "lseek",       "fstat",           "getdents64",   "dup",         "dup3",
-           "ftruncate",   "fsync",           "fdatasync",    "brk",         "munmap",
-           "mremap",      "set_robust_list", "rseq",         "sched_yield", "rt_sigprocmask",
-           "sigaltstack", "restart_syscall", "gettimeofday", "time",        "nanosleep",
-           "getrandom",   "getpid",          "gettid",       "getuid",      "geteuid",
-           "getgid",      "getegid",
+           "read",        "readv",           "pread64",       "preadv",      "preadv2",
+           "write",       "writev",          "pwrite64",      "pwritev",     "pwritev2",
+           "lseek",       "fstat",           "getdents64",    "dup",         "dup3",
+           "ftruncate",   "fsync",           "fdatasync",     "brk",         "munmap",
+           "mremap",      "set_robust_list", "rseq",          "sched_yield", "rt_sigprocmask",
+           "sigaltstack", "restart_syscall", "gettimeofday",  "time",        "nanosleep",
+           "getrandom",   "getpid",          "gettid",        "getuid",      "geteuid",
+           "getgid",      "getegid",         "fstatfs",       "poll",        "ppoll",
+           "select",      "pselect6",        "epoll_create1", "epoll_ctl",   "epoll_wait",
+           "epoll_pwait", "pipe2",           "eventfd2",      "mincore",     "membarrier",
+           "uname",       "sysinfo",         "getrusage",
        }) {
     builder.Allow(name);
   }
+  builder.Allow("sched_getaffinity", {Arg(0).Eq(0)});
+  builder.Allow("getpriority", {Arg(0).Eq(PRIO_PROCESS), Arg(1).Eq(0)});
   builder.Allow("fcntl", {Arg(1).In({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL,
                                      F_GETPIPE_SZ, F_GET_SEALS})});
   builder.Allow("fcntl", {Arg(1).Eq(F_SETFL), Arg(2).MaskedEq(O_ASYNC, 0)});
@@ -249,23 +254,26 @@ TEST(SyscallPolicyGroups, BrokeredParserCompilesToTheSameProgramAsTheExplicitLis
 TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   using V = std::vector<std::string>;
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kBasicIo),
-            (V{"read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64",
-               "pwritev", "pwritev2", "lseek", "fstat", "getdents64", "dup", "dup3", "fcntl",
-               "ftruncate", "fsync", "fdatasync"}));
+            (V{"read",          "readv",      "pread64",    "preadv",      "preadv2", "write",
+               "writev",        "pwrite64",   "pwritev",    "pwritev2",    "lseek",   "fstat",
+               "fstatfs",       "getdents64", "dup",        "dup3",        "fcntl",   "ftruncate",
+               "fsync",         "fdatasync",  "poll",       "ppoll",       "select",  "pselect6",
+               "epoll_create1", "epoll_ctl",  "epoll_wait", "epoll_pwait", "pipe2",   "eventfd2"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kMemoryWithoutExec),
-            (V{"brk", "munmap", "mremap", "madvise", "mmap", "mprotect"}));
+            (V{"brk", "munmap", "mremap", "mincore", "madvise", "mmap", "mprotect"}));
   EXPECT_EQ(
       SyscallPolicy::GroupMembers(SyscallGroup::kTime),
       (V{"clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep"}));
   EXPECT_EQ(
       SyscallPolicy::GroupMembers(SyscallGroup::kSignals),
       (V{"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall"}));
-  EXPECT_EQ(
-      SyscallPolicy::GroupMembers(SyscallGroup::kThreads),
-      (V{"clone", "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield", "gettid"}));
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kThreads),
+            (V{"clone", "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield",
+               "gettid", "membarrier", "sched_getaffinity"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kExit), (V{"exit", "exit_group"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kIdentity),
-            (V{"getpid", "getuid", "geteuid", "getgid", "getegid"}));
+            (V{"getpid", "getuid", "geteuid", "getgid", "getegid", "uname", "sysinfo", "getrusage",
+               "getpriority"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kRandom), (V{"getrandom"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kBrokerChannel),
             (V{"sendmsg", "recvmsg", "close"}));
