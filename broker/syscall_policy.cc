@@ -173,6 +173,7 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                KeptInside("get_robust_list"),
                {{"rseq"}, {"sched_yield"}, {"gettid"}, {"membarrier"}},
                KeptInside("sched_getaffinity"),
+               KeptInside("prctl"),
                {// clone3 passes its flags in memory the filter cannot read; ENOSYS makes glibc
                 // use clone.
                 {"clone3", {}, ENOSYS}}})},

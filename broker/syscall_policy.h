@@ -110,7 +110,9 @@ enum class SyscallGroup {
   kSignals,
   // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
   // set_robust_list, get_robust_list, rseq, sched_yield, gettid, membarrier (a barrier among
-  // its own threads' memory accesses), sched_getaffinity for pid 0. futex without the
+  // its own threads' memory accesses), sched_getaffinity for pid 0, prctl for its own
+  // attributes (thread names, the parent-death signal, timer slack, no_new_privs, ...: the
+  // reach table's list). futex without the
   // priority-inheritance operations (arg 1 without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
   // is FUTEX_WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET or WAKE_BITSET);
   // get_robust_list only for pid 0. Also: clone3 fails with ENOSYS (its flags are in memory

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "broker/syscall_reach.h"
 #include "gtest/gtest.h"
 #include "launcher/launcher.h"
 #include "proto/file_syscalls.h"
@@ -205,6 +206,7 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
     builder.Allow(name);
   }
   builder.Allow("sched_getaffinity", {Arg(0).Eq(0)});
+  builder.Allow("prctl", FindReach("prctl")->inside[0]);
   builder.Allow("getpriority", {Arg(0).Eq(PRIO_PROCESS), Arg(1).Eq(0)});
   builder.Allow("fcntl", {Arg(1).In({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL,
                                      F_GETPIPE_SZ, F_GET_SEALS})});
@@ -269,7 +271,7 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
       (V{"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kThreads),
             (V{"clone", "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield",
-               "gettid", "membarrier", "sched_getaffinity"}));
+               "gettid", "membarrier", "sched_getaffinity", "prctl"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kExit), (V{"exit", "exit_group"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kIdentity),
             (V{"getpid", "getuid", "geteuid", "getgid", "getegid", "uname", "sysinfo", "getrusage",
