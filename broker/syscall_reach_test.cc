@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,6 +234,17 @@ TEST(SyscallReachKernel, GroupsKeepEveryCallInside) {
       {"madvise PAGEOUT", true},
       {"madvise DONTNEED", false},
       {"madvise DONTDUMP", false},
+      {"sched_getaffinity pid 1", true},
+      {"sched_getaffinity pid 0", false},
+      {"getpriority PRIO_USER", true},
+      {"getpriority PRIO_PROCESS pid 1", true},
+      {"getpriority PRIO_PROCESS pid 0", false},
+      {"prctl PR_SET_PTRACER", true},
+      {"prctl PR_SET_MM", true},
+      {"prctl PR_SET_NAME", false},
+      {"sysinfo", false},
+      {"getrusage RUSAGE_CHILDREN", false},
+      {"pipe2", false},
   };
   testing::SharedInts r(tries.size());
   absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd channel) {
@@ -289,6 +303,21 @@ TEST(SyscallReachKernel, GroupsKeepEveryCallInside) {
     note(syscall(SYS_madvise, page, 4096, MADV_PAGEOUT));
     note(syscall(SYS_madvise, page, 4096, MADV_DONTNEED));
     note(syscall(SYS_madvise, page, 4096, MADV_DONTDUMP));
+    cpu_set_t cpus;
+    note(syscall(SYS_sched_getaffinity, 1, sizeof(cpus), &cpus));
+    note(syscall(SYS_sched_getaffinity, 0, sizeof(cpus), &cpus));
+    note(syscall(SYS_getpriority, PRIO_USER, 0));
+    note(syscall(SYS_getpriority, PRIO_PROCESS, 1));
+    note(syscall(SYS_getpriority, PRIO_PROCESS, 0));
+    note(syscall(SYS_prctl, PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0));
+    note(syscall(SYS_prctl, PR_SET_MM, PR_SET_MM_START_BRK, 0, 0, 0));
+    note(syscall(SYS_prctl, PR_SET_NAME, "sbox-test", 0, 0, 0));
+    struct sysinfo info;
+    note(syscall(SYS_sysinfo, &info));
+    struct rusage usage;
+    note(syscall(SYS_getrusage, RUSAGE_CHILDREN, &usage));
+    int pipe_fds[2];
+    note(syscall(SYS_pipe2, pipe_fds, O_CLOEXEC));
     return 0;
   });
   ASSERT_TRUE(result.ok()) << result.status();
