@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "broker/own_process_calls.h"
 #include "broker/violation_listener.h"
 #include "proto/codec.h"
 #include "proto/file_call.h"
@@ -286,13 +287,34 @@ class RemoteSite final : public proto::FileCallSite {
   bool gone_ = false;
 };
 
+// The caller's memory for an own-process call; nothing is written once the call is gone.
+class CallMemory final : public CallerMemory {
+ public:
+  explicit CallMemory(Call& call) : call_(call) {}
+  int Read(uint64_t address, void* out, size_t size) override {
+    return call_.Read(address, out, size);
+  }
+  int Write(uint64_t address, const void* data, size_t size) override {
+    return call_.Write(address, data, size);
+  }
+  int CheckDescriptor(int fd) override {
+    UniqueFd fetched;
+    return call_.FetchDescriptor(fd, &fetched);
+  }
+
+ private:
+  Call& call_;
+};
+
 }  // namespace
 
 NotificationBroker::NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox,
                                        int listener, pid_t sandboxee)
     : handler_(handler), sandbox_(sandbox), listener_(listener), sandboxee_(sandboxee) {}
 
-bool NotificationBroker::Answers(int number) { return proto::IsBrokeredFileSyscall(number); }
+bool NotificationBroker::Answers(int number) {
+  return proto::IsBrokeredFileSyscall(number) || IsOwnProcessCall(number);
+}
 
 absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
   absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
@@ -319,6 +341,23 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
       RemoteSite site(handler_, sandbox_, call);
       site.Finish(proto::ServeFileCall(notif.data.nr, args, site));
+      return event;
+    }
+    if (IsOwnProcessCall(notif.data.nr)) {
+      uint64_t args[6];
+      std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
+      CallMemory memory(call);
+      const OwnProcessAnswer answer = AnswerOwnProcessCall(
+          notif.data.nr, args, static_cast<pid_t>(notif.pid), sandboxee_, memory);
+      if (answer.violation) {
+        event.violation = DecodeNotification(listener_, notif);
+      } else if (answer.let_through) {
+        call.Continue();
+      } else if (answer.result < 0) {
+        call.Fail(static_cast<int>(-answer.result));
+      } else {
+        call.Reply(answer.result);
+      }
       return event;
     }
     if (observer_) {

@@ -98,7 +98,8 @@ class NotificationBroker {
   absl::StatusOr<ListenerEvent> ServeOne();
 
   // Whether the broker answers x86_64 syscall `number`: the calls of
-  // SyscallPolicy::RedirectedFileCalls().
+  // SyscallPolicy::RedirectedFileCalls(), and the own-process calls (broker/own_process_calls.h),
+  // which it lets through when they name the caller itself and refuses otherwise.
   static bool Answers(int number);
 
   // For `sbox learn` only, never for confinement: from now on a call the broker does not answer

@@ -186,6 +186,8 @@ constexpr GroupName kGroupNames[] = {
     {"broker-channel", SyscallGroup::kBrokerChannel},
     {"file-redirection", SyscallGroup::kFileRedirection},
     {"program-startup", SyscallGroup::kProgramStartup},
+    {"own-process", SyscallGroup::kOwnProcess},
+    {"executable-memory", SyscallGroup::kExecutableMemory},
 };
 
 bool ValidErrno(uint64_t error) { return error >= 1 && error <= 4094; }

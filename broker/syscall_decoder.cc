@@ -398,7 +398,8 @@ std::string SuggestRule(const SyscallViolation& violation) {
   }
   if ((name == "mmap" || name == "mprotect" || name == "pkey_mprotect") &&
       (violation.args[2] & PROT_EXEC) != 0) {
-    return "# executable memory is refused on purpose";
+    return "allow group executable-memory  # what a JIT compiler (node, java) needs; it "
+           "reaches nothing outside but makes a bug easier to exploit (sbox run --allow-jit)";
   }
   if (absl::StartsWith(name, "syscall_")) {
     return absl::StrCat("# syscall ", violation.syscall_number,
@@ -413,9 +414,12 @@ std::string SuggestRule(const SyscallViolation& violation) {
   rule.name = name;
   // For a call with a reach under other arguments, the arguments this one used.
   rule.all_of = NarrowestInsideConditions(name, violation.args);
-  if (name == "socket") {
+  if (name == "socket" && rule.all_of.size() == 2) {
     const std::string domain = Lookup(violation.args[0], SocketDomains());
-    if (domain.rfind("AF_", 0) == 0) rule.spelled.push_back({domain});
+    const std::string type = SocketTypeToString(violation.args[1]);
+    if (domain.rfind("AF_", 0) == 0 && type.rfind("SOCK_", 0) == 0) {
+      rule.spelled = {{domain}, {type}};
+    }
   }
   return FormatRule(rule);
 }

@@ -84,9 +84,16 @@ struct GroupEntry {
   std::vector<ArgCondition> all_of = {};
   int error = 0;
   bool redirected = false;
+  bool own_process = false;
 };
 
 GroupEntry Redirected(const char* name) { return GroupEntry{name, {}, 0, true}; }
+
+// An own-process call (broker/own_process_calls.h): the broker's under kUserNotification;
+// under kTrap, `trap_error` when not 0, else not in the filter.
+GroupEntry OwnProcess(const char* name, int trap_error = 0) {
+  return GroupEntry{name, {}, trap_error, true, true};
+}
 
 // The members a group allows only as far as they stay inside the sandbox: the reach table's
 // conditions (broker/syscall_reach.h), one entry per alternative.
@@ -148,10 +155,24 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                                         {"epoll_pwait"},
                                         {"pipe2"},
                                         {"eventfd2"}}})},
-      {SyscallGroup::kMemoryWithoutExec, Concat({{{"brk"}, {"munmap"}, {"mremap"}, {"mincore"}},
-                                                 KeptInside("madvise"),
-                                                 {{"mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
-                                                  {"mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}}}})},
+      {SyscallGroup::kMemoryWithoutExec,
+       Concat({{{"brk"},
+                {"munmap"},
+                {"mremap"},
+                {"mincore"},
+                // Its own NUMA policy and protection keys.
+                {"get_mempolicy"},
+                {"set_mempolicy"},
+                {"pkey_alloc"},
+                {"pkey_free"},
+                // Pinning its own pages, up to RLIMIT_MEMLOCK (libraries keep keys off swap).
+                {"mlock"},
+                {"mlock2"},
+                {"munlock"}},
+               KeptInside("madvise"),
+               {{"mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
+                {"mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}},
+                {"pkey_mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)}}}})},
       {SyscallGroup::kTime, Concat({KeptInside("clock_gettime"),
                                     KeptInside("clock_getres"),
                                     {{"gettimeofday"}, {"time"}, {"nanosleep"}},
@@ -186,6 +207,14 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                 {"getegid"},
                 {"uname"},
                 {"sysinfo"},
+                {"getgroups"},
+                // The process group it runs in, as getpgid(0) would tell, its parent's pid (the
+                // launcher's: no call of any group can act on it), and its CPU times.
+                {"getpgrp"},
+                {"getppid"},
+                {"times"},
+                // Only the broker creates files: the mask is the program's to read back.
+                {"umask"},
                 // Its own, its children's or the thread's: the kernel knows no other.
                 {"getrusage"}},
                KeptInside("getpriority")})},
@@ -197,8 +226,18 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                 Redirected("rt_sigprocmask"),
                 {"rt_sigaction", {Arg(0).Eq(SIGSYS), Arg(1).Eq(0)}},
                 // The SIGSYS handler learns a socket's family and type before brokering its
-                // connect.
-                {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).In({SO_TYPE, SO_DOMAIN})}}}})},
+                // connect. A connection-oriented AF_UNIX socket reaches nothing until then
+                // (glibc's nscd lookups make one).
+                {"getsockopt", {Arg(1).Eq(SOL_SOCKET), Arg(2).In({SO_TYPE, SO_DOMAIN})}}},
+               KeptInside("socket")})},
+      // Any mapping may be executable, anonymous and writable ones too: what a JIT compiler
+      // needs. Nothing outside is reached; a bug in the program becomes easier to exploit.
+      {SyscallGroup::kExecutableMemory, {{"mmap"}, {"mprotect"}, {"pkey_mprotect"}}},
+      {SyscallGroup::kOwnProcess,
+       {OwnProcess("ioctl", ENOTTY), OwnProcess("sched_getaffinity"), OwnProcess("sched_getparam"),
+        OwnProcess("sched_getscheduler"), OwnProcess("prlimit64"), OwnProcess("getpriority"),
+        OwnProcess("kill"), OwnProcess("tgkill"), OwnProcess("tkill"), OwnProcess("capget"),
+        OwnProcess("fcntl"), OwnProcess("flock")}},
       {SyscallGroup::kProgramStartup,
        {{"arch_prctl", {Arg(0).In({ARCH_SET_FS, ARCH_GET_FS})}},
         {"set_tid_address"},
@@ -273,12 +312,19 @@ bool ArgCondition::Admits(uint64_t arg) const {
 
 const std::vector<SyscallGroup>& SyscallPolicy::AllGroups() {
   static const auto* const kGroups = new std::vector<SyscallGroup>{
-      SyscallGroup::kBasicIo,        SyscallGroup::kMemoryWithoutExec,
-      SyscallGroup::kTime,           SyscallGroup::kSignals,
-      SyscallGroup::kThreads,        SyscallGroup::kExit,
-      SyscallGroup::kIdentity,       SyscallGroup::kRandom,
-      SyscallGroup::kBrokerChannel,  SyscallGroup::kFileRedirection,
+      SyscallGroup::kBasicIo,
+      SyscallGroup::kMemoryWithoutExec,
+      SyscallGroup::kTime,
+      SyscallGroup::kSignals,
+      SyscallGroup::kThreads,
+      SyscallGroup::kExit,
+      SyscallGroup::kIdentity,
+      SyscallGroup::kRandom,
+      SyscallGroup::kBrokerChannel,
+      SyscallGroup::kFileRedirection,
       SyscallGroup::kProgramStartup,
+      SyscallGroup::kOwnProcess,
+      SyscallGroup::kExecutableMemory,
   };
   return *kGroups;
 }
@@ -296,7 +342,7 @@ const std::vector<std::string>& SyscallPolicy::GroupMembers(SyscallGroup group) 
     for (SyscallGroup g : AllGroups()) {
       std::vector<std::string>& names = (*members)[g];
       for (const GroupEntry& entry : GroupEntries(g)) {
-        if (entry.error != 0) continue;
+        if (entry.error != 0 && !entry.own_process) continue;
         if (std::find(names.begin(), names.end(), entry.name) == names.end()) {
           names.push_back(entry.name);
         }
@@ -321,7 +367,7 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::Allow(std::string name,
 std::vector<SyscallPolicy::GroupRule> SyscallPolicy::GroupRules(SyscallGroup group) {
   std::vector<GroupRule> rules;
   for (const GroupEntry& entry : GroupEntries(group)) {
-    rules.push_back({entry.name, entry.all_of, entry.error, entry.redirected});
+    rules.push_back({entry.name, entry.all_of, entry.error, entry.redirected, entry.own_process});
   }
   return rules;
 }
@@ -344,7 +390,8 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::AllowGroup(SyscallGroup group) {
     Action action = Action::kAllow;
     if (rule.error != 0) action = Action::kErrno;
     if (rule.redirected) action = Action::kRedirect;
-    rules_.push_back(Rule{std::move(rule.name), action, rule.error, std::move(rule.all_of), true});
+    rules_.push_back(Rule{std::move(rule.name), action, rule.error, std::move(rule.all_of), true,
+                          rule.own_process});
   }
   return *this;
 }
@@ -369,8 +416,10 @@ absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build(Redirection redirect
   if (!program.ok()) return program.status();
   SyscallPolicy policy;
   policy.program_ = *std::move(program);
-  if (std::any_of(rules_.begin(), rules_.end(),
-                  [](const Rule& rule) { return rule.action == Action::kRedirect; })) {
+  if (std::any_of(rules_.begin(), rules_.end(), [redirection](const Rule& rule) {
+        return rule.action == Action::kRedirect &&
+               (!rule.own_process || redirection == Redirection::kUserNotification);
+      })) {
     policy.redirection_ = redirection;
   }
   return policy;
@@ -424,7 +473,25 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
   for (const std::string& name : RuntimeSyscalls()) {
     rules.push_back(Rule{name, Action::kAllow, 0, {}});
   }
+  // An own-process call is the broker's, unless the policy says otherwise for it in a line of
+  // its own (which wins over the group) or there is no broker to ask (kTrap: its errno, if it
+  // has one, when nothing allows it).
+  std::set<std::string> said_outside_groups;
+  std::set<std::string> allowed;
+  for (const Rule& rule : rules_) {
+    if (!rule.from_group) said_outside_groups.insert(rule.name);
+    if (rule.action == Action::kAllow) allowed.insert(rule.name);
+  }
   for (Rule rule : rules_) {
+    if (rule.own_process) {
+      if (said_outside_groups.count(rule.name) != 0) continue;
+      if (redirection == Redirection::kTrap) {
+        if (rule.error == 0 || allowed.count(rule.name) != 0) continue;
+        rule.action = Action::kErrno;
+      } else {
+        rule.error = 0;
+      }
+    }
     // Only a trapping handler can keep SIGSYS unblocked; a notification has no use for it.
     if (rule.action == Action::kRedirect && rule.name == "rt_sigprocmask" &&
         redirection == Redirection::kUserNotification) {
@@ -591,7 +658,7 @@ SyscallPolicy::Builder SyscallPolicy::RedirectedParser() {
                              SyscallGroup::kBrokerChannel, SyscallGroup::kFileRedirection}) {
     builder.AllowGroup(group);
   }
-  builder.ReturnErrno("ioctl", ENOTTY);
+  builder.AllowGroup(SyscallGroup::kOwnProcess);
   return builder;
 }
 

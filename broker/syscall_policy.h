@@ -94,7 +94,9 @@ enum class SyscallGroup {
   // without O_ASYNC: no owner, signal, lease or lock, which would reach processes outside.
   kBasicIo,
   // Memory that cannot become executable: brk, munmap, mremap, madvise, mincore (which of its
-  // own pages are resident); mmap and mprotect
+  // own pages are resident), get_mempolicy, set_mempolicy (its own NUMA policy), pkey_alloc,
+  // pkey_free, mlock, mlock2, munlock (its own pages, up to RLIMIT_MEMLOCK); mmap, mprotect and
+  // pkey_mprotect
   // only when arg 2 (prot) has no PROT_EXEC. madvise only with advice 0..MADV_DOFORK,
   // MADV_UNMERGEABLE..MADV_COLD, MADV_POPULATE_READ..MADV_COLLAPSE: not MADV_MERGEABLE,
   // MADV_PAGEOUT, MADV_HWPOISON or MADV_SOFT_OFFLINE, which act on pages shared outside.
@@ -120,10 +122,12 @@ enum class SyscallGroup {
   kThreads,
   // exit, exit_group.
   kExit,
-  // Who and where it runs: getpid, getuid, geteuid, getgid, getegid, uname, sysinfo (the
-  // system's uptime, load and memory, as /proc/meminfo would say), getrusage (of itself, its
-  // children or the calling thread: the kernel knows no other), and getpriority of itself
-  // (PRIO_PROCESS, pid 0).
+  // Who and where it runs: getpid, getuid, geteuid, getgid, getegid, getgroups, getpgrp (as
+  // getpgid(0) would tell), getppid (the launcher, which no call of any group can act on), times,
+  // umask (only the broker creates files, so the mask is the
+  // program's own to set and read), uname, sysinfo (the system's uptime, load and memory, as
+  // /proc/meminfo would say), getrusage (of itself, its children or the calling thread: the
+  // kernel knows no other), and getpriority of itself (PRIO_PROCESS, pid 0).
   kIdentity,
   // getrandom.
   kRandom,
@@ -146,7 +150,9 @@ enum class SyscallGroup {
   // rt_sigprocmask is redirected, even when kSignals allows it, so that the sandboxee's handler
   // can keep SIGSYS unblocked; and rt_sigaction(SIGSYS, NULL, ...), a query, is allowed.
   // getsockopt(fd, SOL_SOCKET, SO_TYPE or SO_DOMAIN) is allowed too: the handler asks a
-  // socket's family and type before brokering its connect.
+  // socket's family and type before brokering its connect. And socket(AF_UNIX, SOCK_STREAM or
+  // SOCK_SEQPACKET, with any flags): such a socket reaches nothing until its connect, which is
+  // the broker's (a datagram socket could send to any address with sendmsg).
   kFileRedirection,
   // What a dynamically linked glibc program does before main, beyond the other groups:
   // arch_prctl(ARCH_SET_FS or ARCH_GET_FS), set_tid_address, prlimit64 that reads one of the
@@ -156,6 +162,23 @@ enum class SyscallGroup {
   // memory stays non-executable (kMemoryWithoutExec), and no mapping is writable and
   // executable at once.
   kProgramStartup,
+  // Calls that stay inside only when they name the caller itself (broker/own_process_calls.h):
+  // ioctl, sched_getaffinity, sched_getparam, sched_getscheduler, prlimit64, getpriority,
+  // kill, tgkill, tkill, capget, fcntl, flock. Under Redirection::kUserNotification each is
+  // the broker's, which lets it run when it names the sandboxee or the calling thread (a
+  // terminal query on its own descriptor; its own affinity, limits or priority; a signal to
+  // itself: raise(3), abort(3), pthread_kill(3)) and refuses it otherwise (ENOTTY for ioctl,
+  // EPERM for the rest); fcntl's record locks and flock succeed without a lock being taken, so
+  // that no process outside waits on the sandboxee, and fcntl's other commands beyond
+  // kBasicIo's are violations.
+  // Under kTrap, ioctl answers ENOTTY and the others are left to the other groups' conditions
+  // (pid 0). A line of the policy's own for one of them (allow, errno, trap) replaces the
+  // group's handling of that call.
+  kOwnProcess,
+  // mmap, mprotect, pkey_mprotect with any protection: executable anonymous memory, what a JIT
+  // compiler needs (node, java). In no shipped policy: it reaches nothing outside, but it makes
+  // a bug in the sandboxee easier to exploit. `sbox run --allow-jit` adds it.
+  kExecutableMemory,
 };
 
 // How redirected calls (SyscallGroup::kFileRedirection) reach the broker.
@@ -224,6 +247,8 @@ class SyscallPolicy {
       int error;  // kErrno only
       std::vector<ArgCondition> all_of;
       bool from_group = false;  // a group's allow yields to a redirect of the same syscall
+      // An own-process call (SyscallGroup::kOwnProcess); `error` is its answer under kTrap.
+      bool own_process = false;
     };
     std::vector<Rule> rules_;
     DefaultAction default_action_;
@@ -252,6 +277,9 @@ class SyscallPolicy {
     // The call is redirected to the broker (kFileRedirection) instead of being allowed.
     // Under Redirection::kUserNotification rt_sigprocmask's redirect is an allow.
     bool redirected = false;
+    // An own-process call (kOwnProcess): redirected under Redirection::kUserNotification, and
+    // under kTrap answering `error` (when not 0 and nothing else allows it) or left out.
+    bool own_process = false;
   };
   static std::vector<GroupRule> GroupRules(SyscallGroup group);
 
@@ -261,13 +289,13 @@ class SyscallPolicy {
   // directory).
   static Builder BrokeredParser();
 
-  // BrokeredParser's groups with kFileRedirection instead of its errno answers: unmodified
-  // libc and C++ file code (fopen, std::ifstream, opendir, stat, realpath) works through the
-  // broker.
+  // BrokeredParser's groups with kFileRedirection and kOwnProcess instead of its errno
+  // answers: unmodified libc and C++ file code (fopen, std::ifstream, opendir, stat, realpath)
+  // works through the broker.
   static Builder RedirectedParser();
 
   // For an unmodified, dynamically linked program (Launcher::RunProgram): RedirectedParser
-  // with kProgramStartup, ioctl answering ENOTTY (isatty(3) on any descriptor says no).
+  // with kProgramStartup.
   static Builder ProgramDefault();
 
   // The kFileRedirection calls the broker serves, in the order SyscallGroup lists them

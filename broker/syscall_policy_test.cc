@@ -191,17 +191,19 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
                                        CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
   SyscallPolicy::Builder builder;
   for (const char* name : {
-           "read",        "readv",           "pread64",       "preadv",      "preadv2",
-           "write",       "writev",          "pwrite64",      "pwritev",     "pwritev2",
-           "lseek",       "fstat",           "getdents64",    "dup",         "dup3",
-           "ftruncate",   "fsync",           "fdatasync",     "brk",         "munmap",
-           "mremap",      "set_robust_list", "rseq",          "sched_yield", "rt_sigprocmask",
-           "sigaltstack", "restart_syscall", "gettimeofday",  "time",        "nanosleep",
-           "getrandom",   "getpid",          "gettid",        "getuid",      "geteuid",
-           "getgid",      "getegid",         "fstatfs",       "poll",        "ppoll",
-           "select",      "pselect6",        "epoll_create1", "epoll_ctl",   "epoll_wait",
-           "epoll_pwait", "pipe2",           "eventfd2",      "mincore",     "membarrier",
-           "uname",       "sysinfo",         "getrusage",
+           "read",          "readv",           "pread64",       "preadv",      "preadv2",
+           "write",         "writev",          "pwrite64",      "pwritev",     "pwritev2",
+           "lseek",         "fstat",           "getdents64",    "dup",         "dup3",
+           "ftruncate",     "fsync",           "fdatasync",     "brk",         "munmap",
+           "mremap",        "set_robust_list", "rseq",          "sched_yield", "rt_sigprocmask",
+           "sigaltstack",   "restart_syscall", "gettimeofday",  "time",        "nanosleep",
+           "getrandom",     "getpid",          "gettid",        "getuid",      "geteuid",
+           "getgid",        "getegid",         "fstatfs",       "poll",        "ppoll",
+           "select",        "pselect6",        "epoll_create1", "epoll_ctl",   "epoll_wait",
+           "epoll_pwait",   "pipe2",           "eventfd2",      "mincore",     "membarrier",
+           "uname",         "sysinfo",         "getrusage",     "getgroups",   "umask",
+           "get_mempolicy", "set_mempolicy",   "pkey_alloc",    "pkey_free",   "getpgrp",
+           "times",
        }) {
     builder.Allow(name);
   }
@@ -218,6 +220,7 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
                             MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, 25})});
   builder.Allow("mmap", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   builder.Allow("mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)});
+  builder.Allow("pkey_mprotect", {Arg(2).MaskedEq(PROT_EXEC, 0)});
   for (const char* clock_call : {"clock_gettime", "clock_getres", "clock_nanosleep"}) {
     builder.Allow(clock_call, {Arg(0).MaskedEq(0x80000000, 0)});
     builder.Allow(clock_call, {Arg(0).MaskedEq(0x80000004, 0x80000004)});
@@ -262,7 +265,9 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
                "fsync",         "fdatasync",  "poll",       "ppoll",       "select",  "pselect6",
                "epoll_create1", "epoll_ctl",  "epoll_wait", "epoll_pwait", "pipe2",   "eventfd2"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kMemoryWithoutExec),
-            (V{"brk", "munmap", "mremap", "mincore", "madvise", "mmap", "mprotect"}));
+            (V{"brk", "munmap", "mremap", "mincore", "get_mempolicy", "set_mempolicy", "pkey_alloc",
+               "pkey_free", "mlock", "mlock2", "munlock", "madvise", "mmap", "mprotect",
+               "pkey_mprotect"}));
   EXPECT_EQ(
       SyscallPolicy::GroupMembers(SyscallGroup::kTime),
       (V{"clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep"}));
@@ -274,8 +279,8 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
                "gettid", "membarrier", "sched_getaffinity", "prctl"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kExit), (V{"exit", "exit_group"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kIdentity),
-            (V{"getpid", "getuid", "geteuid", "getgid", "getegid", "uname", "sysinfo", "getrusage",
-               "getpriority"}));
+            (V{"getpid", "getuid", "geteuid", "getgid", "getegid", "uname", "sysinfo", "getgroups",
+               "getpgrp", "getppid", "times", "umask", "getrusage", "getpriority"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kRandom), (V{"getrandom"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kBrokerChannel),
             (V{"sendmsg", "recvmsg", "close"}));
@@ -341,7 +346,13 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   redirection.push_back("rt_sigprocmask");
   redirection.push_back("rt_sigaction");
   redirection.push_back("getsockopt");
+  redirection.push_back("socket");
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kFileRedirection), redirection);
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kExecutableMemory),
+            (V{"mmap", "mprotect", "pkey_mprotect"}));
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kOwnProcess),
+            (V{"ioctl", "sched_getaffinity", "sched_getparam", "sched_getscheduler", "prlimit64",
+               "getpriority", "kill", "tgkill", "tkill", "capget", "fcntl", "flock"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kProgramStartup),
             (V{"arch_prctl", "set_tid_address", "prlimit64", "mmap"}));
 }

@@ -67,6 +67,9 @@ const std::vector<uint64_t> kPrctlWithoutReach = {
     PR_GET_NO_NEW_PRIVS, PR_GET_TID_ADDRESS, PR_SET_THP_DISABLE,     PR_GET_THP_DISABLE,
     PR_SET_VMA};
 
+// socket(2)'s type without SOCK_NONBLOCK and SOCK_CLOEXEC (the kernel's SOCK_TYPE_MASK).
+constexpr uint64_t kSocketTypeMask = 0xf;
+
 constexpr uint64_t kIoprioWhoProcess = 1;  // linux/ioprio.h's IOPRIO_WHO_PROCESS
 
 const Alternatives kPidZero = {{Arg(0).Eq(0)}};
@@ -138,9 +141,11 @@ std::vector<SyscallReach> MakeTable() {
        "moves a process into another process group: the terminal's job control",
        {{Arg(0).Eq(0), Arg(1).Eq(0)}}},
       {"socket",
-       "any family but AF_UNIX reaches the network (a datagram socket needs no connect) or "
-       "kernel interfaces (netlink)",
-       {{Arg(0).Eq(AF_UNIX)}}},
+       "any family but AF_UNIX reaches the network or kernel interfaces (netlink); an AF_UNIX "
+       "datagram socket sends to any socket by name with sendmsg, which every policy allows "
+       "(the broker channel)",
+       {{Arg(0).Eq(AF_UNIX), Arg(1).MaskedEq(kSocketTypeMask, SOCK_STREAM)},
+        {Arg(0).Eq(AF_UNIX), Arg(1).MaskedEq(kSocketTypeMask, SOCK_SEQPACKET)}}},
       {"sendto",
        "a destination address reaches any socket by name, past the broker's connect check",
        {{Arg(4).Eq(0)}}},

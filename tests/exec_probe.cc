@@ -25,16 +25,25 @@
 //                                 errno: the output under the broker must equal the kernel's
 //   exec_probe exec               execve("/bin/true")
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
+//   exec_probe unix-dgram         socket(AF_UNIX, SOCK_DGRAM, 0)
+//   exec_probe own-process        calls that name a process or a terminal: each result, one a
+//                                 line ("ok" or the errno's name), for the caller itself and
+//                                 for init (pid 1)
+//   exec_probe tty                isatty(0), and stdin's window size
+//   exec_probe abort              abort(3)
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -588,8 +597,83 @@ int SignalState() {
 
 }  // namespace
 
+// "ok" for a call that returned 0 or more, else its errno's name.
+const char* Outcome(long result) {
+  if (result >= 0) return "ok";
+  switch (errno) {
+    case EPERM:
+      return "EPERM";
+    case ENOTTY:
+      return "ENOTTY";
+    case ENOENT:
+      return "ENOENT";
+    case ESRCH:
+      return "ESRCH";
+    default:
+      return strerror(errno);
+  }
+}
+
+volatile sig_atomic_t usr1_seen = 0;
+
+int OwnProcess() {
+  const long self = getpid();
+  const long thread = syscall(SYS_gettid);
+  const long init = 1;  // a process outside
+  char mask[128];
+  rlimit limit;
+  const auto line = [](const char* what, long result) {
+    printf("%s: %s\n", what, Outcome(result));
+  };
+  line("sched_getaffinity thread", syscall(SYS_sched_getaffinity, thread, sizeof(mask), mask));
+  line("sched_getaffinity self", syscall(SYS_sched_getaffinity, self, sizeof(mask), mask));
+  line("sched_getaffinity init", syscall(SYS_sched_getaffinity, init, sizeof(mask), mask));
+  line("prlimit64 self", syscall(SYS_prlimit64, self, RLIMIT_NOFILE, nullptr, &limit));
+  line("prlimit64 init", syscall(SYS_prlimit64, init, RLIMIT_NOFILE, nullptr, &limit));
+  line("getpriority thread", syscall(SYS_getpriority, PRIO_PROCESS, thread));
+  line("getpriority group", syscall(SYS_getpriority, PRIO_PGRP, 0));
+  line("kill self", syscall(SYS_kill, self, 0));
+  line("kill init", syscall(SYS_kill, init, 0));
+  line("kill group", syscall(SYS_kill, 0, 0));
+  line("kill everyone", syscall(SYS_kill, -1, 0));
+  line("tgkill self", syscall(SYS_tgkill, self, thread, 0));
+  line("tgkill init", syscall(SYS_tgkill, init, init, 0));
+  line("tkill thread", syscall(SYS_tkill, thread, 0));
+  line("tkill init", syscall(SYS_tkill, init, 0));
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct caps[2];
+  line("capget self", syscall(SYS_capget, &header, caps));
+  header.pid = static_cast<int>(init);
+  line("capget init", syscall(SYS_capget, &header, caps));
+  char typed = 'x';
+  line("ioctl TIOCSTI", syscall(SYS_ioctl, 1, TIOCSTI, &typed));
+  int pending = 0;
+  line("ioctl FIONREAD", syscall(SYS_ioctl, 1, FIONREAD, &pending));
+  signal(SIGUSR1, [](int) { usr1_seen = 1; });
+  line("raise", raise(SIGUSR1) == 0 && usr1_seen ? 0 : -1);
+  const int unix_socket = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  line("socket unix stream", unix_socket);
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  strcpy(address.sun_path, "/run/sbox-no-such.sock");
+  line("connect ungranted",
+       connect(unix_socket, reinterpret_cast<sockaddr*>(&address), sizeof(address)));
+  return 0;
+}
+
+int Tty() {
+  winsize size = {};
+  const int got = ioctl(0, TIOCGWINSZ, &size);
+  printf("isatty %d, window %d %dx%d\n", isatty(0), got, size.ws_row, size.ws_col);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "own-process") return OwnProcess();
+  if (mode == "tty") return Tty();
+  if (mode == "abort") abort();
+  if (mode == "unix-dgram") return socket(AF_UNIX, SOCK_DGRAM, 0) >= 0 ? 0 : 4;
   if (mode == "files" && argc == 4) return Files(argv[2], argv[3]);
   if (mode == "threads" && argc == 3) return Threads(argv[2]);
   if (mode == "leaderless" && argc == 3) return Leaderless(argv[2]);
@@ -607,6 +691,7 @@ int main(int argc, char** argv) {
   if (mode == "socket") return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 4;
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
-          "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | kernel | exec | socket\n");
+          "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | kernel | exec | socket | "
+          "unix-dgram | own-process | tty | abort\n");
   return 2;
 }

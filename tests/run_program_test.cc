@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -432,6 +433,89 @@ TEST(RunProgram, ANetworkSocketIsAViolation) {
   ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
   EXPECT_EQ(result->violation->syscall_name, "socket");
   EXPECT_EQ(result->violation->args[0], static_cast<uint64_t>(AF_INET));
+}
+
+TEST(RunProgram, AnAfUnixDatagramSocketIsAViolation) {
+  // It could send to any socket by name with sendmsg, past the broker's connect.
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "unix-dgram"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "socket");
+  EXPECT_EQ(result->violation->args[1], static_cast<uint64_t>(SOCK_DGRAM));
+}
+
+// The own-process group (broker/own_process_calls.h), answered by the broker from real
+// notifications: what names the caller runs, what names another process (init) is EPERM.
+TEST(RunProgram, OwnProcessCallsRunOnlyOnTheCallerItself) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  launcher.SetStdioFds(-1, out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "own-process"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(),
+            "sched_getaffinity thread: ok\n"
+            "sched_getaffinity self: ok\n"
+            "sched_getaffinity init: EPERM\n"
+            "prlimit64 self: ok\n"
+            "prlimit64 init: EPERM\n"
+            "getpriority thread: ok\n"
+            "getpriority group: EPERM\n"
+            "kill self: ok\n"
+            "kill init: EPERM\n"
+            "kill group: EPERM\n"
+            "kill everyone: EPERM\n"
+            "tgkill self: ok\n"
+            "tgkill init: EPERM\n"
+            "tkill thread: ok\n"
+            "tkill init: EPERM\n"
+            "capget self: ok\n"
+            "capget init: EPERM\n"
+            "ioctl TIOCSTI: ENOTTY\n"
+            "ioctl FIONREAD: ok\n"
+            "raise: ok\n"
+            "socket unix stream: ok\n"
+            "connect ungranted: ENOENT\n");
+}
+
+TEST(RunProgram, TerminalQueriesAreAnsweredTruthfully) {
+  UniqueFd master(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid()) << strerror(errno);
+  ASSERT_EQ(grantpt(master.get()), 0);
+  ASSERT_EQ(unlockpt(master.get()), 0);
+  UniqueFd terminal(open(ptsname(master.get()), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(terminal.valid()) << strerror(errno);
+  winsize size = {};
+  size.ws_row = 33;
+  size.ws_col = 77;
+  ASSERT_EQ(ioctl(master.get(), TIOCSWINSZ, &size), 0);
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  Capture out;
+  launcher.SetStdioFds(terminal.get(), out.write_fd(), -1);
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "tty"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out.Take(), "isatty 1, window 0 33x77\n");
+  // A pipe is no terminal, as outside.
+  Capture in;
+  Capture out2;
+  launcher.SetStdioFds(in.write_fd(), out2.write_fd(), -1);
+  result = launcher.RunProgram({ProbePath(), {"exec_probe", "tty"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(out2.Take(), "isatty 0, window -1 0x0\n");
+}
+
+TEST(RunProgram, AbortIsACrashWithSigabrtNotAViolation) {
+  Launcher launcher = MakeProgramLauncher(LoaderFiles());
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "abort"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kSignaled) << result->ToString();
+  EXPECT_EQ(result->signal, SIGABRT);
 }
 
 TEST(RunProgram, AFailingExecveIsASetUpErrorNamingThePath) {

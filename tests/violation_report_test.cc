@@ -81,9 +81,11 @@ TEST(ViolationReport, SocketIsDecodedAndANetworkSocketIsNeverSuggested) {
   EXPECT_EQ(v.call, "socket(AF_INET, SOCK_STREAM, 0)");
   EXPECT_EQ(v.suggested_rule,
             "# socket with these arguments is refused on purpose: any family but AF_UNIX reaches "
-            "the network (a datagram socket needs no connect) or kernel interfaces (netlink)");
-  v = Violation(RunBody([] { return socket(AF_UNIX, SOCK_STREAM, 0); }));
-  EXPECT_EQ(v.suggested_rule, "allow socket if arg0 == AF_UNIX");
+            "the network or kernel interfaces (netlink); an AF_UNIX datagram socket sends to any "
+            "socket by name with sendmsg, which every policy allows (the broker channel)");
+  v = Violation(RunBody([] { return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); }));
+  EXPECT_EQ(v.suggested_rule,
+            "allow socket if arg0 == AF_UNIX && arg1 == SOCK_STREAM|SOCK_CLOEXEC");
   ExpectParses(v.suggested_rule);
 }
 
@@ -95,7 +97,9 @@ TEST(ViolationReport, ExecutableMmapShowsTheProtection) {
   }));
   EXPECT_EQ(v.call,
             "mmap(NULL, 4096, PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
-  EXPECT_EQ(v.suggested_rule, "# executable memory is refused on purpose");
+  EXPECT_EQ(v.suggested_rule,
+            "allow group executable-memory  # what a JIT compiler (node, java) needs; it "
+            "reaches nothing outside but makes a bug easier to exploit (sbox run --allow-jit)");
 }
 
 TEST(ViolationReport, LongPathIsCutAndMarked) {
@@ -183,7 +187,8 @@ TEST(SyscallDecoder, Suggestions) {
             "the file rules (or call BrokerClient)");
   EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("execve", {})), "# execve is refused on purpose"));
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ | PROT_EXEC})),
-            "# executable memory is refused on purpose");
+            "allow group executable-memory  # what a JIT compiler (node, java) needs; it "
+            "reaches nothing outside but makes a bug easier to exploit (sbox run --allow-jit)");
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})), "allow mprotect");
   EXPECT_EQ(SuggestRule(Made("getppid", {})), "allow getppid");
   // Never an allowance that reaches outside the sandbox (broker/syscall_reach.h)...
@@ -201,10 +206,12 @@ TEST(SyscallDecoder, Suggestions) {
   EXPECT_EQ(SuggestRule(Made("prlimit64", {0, RLIMIT_NOFILE, 0, 0})),
             "allow prlimit64 if arg0 == 0");
   EXPECT_EQ(SuggestRule(Made("socket", {AF_UNIX, SOCK_STREAM, 0})),
-            "allow socket if arg0 == AF_UNIX");
+            "allow socket if arg0 == AF_UNIX && arg1 == SOCK_STREAM");
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("socket", {AF_UNIX, SOCK_DGRAM, 0})),
+                               "# socket with these arguments is refused on purpose"));
   ExpectParses(SuggestRule(Made("mprotect", {0, 4096, PROT_READ})));
   ExpectParses(SuggestRule(Made("fcntl", {3, F_GETFD})));
-  ExpectParses(SuggestRule(Made("socket", {AF_UNIX, 0, 0})));
+  ExpectParses(SuggestRule(Made("socket", {AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0})));
 }
 
 // For every syscall with a reach (broker/syscall_reach.h) and argument words that fall inside

@@ -1,5 +1,7 @@
 #include "tools/violation_advice.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -54,7 +56,8 @@ std::string ViolationAdvice(const std::vector<PolicyRule>& rules, const std::str
       as_rule.kind = PolicyRule::Kind::kAllow;
       as_rule.name = name;
       as_rule.all_of = member.all_of;
-      places.push_back(absl::StrCat("group ", GroupNameOf(rule.group), " via ", where));
+      const std::string place = absl::StrCat("group ", GroupNameOf(rule.group), " via ", where);
+      if (std::find(places.begin(), places.end(), place) == places.end()) places.push_back(place);
       conditions.push_back(ConditionsOf(as_rule));
     }
   }
