@@ -309,8 +309,13 @@ class CallMemory final : public CallerMemory {
 }  // namespace
 
 NotificationBroker::NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox,
-                                       int listener, pid_t sandboxee)
-    : handler_(handler), sandbox_(sandbox), listener_(listener), sandboxee_(sandboxee) {}
+                                       int listener, pid_t sandboxee,
+                                       std::set<int> own_process_calls)
+    : handler_(handler),
+      sandbox_(sandbox),
+      listener_(listener),
+      sandboxee_(sandboxee),
+      own_process_calls_(std::move(own_process_calls)) {}
 
 bool NotificationBroker::Answers(int number) {
   return proto::IsBrokeredFileSyscall(number) || IsOwnProcessCall(number);
@@ -343,7 +348,13 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       site.Finish(proto::ServeFileCall(notif.data.nr, args, site));
       return event;
     }
-    if (IsOwnProcessCall(notif.data.nr)) {
+    // While learning, every call is seen and made as the program made it.
+    if (observer_) {
+      observer_(notif.data);
+      call.Continue();
+      return event;
+    }
+    if (own_process_calls_.count(notif.data.nr) != 0) {
       uint64_t args[6];
       std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
       CallMemory memory(call);
@@ -358,11 +369,6 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       } else {
         call.Reply(answer.result);
       }
-      return event;
-    }
-    if (observer_) {
-      observer_(notif.data);
-      call.Continue();
       return event;
     }
   }

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 
 #include "absl/status/statusor.h"
 #include "broker/file_request_handler.h"
@@ -81,9 +82,11 @@ namespace sbox {
 class NotificationBroker {
  public:
   // `handler` and `sandbox` must outlive the broker. `listener` is the filter's listener;
-  // `sandboxee` the pid of the exec'ed child (its thread group leader).
+  // `sandboxee` the pid of the exec'ed child (its thread group leader); `own_process_calls`
+  // the own-process calls the filter sends here (SyscallPolicy::own_process_calls()): any
+  // other such call reached the listener by the default action and is a violation.
   NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox, int listener,
-                     pid_t sandboxee);
+                     pid_t sandboxee, std::set<int> own_process_calls);
 
   NotificationBroker(const NotificationBroker&) = delete;
   NotificationBroker& operator=(const NotificationBroker&) = delete;
@@ -114,6 +117,7 @@ class NotificationBroker {
   SandboxState& sandbox_;
   const int listener_;
   const pid_t sandboxee_;
+  const std::set<int> own_process_calls_;
   bool first_seen_ = false;
   Observer observer_;
 };

@@ -280,6 +280,16 @@ std::vector<std::vector<scmp_arg_cmp>> ExpandConditions(const std::vector<ArgCon
   return lists;
 }
 
+// The syscalls a line of the policy's own (not a group's) names.
+template <typename Rules>
+std::set<std::string> NamedOutsideGroups(const Rules& rules) {
+  std::set<std::string> names;
+  for (const auto& rule : rules) {
+    if (!rule.from_group) names.insert(rule.name);
+  }
+  return names;
+}
+
 // "allow", "trap", "redirect" or "errno N".
 std::string ActionText(std::string_view kind, int error) {
   if (kind == "errno") return absl::StrFormat("errno %d", error);
@@ -411,11 +421,24 @@ SyscallPolicy::Builder& SyscallPolicy::Builder::SetDefaultAction(DefaultAction a
   return *this;
 }
 
+std::set<int> SyscallPolicy::Builder::OwnProcessCalls(Redirection redirection) const {
+  std::set<int> calls;
+  if (redirection != Redirection::kUserNotification) return calls;
+  const std::set<std::string> said_outside_groups = NamedOutsideGroups(rules_);
+  for (const Rule& rule : rules_) {
+    if (rule.own_process && said_outside_groups.count(rule.name) == 0) {
+      calls.insert(SyscallNumber(rule.name));
+    }
+  }
+  return calls;
+}
+
 absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build(Redirection redirection) const {
   absl::StatusOr<std::vector<sock_filter>> program = Compile(-1, redirection);
   if (!program.ok()) return program.status();
   SyscallPolicy policy;
   policy.program_ = *std::move(program);
+  policy.own_process_calls_ = OwnProcessCalls(redirection);
   if (std::any_of(rules_.begin(), rules_.end(), [redirection](const Rule& rule) {
         return rule.action == Action::kRedirect &&
                (!rule.own_process || redirection == Redirection::kUserNotification);
@@ -476,10 +499,9 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
   // An own-process call is the broker's, unless the policy says otherwise for it in a line of
   // its own (which wins over the group) or there is no broker to ask (kTrap: its errno, if it
   // has one, when nothing allows it).
-  std::set<std::string> said_outside_groups;
+  const std::set<std::string> said_outside_groups = NamedOutsideGroups(rules_);
   std::set<std::string> allowed;
   for (const Rule& rule : rules_) {
-    if (!rule.from_group) said_outside_groups.insert(rule.name);
     if (rule.action == Action::kAllow) allowed.insert(rule.name);
   }
   for (Rule rule : rules_) {

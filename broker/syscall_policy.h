@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -237,6 +238,10 @@ class SyscallPolicy {
     // would compile to `fd`, for people auditing a policy; fails as Build() does.
     absl::Status ExportPfc(int fd, Redirection redirection = Redirection::kTrap) const;
 
+    // The x86_64 numbers of the own-process calls Build(redirection) sends to the broker
+    // (SyscallPolicy::own_process_calls()), without compiling.
+    std::set<int> OwnProcessCalls(Redirection redirection) const;
+
    private:
     // Build()'s work; with `pfc_fd` >= 0 it also writes the filter's PFC text there.
     absl::StatusOr<std::vector<sock_filter>> Compile(int pfc_fd, Redirection redirection) const;
@@ -305,6 +310,11 @@ class SyscallPolicy {
   // How this policy's redirected calls reach the broker; nullopt when it redirects none.
   std::optional<Redirection> redirection() const { return redirection_; }
 
+  // The own-process calls (kOwnProcess, broker/own_process_calls.h) this policy sends to the
+  // broker: under kUserNotification, the group's members no line of the policy's own replaced.
+  // Any other call that reaches the broker is the default action's: a violation.
+  const std::set<int>& own_process_calls() const { return own_process_calls_; }
+
   const std::vector<sock_filter>& program() const { return program_; }
   sock_fprog fprog() const {
     return sock_fprog{static_cast<unsigned short>(program_.size()),
@@ -317,11 +327,14 @@ class SyscallPolicy {
   // A policy from a program Build() compiled earlier, at build time (the built-in policy of
   // `sbox run`, //tools:default_policy_filter), so that running it needs no compiler. The
   // program is taken as it is: only code that got it from Build() may call this.
+  // `own_process_calls` is Builder::OwnProcessCalls of the builder that compiled it.
   static SyscallPolicy FromCompiledProgram(std::vector<sock_filter> program,
-                                           std::optional<Redirection> redirection) {
+                                           std::optional<Redirection> redirection,
+                                           std::set<int> own_process_calls = {}) {
     SyscallPolicy policy;
     policy.program_ = std::move(program);
     policy.redirection_ = redirection;
+    policy.own_process_calls_ = std::move(own_process_calls);
     return policy;
   }
 
@@ -329,6 +342,7 @@ class SyscallPolicy {
   SyscallPolicy() = default;
   std::vector<sock_filter> program_;
   std::optional<Redirection> redirection_;
+  std::set<int> own_process_calls_;
 };
 
 }  // namespace sbox

@@ -203,7 +203,7 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
            "epoll_pwait",   "pipe2",           "eventfd2",      "mincore",     "membarrier",
            "uname",         "sysinfo",         "getrusage",     "getgroups",   "umask",
            "get_mempolicy", "set_mempolicy",   "pkey_alloc",    "pkey_free",   "getpgrp",
-           "times",
+           "times",         "mlock",           "mlock2",        "munlock",     "getppid",
        }) {
     builder.Allow(name);
   }
@@ -540,7 +540,7 @@ TEST(SyscallPolicyGroups, KernelAllowsTheMembers) {
     r[21] = rc(syscall(SYS_getrandom, &byte, 1, 0));                 // kRandom
     r[22] = rc(syscall(SYS_close, -1));                              // kBrokerChannel: EBADF
     r[23] = rc(syscall(SYS_sendmsg, -1, nullptr, 0));                // EBADF
-    r[24] = rc(syscall(SYS_getppid));                                // in no group: denied
+    r[24] = rc(syscall(SYS_getsid, 0));                              // in no group: denied
     r[25] = rc(syscall(SYS_newfstatat, AT_FDCWD, "/", nullptr, 0));  // not in a group
     // The kernel reads only the low 32 bits of the signal number: SIGSYS with a high bit set
     // must not pass for another signal.

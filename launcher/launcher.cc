@@ -364,7 +364,8 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   const FileRequestHandler handler(files_, decision_log_);
   std::optional<NotificationBroker> notifications;
   if (exec != nullptr || syscalls_.redirection() == Redirection::kUserNotification) {
-    notifications.emplace(handler, server.sandbox_state(), listener->get(), pid);
+    notifications.emplace(handler, server.sandbox_state(), listener->get(), pid,
+                          syscalls_.own_process_calls());
     if (observer_) notifications->ObserveAndLetThrough(observer_);
   }
 

@@ -481,6 +481,29 @@ TEST(RunProgram, OwnProcessCallsRunOnlyOnTheCallerItself) {
             "connect ungranted: ENOENT\n");
 }
 
+// The broker answers only the calls the policy sends it: without the group, the same calls
+// are the default action's, a violation.
+TEST(RunProgram, WithoutTheGroupOwnProcessCallsAreViolations) {
+  SyscallPolicy::Builder builder;
+  for (SyscallGroup group : SyscallPolicy::AllGroups()) {
+    if (group != SyscallGroup::kOwnProcess && group != SyscallGroup::kExecutableMemory) {
+      builder.AllowGroup(group);
+    }
+  }
+  absl::StatusOr<SyscallPolicy> syscalls = builder.Build(Redirection::kUserNotification);
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  EXPECT_TRUE(syscalls->own_process_calls().empty());
+  absl::StatusOr<FilePolicy> files = LoaderFiles().Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetTimeout(absl::Seconds(60));
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({ProbePath(), {"exec_probe", "own-process"}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcome, SandboxResult::Outcome::kViolation) << result->ToString();
+  EXPECT_EQ(result->violation->syscall_name, "sched_getaffinity");
+}
+
 TEST(RunProgram, TerminalQueriesAreAnsweredTruthfully) {
   UniqueFd master(posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   ASSERT_TRUE(master.valid()) << strerror(errno);

@@ -191,7 +191,8 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
           ? SyscallPolicy::FromCompiledProgram(
                 std::vector<sock_filter>(kDefaultPolicyProgram,
                                          kDefaultPolicyProgram + kDefaultPolicyProgramLength),
-                Redirection::kUserNotification)
+                Redirection::kUserNotification,
+                parsed->syscalls.OwnProcessCalls(Redirection::kUserNotification))
           : parsed->syscalls.Build(Redirection::kUserNotification);
   if (!syscalls.ok()) {
     return setup_failed(kRunSetupFailed,
