@@ -712,6 +712,8 @@ class Parser {
           also = "'errno', ";
         }
       }
+    } else if (keyword == "private-tmp") {
+      rule.kind = PolicyRule::Kind::kPrivateTmp;
     } else if (keyword == "uncovered-paths") {
       rule.kind = PolicyRule::Kind::kUncoveredPaths;
       status = ReadErrno(&rule.error);
@@ -722,7 +724,7 @@ class Parser {
     } else {
       return Error(start,
                    "a rule (allow, errno, trap, default, file, tree, temporary, deny, "
-                   "create-modes, uncovered-paths or include)");
+                   "create-modes, uncovered-paths, private-tmp or include)");
     }
     if (status.ok()) status = ReadTail(&rule, also);
     if (!status.ok()) return status;
@@ -863,6 +865,9 @@ absl::StatusOr<ParsedPolicy> Parse(absl::string_view text, const std::string& fi
       case PolicyRule::Kind::kUncoveredPaths:
         policy.files.SetUncoveredErrno(rule.error);
         break;
+      case PolicyRule::Kind::kPrivateTmp:
+        policy.private_tmp = true;
+        break;
     }
   }
   return policy;
@@ -941,6 +946,9 @@ std::string FormatRule(const PolicyRule& rule) {
       break;
     case PolicyRule::Kind::kUncoveredPaths:
       text = absl::StrCat("uncovered-paths ", ErrnoText(rule.error));
+      break;
+    case PolicyRule::Kind::kPrivateTmp:
+      text = "private-tmp";
       break;
   }
   if (!rule.justification.empty()) absl::StrAppend(&text, " justify ", Quote(rule.justification));
