@@ -238,8 +238,9 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   if (const long error = Raw(SYS_prlimit64, 0, RLIMIT_CORE, Ptr(no_core), 0); error != 0) {
     Fail(report, SetupStep::kCoreDumps, error);
   }
-  // Before the capabilities go, so that sbox run as root may raise a hard limit too. Raw
-  // syscalls on the plan's fixed array: nothing here allocates.
+  // Before the capabilities go, so that sbox run as root may raise a hard limit too. Between
+  // fork (or clone) and exec, so async-signal-safe: raw syscalls on the plan's fixed array, no
+  // malloc, no locks, no absl.
   for (int i = 0; i < plan.resource_limit_count; ++i) {
     const SandboxeeSetupPlan::ResourceLimit& limit = plan.resource_limits[i];
     const uint64_t value[2] = {limit.soft, limit.hard};  // struct rlimit64
