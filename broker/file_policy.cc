@@ -92,6 +92,11 @@ FilePolicy::Builder& FilePolicy::Builder::SetUncoveredErrno(int error) {
   return *this;
 }
 
+FilePolicy::Builder& FilePolicy::Builder::AliasPath(std::string from, std::string to) {
+  alias_ = PathAlias{std::move(from), std::move(to)};
+  return *this;
+}
+
 FilePolicy::Builder& FilePolicy::Builder::SetCreateModes(mode_t file_mode, mode_t directory_mode) {
   file_mode_ = file_mode;
   directory_mode_ = directory_mode;
@@ -148,6 +153,21 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   policy.file_mode_ = file_mode_;
   policy.directory_mode_ = directory_mode_;
   policy.uncovered_errno_ = uncovered_errno_;
+  if (alias_.has_value()) {
+    for (const std::string* path : {&alias_->from, &alias_->to}) {
+      if (const PathProblem problem = CheckAbsoluteNormalizedPath(*path);
+          problem != PathProblem::kNone) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "path alias \"%s\": %s", absl::CHexEscape(*path), PathProblemText(problem)));
+      }
+    }
+    if (alias_->from == "/" || alias_->from == alias_->to) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "path alias \"%s\" -> \"%s\": \"/\" cannot be aliased, nor a path to itself",
+          alias_->from, alias_->to));
+    }
+    policy.alias_ = alias_;
+  }
   policy.rules_.reserve(rules_.size());
   policy.filesystem_root_.reset(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!policy.filesystem_root_.valid()) return absl::ErrnoToStatus(errno, "open(\"/\", O_PATH)");

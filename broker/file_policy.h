@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "broker/request_path.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -95,6 +97,13 @@ class FilePolicy {
     Builder& Deny(std::string path, int error = EACCES, std::string source = {});
     // What requests on paths no rule covers get: ENOENT (the default) or EACCES.
     Builder& SetUncoveredErrno(int error);
+    // The sandboxee's absolute paths at `from` and beneath mean `to` and beneath (PathAlias,
+    // broker/request_path.h): `sbox run --private-tmp` points "/tmp" at a private directory.
+    // Rules name real paths: a rule on `to` grants what the alias reaches, one beneath `from`
+    // (but not `to`) is reached only by a relative path or through ".." from `to`. The alias
+    // applies to the request's absolute paths and to absolute symlink targets the broker
+    // follows, nothing else. A later call replaces an earlier one.
+    Builder& AliasPath(std::string from, std::string to);
 
     // Shorthands for the common grants.
     Builder& AllowReadFile(std::string path) { return AllowFile(std::move(path), kRead); }
@@ -112,7 +121,8 @@ class FilePolicy {
     //   InvalidArgument  a path that is not absolute and normalized, "/" as a file rule, a
     //                    tree and a temporary-files rule on one path, deny rules with
     //                    different errnos on one path, no permissions, create modes beyond 0777, an
-    //                    uncovered errno other than ENOENT or EACCES
+    //                    uncovered errno other than ENOENT or EACCES, an alias whose paths
+    //                    are not absolute and normalized, from "/" or to itself
     //   NotFound, PermissionDenied, ...  "/" could not be opened (errno mapped)
     absl::StatusOr<FilePolicy> Build() const;
 
@@ -121,6 +131,7 @@ class FilePolicy {
     mode_t file_mode_ = 0600;
     mode_t directory_mode_ = 0700;
     int uncovered_errno_ = ENOENT;
+    std::optional<PathAlias> alias_;
   };
 
   struct Match {
@@ -154,6 +165,8 @@ class FilePolicy {
     return match.rule == nullptr ? uncovered_errno_ : match.rule->error;
   }
   const std::vector<Rule>& rules() const { return rules_; }
+  // The path alias (Builder::AliasPath), or nullptr.
+  const PathAlias* alias() const { return alias_.has_value() ? &*alias_ : nullptr; }
 
   FilePolicy(FilePolicy&&) = default;
   FilePolicy& operator=(FilePolicy&&) = default;
@@ -177,6 +190,7 @@ class FilePolicy {
   mode_t file_mode_ = 0600;
   mode_t directory_mode_ = 0700;
   int uncovered_errno_ = ENOENT;
+  std::optional<PathAlias> alias_;
 };
 
 }  // namespace sbox

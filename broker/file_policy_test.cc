@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
@@ -372,6 +373,55 @@ TEST_F(FilePolicyTest, TenThousandGrantsStillFindTheRightOne) {
   EXPECT_EQ(policy.Find(dir_.path() + "/t" + std::to_string(kTrees)).rule, nullptr);
   EXPECT_EQ(policy.Find(files_dir + "/f" + std::to_string(kFiles)).rule, nullptr);
   EXPECT_EQ(policy.Find(dir_.path() + "/t1x").rule, nullptr);
+}
+
+// The alias rewrites absolute names at `from` to `to`, once, and leaves names already beneath
+// `to` (the sandboxee's TMPDIR) and siblings with a common prefix alone.
+TEST(PathAlias, RewritesNamesBeneathFromButNotBeneathTo) {
+  const PathAlias alias{"/tmp", "/tmp/sbox-1"};
+  for (const auto& [given, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"/tmp", "/tmp/sbox-1"},
+           {"/tmp/x", "/tmp/sbox-1/x"},
+           {"/tmp/sbox-1/x", "/tmp/sbox-1/x"},
+           {"/tmp/sbox-10", "/tmp/sbox-1/sbox-10"},
+           {"/tmpfoo/x", "/tmpfoo/x"},
+           {"/etc/passwd", "/etc/passwd"},
+           {"/tmp/../etc", "/tmp/sbox-1/../etc"},
+       }) {
+    std::string path = given;
+    ApplyPathAlias(alias, &path);
+    EXPECT_EQ(path, expected) << given;
+  }
+}
+
+// JoinRequestPath aliases a request's absolute path, never one made from the working directory,
+// which is a real path already.
+TEST(PathAlias, JoinRequestPathAliasesAbsolutePathsOnly) {
+  const PathAlias alias{"/tmp", "/var/private"};
+  RequestPath joined;
+  const char* reason = nullptr;
+  ASSERT_EQ(JoinRequestPath("/tmp//a/./b", "/", 0, &alias, &joined, &reason), 0);
+  EXPECT_EQ(joined.path, "/var/private/a/b");
+  ASSERT_EQ(JoinRequestPath("a", "/tmp/work", 0, &alias, &joined, &reason), 0);
+  EXPECT_EQ(joined.path, "/tmp/work/a");
+  ASSERT_EQ(JoinRequestPath("/tmp/a", "/", 0, nullptr, &joined, &reason), 0);
+  EXPECT_EQ(joined.path, "/tmp/a");
+}
+
+TEST_F(FilePolicyTest, PathAliasIsCheckedAtBuild) {
+  const std::string dir = dir_.path();
+  absl::StatusOr<FilePolicy> policy =
+      FilePolicy::Builder().AllowTree(dir, kRead).AliasPath("/tmp", dir).Build();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  ASSERT_NE(policy->alias(), nullptr);
+  EXPECT_EQ(policy->alias()->to, dir);
+  EXPECT_EQ(FilePolicy::Builder().Build()->alias(), nullptr);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"/", dir}, {"tmp", dir}, {"/tmp", "/tmp"}, {"/tmp/", dir}}) {
+    EXPECT_EQ(FilePolicy::Builder().AliasPath(from, to).Build().status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << from << " -> " << to;
+  }
 }
 
 }  // namespace

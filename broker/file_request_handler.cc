@@ -176,7 +176,9 @@ bool Handler::Locate(bool second, bool follow_last, Target* target) {
   }
   const char* reason = "";
   RequestPath joined;
-  if (const int error = JoinRequestPath(path, base, sandbox_.pid(), &joined, &reason); error != 0) {
+  if (const int error =
+          JoinRequestPath(path, base, sandbox_.pid(), policy_.alias(), &joined, &reason);
+      error != 0) {
     target->path.assign(path.data(), path.size());
     return verdict_.Deny(error, reason);
   }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "broker/beneath.h"
+#include "broker/request_path.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -160,10 +161,14 @@ WalkResult WalkPath(const FilePolicy& policy, pid_t pid, std::string_view path,
       return {ELOOP, false, "more than 40 symlinks"};
     }
     if (links != nullptr) links->push_back(candidate);
+    // An absolute target is a name the sandboxee's files chose, as a request's path is.
+    if (target[0] == '/') {
+      if (policy.alias() != nullptr) ApplyPathAlias(*policy.alias(), &target);
+      resolved = "/";
+    }
     // The target's components come next, then what followed the link.
     rest = target + rest.substr(at);
     at = 0;
-    if (target[0] == '/') resolved = "/";
   }
   *out = std::move(resolved);
   return {};

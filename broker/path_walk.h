@@ -23,8 +23,9 @@ struct WalkResult {
 //     beneath "/" when it is an ancestor of an allowed path, which may be looked at). A
 //     component no rule covers, or a deny rule covers, stops the walk with the policy's errno
 //     (RefusalErrno), as if it were absent.
-//   - A symlink is followed by its target's name: absolute targets restart at "/", relative
-//     ones continue from the link's directory; every hop is judged again by the policy as the
+//   - A symlink is followed by its target's name: absolute targets restart at "/" (after the
+//     policy's path alias, as a request's absolute path), relative ones continue from the
+//     link's directory; every hop is judged again by the policy as the
 //     path it names. More than 40 hops is ELOOP, as for the kernel.
 //   - ".." takes the parent of what has been resolved so far, which holds no symlink: the
 //     physical parent. It never leaves "/".

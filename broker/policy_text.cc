@@ -714,6 +714,8 @@ class Parser {
           also = "'errno', ";
         }
       }
+    } else if (keyword == "private-tmp") {
+      rule.kind = PolicyRule::Kind::kPrivateTmp;
     } else if (keyword == "uncovered-paths") {
       rule.kind = PolicyRule::Kind::kUncoveredPaths;
       status = ReadErrno(&rule.error);
@@ -724,7 +726,7 @@ class Parser {
     } else {
       return Error(start,
                    "a rule (allow, errno, trap, default, file, tree, temporary, deny, "
-                   "create-modes, uncovered-paths or include)");
+                   "create-modes, uncovered-paths, private-tmp or include)");
     }
     if (status.ok()) status = ReadTail(&rule, also);
     if (!status.ok()) return status;
@@ -865,6 +867,9 @@ absl::StatusOr<ParsedPolicy> Parse(absl::string_view text, const std::string& fi
       case PolicyRule::Kind::kUncoveredPaths:
         policy.files.SetUncoveredErrno(rule.error);
         break;
+      case PolicyRule::Kind::kPrivateTmp:
+        policy.private_tmp = true;
+        break;
     }
   }
   return policy;
@@ -943,6 +948,9 @@ std::string FormatRule(const PolicyRule& rule) {
       break;
     case PolicyRule::Kind::kUncoveredPaths:
       text = absl::StrCat("uncovered-paths ", ErrnoText(rule.error));
+      break;
+    case PolicyRule::Kind::kPrivateTmp:
+      text = "private-tmp";
       break;
   }
   if (!rule.justification.empty()) absl::StrAppend(&text, " justify ", Quote(rule.justification));

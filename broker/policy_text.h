@@ -35,6 +35,7 @@ struct PolicyRule {
     kDeny,            // deny PATH [errno ERRNO]        name (the path), error (0: EACCES)
     kCreateModes,     // create-modes FILE DIRECTORY    file_mode, directory_mode
     kUncoveredPaths,  // uncovered-paths ERRNO       error (ENOENT or EACCES)
+    kPrivateTmp,      // private-tmp                    (no field)
   };
   Kind kind = Kind::kAllow;
   std::string name;
@@ -65,6 +66,9 @@ struct ParsedPolicy {
   SyscallPolicy::Builder syscalls;
   FilePolicy::Builder files;
   std::vector<PolicyRule> rules;
+  // A `private-tmp` line: the program gets a private /tmp (`sbox run --private-tmp`). The
+  // builders hold no rule for it: the directory is made per run, by whoever runs the program.
+  bool private_tmp = false;
 };
 
 struct ParseOptions {

@@ -304,7 +304,7 @@ TEST(PolicyText, SeedFileRoundTrips) {
 TEST(PolicyTextErrors, ExactMessages) {
   EXPECT_EQ(ErrorOf("allow read\nalow write\n"),
             "t.policy:2:1: expected a rule (allow, errno, trap, default, file, tree, temporary, "
-            "deny, create-modes, uncovered-paths or include), found 'alow'");
+            "deny, create-modes, uncovered-paths, private-tmp or include), found 'alow'");
   EXPECT_EQ(ErrorOf("allow no_such_call"),
             "t.policy:1:7: expected a syscall name known to libseccomp, found 'no_such_call'");
   EXPECT_EQ(ErrorOf("allow ioctl if arg1 == TCGETZ"),
@@ -595,6 +595,27 @@ TEST(PolicyTextKernel, AllowIfFallsToOtherAllowsThenToTheDefault) {
   EXPECT_EQ(r[2], -kDenied);
   EXPECT_EQ(r[3], -kDenied);
   EXPECT_EQ(r[4], -EXDEV);
+}
+
+// `private-tmp` takes no argument, sets ParsedPolicy::private_tmp, adds no file rule to the
+// builder, and formats back as itself.
+TEST(PolicyText, PrivateTmpIsOneLineWithoutArguments) {
+  absl::StatusOr<ParsedPolicy> p =
+      ParsePolicyText("allow group exit\nprivate-tmp  # scratch files\n", "t.policy");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->private_tmp);
+  ASSERT_EQ(p->rules.size(), 2u);
+  EXPECT_EQ(p->rules[1].kind, PolicyRule::Kind::kPrivateTmp);
+  EXPECT_EQ(p->rules[1].line, 2);
+  EXPECT_EQ(FormatPolicy(*p), "allow group exit\nprivate-tmp\n");
+  absl::StatusOr<FilePolicy> files = p->files.Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_TRUE(files->rules().empty());
+  EXPECT_EQ(files->alias(), nullptr);
+  absl::StatusOr<ParsedPolicy> without = ParsePolicyText("allow group exit\n", "t.policy");
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_FALSE(without->private_tmp);
+  EXPECT_FALSE(ParsePolicyText("private-tmp /tmp\n", "t.policy").ok());
 }
 
 }  // namespace

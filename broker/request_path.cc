@@ -61,10 +61,21 @@ size_t ProcSelfPrefix(std::string_view path) {
   return 0;
 }
 
+// `path` is `directory` or beneath it.
+bool IsWithin(std::string_view path, std::string_view directory) {
+  return path.substr(0, directory.size()) == directory &&
+         (path.size() == directory.size() || path[directory.size()] == '/');
+}
+
 }  // namespace
 
-int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, RequestPath* out,
-                    const char** reason) {
+void ApplyPathAlias(const PathAlias& alias, std::string* path) {
+  if (!IsWithin(*path, alias.from) || IsWithin(*path, alias.to)) return;
+  path->replace(0, alias.from.size(), alias.to);
+}
+
+int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, const PathAlias* alias,
+                    RequestPath* out, const char** reason) {
   if (path.find('\0') != std::string_view::npos) {
     *reason = PathProblemText(PathProblem::kEmbeddedNul);
     return EINVAL;
@@ -85,6 +96,7 @@ int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, Req
   }
   const std::string_view last = AppendComponents(path, &joined, &from_base, &out->has_dotdot);
   out->names_directory = path.back() == '/' || last == "." || last == "..";
+  if (alias != nullptr && path[0] == '/') ApplyPathAlias(*alias, &joined);
   if (pid != 0) {
     if (const size_t prefix = ProcSelfPrefix(joined); prefix != 0) {
       joined.replace(0, prefix, absl::StrCat("/proc/", pid));

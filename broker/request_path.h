@@ -18,15 +18,31 @@ struct RequestPath {
   bool names_directory = false;
 };
 
+// A name the sandboxee's absolute paths use for another directory: `from` ("/tmp") and every
+// path beneath it stand for `to` (a private directory) and the same path beneath it, as a bind
+// mount would, but for names only: what the broker reports (getcwd, a descriptor's path, the
+// decision log) is the real path. Both absolute and normalized; `from` is not "/".
+struct PathAlias {
+  std::string from;
+  std::string to;
+};
+
+// Rewrites `path` (absolute) when it is `alias.from` or beneath it, and not `alias.to` or
+// beneath it already: a name the sandboxee learned from the real path (TMPDIR) keeps working.
+// ".." is not folded first: "/tmp/.." is `to`'s parent, not "/".
+void ApplyPathAlias(const PathAlias& alias, std::string* path);
+
 // Joins `path` to `base` (an absolute directory without symlinks, "." or ".." components: the
 // directory descriptor's path, or the working directory) unless it is absolute, and cleans it
 // as RequestPath says. ".." right after a component of `base` is folded: `base` comes from the
 // kernel or the broker, never the sandboxee, and has no symlinks. "/proc/self" and
 // "/proc/thread-self" become "/proc/<pid>": the sandboxee's, not the broker's (when `pid` is 0
-// they are left alone). Returns 0, or the errno with `reason` set (static text): EINVAL for an
-// empty path or a NUL byte, ENAMETOOLONG beyond PATH_MAX - 1 bytes.
-int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, RequestPath* out,
-                    const char** reason);
+// they are left alone). An absolute `path` goes through `alias` (ApplyPathAlias) when it is not
+// null; a relative one does not, since `base` is a real path already. Returns 0, or the errno
+// with `reason` set (static text): EINVAL for an empty path or a NUL byte, ENAMETOOLONG beyond
+// PATH_MAX - 1 bytes.
+int JoinRequestPath(std::string_view path, std::string_view base, pid_t pid, const PathAlias* alias,
+                    RequestPath* out, const char** reason);
 
 // For the command line's paths, which the user gives: `path` joined to `base` unless absolute,
 // with ".", ".." and empty components folded lexically. Returns 0, or EINVAL or ENAMETOOLONG

@@ -211,6 +211,17 @@ Launcher& Launcher::ObserveAndLetThrough(NotificationBroker::Observer observer) 
   return *this;
 }
 
+Launcher& Launcher::SetResourceLimit(int resource, rlim_t value) {
+  for (auto& [set, old_value] : resource_limits_) {
+    if (set == resource) {
+      old_value = value;
+      return *this;
+    }
+  }
+  resource_limits_.emplace_back(resource, value);
+  return *this;
+}
+
 Launcher& Launcher::SetWorkingDirectory(std::string directory) {
   working_directory_ = std::move(directory);
   return *this;
@@ -291,6 +302,19 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
                           {stdio_fds_[0], stdio_fds_[1], stdio_fds_[2]},
                           syscalls_.fprog(),
                           file_redirection};
+  for (const auto& [resource, value] : resource_limits_) {
+    if (resource < 0 || resource >= RLIM_NLIMITS || resource == RLIMIT_CORE ||
+        plan.resource_limit_count == SandboxeeSetupPlan::kMaxResourceLimits) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("launcher: resource limit %d cannot be set", resource));
+    }
+    // At the hard limit the kernel sends SIGKILL, at the soft one SIGXCPU: the signal that
+    // tells which limit ended the program comes first.
+    const uint64_t hard =
+        resource == RLIMIT_CPU && value != RLIM_INFINITY && value + 1 != RLIM_INFINITY ? value + 1
+                                                                                       : value;
+    plan.resource_limits[plan.resource_limit_count++] = {resource, value, hard};
+  }
   UniqueFd null_fd;
   if (stdio_ == Stdio::kNull) {
     null_fd.reset(open("/dev/null", O_RDWR | O_CLOEXEC));

@@ -1,7 +1,10 @@
 #ifndef SBOX_LAUNCHER_LAUNCHER_H_
 #define SBOX_LAUNCHER_LAUNCHER_H_
 
+#include <sys/resource.h>
+
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -40,9 +43,9 @@ struct Program {
 //
 // In the child, before the sandboxee function runs: every descriptor but stdio and the channel
 // is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, RLIMIT_CORE is 0
-// (hard limit too: no core file), every capability is dropped (bounding set included, so that
-// not even an exec as uid 0 gets one back), no_new_privs is set, and the filter compiled in the
-// parent is installed. When the policy redirects file calls
+// (hard limit too: no core file), the resource limits of SetResourceLimit are set, every capability
+// is dropped (bounding set included, so that not even an exec as uid 0 gets one back), no_new_privs
+// is set, and the filter compiled in the parent is installed. When the policy redirects file calls
 // by trap (SyscallPolicy::redirection() is Redirection::kTrap), the SIGSYS handler of
 // sandboxee/file_redirection.h is installed first, with a broker channel of its own: the
 // function's unmodified libc and C++ file code then works through the broker, and the channel
@@ -74,6 +77,14 @@ class Launcher {
   // -1 inherits the parent's. The descriptors stay the caller's, and must stay open until Run
   // or RunProgram returns. The last of SetStdio and SetStdioFds decides.
   Launcher& SetStdioFds(int stdin_fd, int stdout_fd, int stderr_fd);
+  // A resource limit (RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC, ...) set
+  // in the child before the filter, soft and hard, so the sandboxee cannot raise it; a second
+  // call for one resource replaces the first. RLIMIT_CPU's hard limit is one second more, so
+  // that the kernel sends SIGXCPU at `value` (at the hard limit it sends SIGKILL). RLIMIT_NPROC
+  // counts every process of the sandboxee's real uid, not only the sandboxee's. A value above
+  // the current hard limit fails the set-up (EPERM) unless sbox may raise it. RLIMIT_CORE is
+  // always 0: Run and RunProgram refuse it with InvalidArgument, as a resource out of range.
+  Launcher& SetResourceLimit(int resource, rlim_t value);
   // Where the sandboxee's relative paths start, as the broker resolves them (absolute and
   // normalized). Default: the launching process's working directory at Run.
   Launcher& SetWorkingDirectory(std::string directory);
@@ -128,6 +139,7 @@ class Launcher {
   int stdio_fds_[3] = {-1, -1, -1};
   std::string working_directory_;
   NotificationBroker::Observer observer_;
+  std::vector<std::pair<int, rlim_t>> resource_limits_;  // (resource, value), one per resource
 };
 
 }  // namespace sbox

@@ -165,6 +165,8 @@ const char* SetupStepName(SetupStep step) {
       return "prlimit64(RLIMIT_CORE, 0)";
     case SetupStep::kCapabilities:
       return "dropping capabilities (PR_CAPBSET_DROP, PR_CAP_AMBIENT, capset)";
+    case SetupStep::kResourceLimits:
+      return "prlimit64 of a resource limit";
   }
   return "unknown step";
 }
@@ -235,6 +237,16 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   const uint64_t no_core[2] = {0, 0};  // struct rlimit64: soft, hard
   if (const long error = Raw(SYS_prlimit64, 0, RLIMIT_CORE, Ptr(no_core), 0); error != 0) {
     Fail(report, SetupStep::kCoreDumps, error);
+  }
+  // Before the capabilities go, so that sbox run as root may raise a hard limit too. Between
+  // fork (or clone) and exec, so async-signal-safe: raw syscalls on the plan's fixed array, no
+  // malloc, no locks, no absl.
+  for (int i = 0; i < plan.resource_limit_count; ++i) {
+    const SandboxeeSetupPlan::ResourceLimit& limit = plan.resource_limits[i];
+    const uint64_t value[2] = {limit.soft, limit.hard};  // struct rlimit64
+    if (const long error = Raw(SYS_prlimit64, 0, limit.resource, Ptr(value), 0); error != 0) {
+      Fail(report, SetupStep::kResourceLimits, error);
+    }
   }
   if (const long error = DropCapabilities(); error != 0) {
     Fail(report, SetupStep::kCapabilities, error);

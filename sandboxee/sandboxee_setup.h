@@ -29,6 +29,16 @@ struct SandboxeeSetupPlan {
   // (sandboxee/file_redirection.h) before the filter, over the channel. Launcher::Run only: an
   // exec'ed program's handler would not survive execve.
   bool file_redirection;
+  // Resource limits set (soft and hard) before the filter, after the core-dump limit;
+  // `resource_limit_count` of them, at most kMaxResourceLimits.
+  struct ResourceLimit {
+    int resource;   // RLIMIT_*
+    uint64_t soft;  // RLIM_INFINITY for none
+    uint64_t hard;
+  };
+  static constexpr int kMaxResourceLimits = 16;  // RLIM_NLIMITS on Linux
+  ResourceLimit resource_limits[kMaxResourceLimits] = {};
+  int resource_limit_count = 0;
 };
 
 // What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
@@ -52,6 +62,7 @@ enum class SetupStep : int32_t {
   kFileRedirection = 8,    // InstallFileRedirection: the handler's channel, the SIGSYS handler
   kCoreDumps = 9,          // prlimit64(RLIMIT_CORE) to 0, hard limit included
   kCapabilities = 10,      // dropping every capability (bounding, ambient, permitted)
+  kResourceLimits = 11,    // prlimit64 of the plan's resource limits
 };
 
 const char* SetupStepName(SetupStep step);
@@ -65,11 +76,11 @@ struct SetupReport {
 };
 
 // Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
-// it), no core dumps, no capabilities, no_new_privs, seccomp, report. Returns only on success: the
-// filter is installed, and the channel (as kSandboxeeChannelFd) and stdio are the only open
-// descriptors, besides the file redirection handler's own channel (close-on-exec) when it was
-// installed. On failure it reports the step and errno to the parent and calls
-// _exit(kSetupFailedExitCode).
+// it), no core dumps, the plan's resource limits, no capabilities, no_new_privs, seccomp, report.
+// Returns only on success: the filter is installed, and the channel (as kSandboxeeChannelFd) and
+// stdio are the only open descriptors, besides the file redirection handler's own channel
+// (close-on-exec) when it was installed. On failure it reports the step and errno to the parent and
+// calls _exit(kSetupFailedExitCode).
 void PrepareSandboxee(const SandboxeeSetupPlan& plan);
 
 // The same steps, after resetting every signal to its default disposition and clearing the

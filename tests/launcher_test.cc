@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -264,6 +266,73 @@ TEST(Launcher, BadPoliciesAreRejectedWithTheirName) {
   absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::Builder().Allow("no_such_call").Build();
   EXPECT_EQ(syscalls.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(syscalls.status().message().find("no_such_call"), absl::string_view::npos);
+}
+
+// A busy loop under RLIMIT_CPU is ended by SIGXCPU, the signal that names the CPU limit (the
+// hard limit, one second later, would be SIGKILL).
+TEST(Launcher, ResourceLimitCpuEndsABusyLoopWithSigxcpu) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetResourceLimit(RLIMIT_CPU, 1).SetTimeout(absl::Seconds(20));
+  absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
+    volatile uint64_t spins = 0;
+    for (;;) ++spins;
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kSignaled) << result->ToString();
+  EXPECT_EQ(result->signal, SIGXCPU) << result->ToString();
+}
+
+// A write past RLIMIT_FSIZE to a regular file (stdout here) raises SIGXFSZ; the file stops at
+// the limit.
+TEST(Launcher, ResourceLimitFsizeEndsAWritePastItWithSigxfsz) {
+  const testing::ScratchDir dir;
+  const std::string path = dir.WriteFile("out", "");
+  const UniqueFd out(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(out.valid());
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetResourceLimit(RLIMIT_FSIZE, 4096).SetStdioFds(-1, out.get(), -1);
+  absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
+    static const char block[1024] = {};
+    for (int i = 0; i < 8; ++i) {
+      if (write(1, block, sizeof(block)) != static_cast<ssize_t>(sizeof(block))) return 1;
+    }
+    return 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, SandboxResult::Outcome::kSignaled) << result->ToString();
+  EXPECT_EQ(result->signal, SIGXFSZ) << result->ToString();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4096);
+}
+
+// The limits are the sandboxee's, soft and hard: it cannot raise them back.
+TEST(Launcher, ResourceLimitsAreSetSoftAndHard) {
+  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
+  ASSERT_TRUE(files.ok()) << files.status();
+  // getrlimit and setrlimit are prlimit64 of the caller's own pid.
+  absl::StatusOr<SyscallPolicy> syscalls =
+      SyscallPolicy::BrokeredParser().Allow("prlimit64").Build();
+  ASSERT_TRUE(syscalls.ok()) << syscalls.status();
+  Launcher launcher(*std::move(files), *std::move(syscalls));
+  launcher.SetResourceLimit(RLIMIT_NOFILE, 64).SetResourceLimit(RLIMIT_NOFILE, 32);
+  absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
+    rlimit limit = {};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1;
+    if (limit.rlim_cur != 32 || limit.rlim_max != 32) return 2;
+    limit.rlim_cur = limit.rlim_max = 64;
+    return setrlimit(RLIMIT_NOFILE, &limit) == 0 ? 3 : 0;
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->ToString(), "exited with code 0");
+}
+
+TEST(Launcher, ResourceLimitOnCoreDumpsIsRefused) {
+  Launcher launcher = MakeLauncher(FilePolicy::Builder());
+  launcher.SetResourceLimit(RLIMIT_CORE, 1 << 20);
+  absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) { return 0; });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
 }
 
 }  // namespace

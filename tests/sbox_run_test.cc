@@ -29,6 +29,8 @@
 #include "tests/subprocess.h"
 #include "tools/run_command.h"
 
+extern char** environ;
+
 namespace sbox {
 namespace {
 
@@ -713,6 +715,183 @@ TEST(SboxReport, AReportThePolicyLetsTheProgramWriteIsRefused) {
 }
 
 // `sbox learn` OPTIONS -- COMMAND.
+// This process's environment with `extra` ("NAME=value") added.
+std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra) {
+  std::vector<std::string> env = extra;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+// `sbox run` OPTIONS -- COMMAND with `env` as sbox's environment.
+CommandResult SboxIn(const std::vector<std::string>& env, const std::vector<std::string>& options,
+                     const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {kSbox, "run"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return RunCommand(argv, "", env);
+}
+
+std::vector<std::string> Entries(const std::string& directory) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    names.push_back(entry.path().filename());
+  }
+  return names;
+}
+
+// sort spills to TMPDIR when its buffer is small: under --private-tmp it works, in a directory
+// made under sbox's own TMPDIR and gone after the run.
+TEST(SboxPrivateTmp, SortSpillsToThePrivateDirectory) {
+  const Samples samples;
+  std::string lines;
+  for (int i = 0; i < 5000; ++i) lines += std::to_string((i * 7919) % 5000) + "\n";
+  const std::string input = samples.dir().WriteFile("lines.txt", lines);
+  const std::string base = samples.dir().MakeDir("base");
+  const CommandResult direct = RunCommand({"/usr/bin/sort", input});
+  ASSERT_EQ(direct.exit_code, 0) << Describe(direct);
+  CommandResult r =
+      SboxIn(EnvironmentWith({"TMPDIR=" + base}), {"--private-tmp", "--allow-read", input},
+             {"sort", "--buffer-size=1K", input});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, direct.out);
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(Entries(base).empty());
+  // Without it, sort has nowhere to spill.
+  r = SboxIn(EnvironmentWith({"TMPDIR=" + base}), {"--allow-read", input},
+             {"sort", "--buffer-size=1K", input});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+}
+
+// A program that makes /tmp/NAME and opens it again by that name works on the private
+// directory: TMPDIR names it, the real /tmp never sees the file, and the directory is gone.
+TEST(SboxPrivateTmp, SlashTmpIsThePrivateDirectory) {
+  const Samples samples;
+  const std::string base = samples.dir().MakeDir("base");
+  const std::string name = absl::StrCat("sbox-run-test-", getpid());
+  const std::string script = absl::StrCat(
+      "import os\n"
+      "open('/tmp/",
+      name,
+      "', 'w').write('made')\n"
+      "os.mkdir('/tmp/d')\n"
+      "os.symlink('/tmp/",
+      name,
+      "', '/tmp/d/link')\n"
+      "print(open('/tmp/d/link').read(), os.environ['TMPDIR'].startswith('",
+      base, "/sbox-tmp.'), sorted(os.listdir('/tmp')))\n");
+  const std::string policy = samples.dir().WriteFile(
+      "tmp.policy", absl::StrCat("include \"", Policy("default.policy"), "\"\nprivate-tmp\n"));
+  for (const std::vector<std::string>& options :
+       {std::vector<std::string>{"--private-tmp", "--allow-read", "/usr"},
+        std::vector<std::string>{"--policy", policy, "--allow-read", "/usr"}}) {
+    CommandResult r = SboxIn(EnvironmentWith({"TMPDIR=" + base}), options,
+                             {"/usr/bin/python3", "-S", "-c", script});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(r.out, absl::StrCat("made True ['d', '", name, "']\n"));
+    struct stat st;
+    EXPECT_NE(stat(("/tmp/" + name).c_str(), &st), 0);
+    EXPECT_TRUE(Entries(base).empty());
+  }
+  // A grant beneath /tmp could never be reached by the program: refused before the run.
+  CommandResult r = Sbox({"--private-tmp", "--allow-read", "/tmp/x"}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_NE(r.err.find("--allow-read /tmp/x: the program's /tmp is its private one"),
+            std::string::npos)
+      << r.err;
+}
+
+// The directory goes whatever the outcome: a crash, a timeout.
+TEST(SboxPrivateTmp, RemovedWhateverTheOutcome) {
+  const Samples samples;
+  const std::string base = samples.dir().MakeDir("base");
+  const std::vector<std::string> env = EnvironmentWith({"TMPDIR=" + base});
+  EXPECT_EQ(SboxIn(env, {"--private-tmp"}, {kProbe, "crash"}).exit_code, 128 + SIGSEGV);
+  EXPECT_TRUE(Entries(base).empty());
+  EXPECT_EQ(SboxIn(env, {"--private-tmp", "--timeout", "0.3"}, {kProbe, "sleep", "30"}).exit_code,
+            kRunTimedOut);
+  EXPECT_TRUE(Entries(base).empty());
+}
+
+// The program gets the documented variables, not the caller's others.
+TEST(SboxEnvironment, OnlyTheDocumentedVariablesUnlessAsked) {
+  const std::vector<std::string> env =
+      EnvironmentWith({"FOO_SECRET=x", "HOME=/home/someone", "TZ=UTC"});
+  CommandResult r = SboxIn(env, {}, {"env"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out.find("FOO_SECRET"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HOME=/home/someone\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TZ=UTC\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SBOX_BROKER_FD=3\n"), std::string::npos) << r.out;
+  r = SboxIn(env, {"--keep-env", "FOO_SECRET", "--setenv", "A=b=c"}, {"env"});
+  EXPECT_NE(r.out.find("FOO_SECRET=x\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("A=b=c\n"), std::string::npos) << r.out;
+  r = SboxIn(env, {"--keep-env-all"}, {"env"});
+  EXPECT_NE(r.out.find("FOO_SECRET=x\n"), std::string::npos) << r.out;
+  r = Sbox({"--setenv", "NOEQUALS"}, {"env"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox run: --setenv: expected NAME=VALUE")) << r.err;
+  // sbox learn runs the program under the same environment.
+  r = RunCommand({kSbox, "learn", "--", "/usr/bin/env"}, "", env);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out.find("FOO_SECRET"), std::string::npos) << r.out;
+}
+
+// A failed run says which file operations were refused and how to grant them; -v says each as
+// it happens.
+TEST(SboxDenials, AFailedRunListsWhatWasRefused) {
+  const Samples samples;
+  CommandResult r = Sbox({}, {"cat", samples.secret()});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_NE(r.err.find(absl::StrCat("open \"", samples.secret(),
+                                    "\" O_RDONLY: denied, ENOENT: no rule covers")),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(absl::StrCat("; to grant it: --allow-read ", samples.secret(),
+                                    ", or the policy line `file r ", samples.secret(), "`\n")),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(" file operation"), std::string::npos) << r.err;
+  // A permission the rule lacks is listed even when the program exits 0.
+  r = Sbox({"--allow-read", samples.dir().path()}, {kProbe, "write", samples.text()});
+  EXPECT_NE(r.err.find(absl::StrCat("open \"", samples.text(), "\" O_WRONLY")), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--allow-write " + samples.text()), std::string::npos) << r.err;
+  r = Sbox({"-v"}, {"cat", samples.secret()});
+  EXPECT_NE(r.err.find(absl::StrCat("sbox: open \"", samples.secret(),
+                                    "\" O_RDONLY: denied, ENOENT: no rule covers")),
+            std::string::npos)
+      << r.err;
+}
+
+// A busy loop under --rlimit-cpu ends by SIGXCPU, and a write past --rlimit-fsize by SIGXFSZ;
+// sbox says which limit it was.
+TEST(SboxLimits, TheLimitThatEndedTheProgramIsNamed) {
+  const Samples samples;
+  CommandResult r = Sbox({"--rlimit-cpu", "1", "--allow-read", "/usr", "--timeout", "30"},
+                         {"/usr/bin/python3", "-S", "-c", "while True: pass"});
+  EXPECT_EQ(r.exit_code, 128 + SIGXCPU) << Describe(r);
+  EXPECT_NE(r.err.find("sbox: killed by SIGXCPU: the CPU time limit ran out (--rlimit-cpu 1)\n"),
+            std::string::npos)
+      << r.err;
+  const std::string out = samples.dir().MakeDir("out");
+  // tee writes its stdin to the file.
+  r = Sbox({"--rlimit-fsize", "4K", "--allow-write", out}, {"tee", out + "/f"},
+           std::string(64 << 10, 'x'));
+  EXPECT_EQ(r.exit_code, 128 + SIGXFSZ) << Describe(r);
+  EXPECT_NE(r.err.find("sbox: killed by SIGXFSZ: a write went past the file size limit "
+                       "(--rlimit-fsize 4 KiB)\n"),
+            std::string::npos)
+      << r.err;
+  struct stat st;
+  ASSERT_EQ(stat((out + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4096);
+  r = Sbox({"--rlimit-nofile", "0"}, {kProbe, "exit", "0"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_TRUE(absl::StartsWith(r.err, "sbox run: --rlimit-nofile: expected a positive")) << r.err;
+}
+
 CommandResult Learn(const std::vector<std::string>& options,
                     const std::vector<std::string>& command) {
   std::vector<std::string> argv = {kSbox, "learn"};

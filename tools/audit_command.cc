@@ -172,6 +172,11 @@ std::optional<FileRow> FileRowOf(const PolicyRule& rule) {
       row.permissions = PermissionsText(0);
       row.error = ErrnoName(rule.error);
       break;
+    case PolicyRule::Kind::kPrivateTmp:
+      // What the program's /tmp is: a fresh directory of its own, every right in it.
+      row.path = "/tmp";
+      row.permissions = PermissionsText(kRead | kWrite | kCreate | kDelete);
+      break;
   }
   // The keyword as the policy text spells it.
   const std::string text = FormatRule(rule);

@@ -93,6 +93,26 @@ TEST(Audit, TextListsTheFileRules) {
                          "-            create-modes  0640 0750    -       ", p, ":1\n"));
 }
 
+// A private-tmp line is the program's /tmp, every right in it; --diff and --lint see it as such
+// (a private directory is nobody else's: no finding).
+TEST(Audit, PrivateTmpIsARowOnTmp) {
+  ScratchDir dir;
+  const std::string p = dir.WriteFile("p.policy", "private-tmp\ntree r /usr\n");
+  const std::string q = dir.WriteFile("q.policy", "tree r /usr\n");
+  Output o = Audit({p});
+  ASSERT_EQ(o.status, kAuditOk) << o.err;
+  const size_t files = o.out.find("\n\n");
+  ASSERT_NE(files, std::string::npos) << o.out;
+  EXPECT_EQ(o.out.substr(files + 2),
+            absl::StrCat("PATH  KIND         PERMISSIONS  ERRNO  SOURCE\n",
+                         "/tmp  private-tmp  rwcd         -      ", p, ":1\n",
+                         "/usr  tree         r            -      ", p, ":2\n"));
+  o = Audit({"--diff", p, q});
+  EXPECT_EQ(o.out, "- /tmp: private-tmp rwcd\n");
+  o = Audit({"--lint", p});
+  EXPECT_EQ(o.out, "");
+}
+
 TEST(Audit, JsonListsTheFileRules) {
   ScratchDir dir;
   const std::string p =

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <memory>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -39,7 +41,16 @@ options:
   --audit-log-max-bytes N
                        write at most N bytes to the audit log (default 64 MiB)
   --timeout SECONDS    kill the program after this long
+  --setenv NAME=VALUE  set a variable in the program's environment (repeatable)
+  --keep-env NAME      pass the caller's NAME on to the program (repeatable)
+  --keep-env-all       pass the caller's whole environment on
+  --rlimit-as BYTES, --rlimit-cpu SECONDS, --rlimit-fsize BYTES, --rlimit-nofile N,
+  --rlimit-nproc N     resource limits, as for sbox run
   --help               this text
+
+environment: as under sbox run, so that the policy is learned under the environment it will run
+under: PATH=/usr/local/bin:/usr/bin:/bin, and the caller's HOME, LANG, TZ, TERM and TMPDIR
+when set; nothing else unless --keep-env, --keep-env-all or --setenv says so
 
 exit status: as sbox run: the program's own, 128+N for signal N, 124 timed out, 125 sbox
 could not start it, 126 not executable, 127 not found
@@ -59,9 +70,11 @@ std::string CommandLine(const std::vector<std::string>& command) {
 int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
   ProgramToRun program;
-  if (const int status = PrepareProgram(
-          args, {"--out", "--cwd", "--audit-log", "--audit-log-max-bytes", "--timeout"}, "learn",
-          kLearnUsage, out, err, &options, &program);
+  std::set<std::string> accepted = {"--out", "--cwd", "--audit-log", "--audit-log-max-bytes",
+                                    "--timeout"};
+  accepted.insert(EnvironmentAndLimitOptions().begin(), EnvironmentAndLimitOptions().end());
+  if (const int status =
+          PrepareProgram(args, accepted, "learn", kLearnUsage, out, err, &options, &program);
       status >= 0) {
     return status;
   }
@@ -108,10 +121,11 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
       .ObserveAndLetThrough([&learner](const seccomp_data& call) {
         learner.AddSyscall(call.nr, reinterpret_cast<const uint64_t*>(call.args));
       });
+  for (const auto& [resource, value] : options.rlimits) launcher.SetResourceLimit(resource, value);
   Program spec;
   spec.path = program.path;
   spec.argv = options.command;
-  spec.env = Environment();
+  spec.env = ProgramEnvironment(options, Environment(), "");
 
   absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
   if (!result.ok()) {

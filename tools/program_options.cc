@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -20,6 +22,70 @@ extern char** environ;
 
 namespace sbox {
 namespace {
+
+// The --rlimit-* options: name, resource, and whether the value is bytes (K, M, G allowed).
+struct LimitOption {
+  const char* name;
+  int resource;
+  bool bytes;
+  const char* unit;
+};
+constexpr LimitOption kLimitOptions[] = {
+    {"--rlimit-as", RLIMIT_AS, true, "bytes"},
+    {"--rlimit-cpu", RLIMIT_CPU, false, "seconds"},
+    {"--rlimit-fsize", RLIMIT_FSIZE, true, "bytes"},
+    {"--rlimit-nofile", RLIMIT_NOFILE, false, "descriptors"},
+    {"--rlimit-nproc", RLIMIT_NPROC, false, "processes"},
+};
+
+const LimitOption* FindLimitOption(const std::string& name) {
+  for (const LimitOption& option : kLimitOptions) {
+    if (name == option.name) return &option;
+  }
+  return nullptr;
+}
+
+const LimitOption* FindLimitResource(int resource) {
+  for (const LimitOption& option : kLimitOptions) {
+    if (option.resource == resource) return &option;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<rlim_t> ParseLimit(const LimitOption& option, const std::string& value) {
+  std::string digits = value;
+  rlim_t scale = 1;
+  if (option.bytes && !digits.empty()) {
+    const char suffix = digits.back();
+    const rlim_t scales[] = {1ull << 10, 1ull << 20, 1ull << 30};
+    if (const size_t at = std::string("KMG").find(suffix); at != std::string::npos) {
+      scale = scales[at];
+      digits.pop_back();
+    }
+  }
+  uint64_t number = 0;
+  if (!absl::SimpleAtoi(digits, &number) || number == 0 || number > (1ull << 62) / scale) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option.name, ": expected a positive whole number of ", option.unit,
+                     option.bytes ? " (K, M or G may follow)" : "", ", found '", value, "'"));
+  }
+  return number * scale;
+}
+
+// "100 MiB" for whole multiples, else the bytes.
+std::string BytesText(rlim_t bytes) {
+  for (const auto& [shift, unit] :
+       {std::make_pair(30, "GiB"), std::make_pair(20, "MiB"), std::make_pair(10, "KiB")}) {
+    if (bytes % (1ull << shift) == 0) return absl::StrCat(bytes >> shift, " ", unit);
+  }
+  return absl::StrCat(bytes, " bytes");
+}
+
+// The option as it could have been given: "--rlimit-as 100 MiB", "--rlimit-cpu 1".
+std::string LimitText(int resource, rlim_t value) {
+  const LimitOption* option = FindLimitResource(resource);
+  return absl::StrCat(option->name, " ", option->bytes ? BytesText(value) : absl::StrCat(value));
+}
 
 std::string CurrentDirectory() {
   char buffer[PATH_MAX];
@@ -47,9 +113,18 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       break;
     }
     const size_t equals = arg.find('=');
-    const std::string name = arg.substr(0, equals);
+    const std::string name = arg == "-v" ? "--verbose" : arg.substr(0, equals);
     if (accepted.count(name) == 0) {
       return absl::InvalidArgumentError(absl::StrCat("unknown option '", name, "'"));
+    }
+    if (ProgramOptionFlags().count(name) != 0) {
+      if (equals != std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
+      }
+      (name == "--private-tmp"    ? options.private_tmp
+       : name == "--keep-env-all" ? options.keep_env_all
+                                  : options.verbose) = true;
+      continue;
     }
     std::string value;
     if (equals != std::string::npos) {
@@ -60,7 +135,8 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
     }
     if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is empty"));
-    const bool repeatable = name == "--allow-read" || name == "--allow-write";
+    const bool repeatable = name == "--allow-read" || name == "--allow-write" ||
+                            name == "--setenv" || name == "--keep-env";
     if (!repeatable && !seen.insert(name).second) {
       return absl::InvalidArgumentError(absl::StrCat(name, " is given twice"));
     }
@@ -68,6 +144,23 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       options.allow_read.push_back(value);
     } else if (name == "--allow-write") {
       options.allow_write.push_back(value);
+    } else if (name == "--setenv") {
+      const size_t separator = value.find('=');
+      if (separator == std::string::npos || separator == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--setenv: expected NAME=VALUE with a non-empty NAME, found '", value, "'"));
+      }
+      options.setenv.push_back(value);
+    } else if (name == "--keep-env") {
+      if (value.find('=') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--keep-env: expected a variable's NAME (no '='), found '", value, "'"));
+      }
+      options.keep_env.push_back(value);
+    } else if (const LimitOption* limit = FindLimitOption(name); limit != nullptr) {
+      absl::StatusOr<rlim_t> parsed = ParseLimit(*limit, value);
+      if (!parsed.ok()) return parsed.status();
+      options.rlimits[limit->resource] = *parsed;
     } else if (name == "--timeout") {
       double seconds = 0;
       if (!absl::SimpleAtod(value, &seconds) || !(seconds > 0) || seconds > 1e9) {
@@ -167,8 +260,38 @@ int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std
   switch (result.outcome) {
     case SandboxResult::Outcome::kExited:
       return result.exit_code;
-    case SandboxResult::Outcome::kSignaled:
+    case SandboxResult::Outcome::kSignaled: {
+      const auto limit = [&](int resource) -> std::string {
+        const auto found = options.rlimits.find(resource);
+        return found == options.rlimits.end() ? "" : LimitText(resource, found->second);
+      };
+      const char* abbreviation = sigabbrev_np(result.signal);
+      const std::string signal = abbreviation != nullptr
+                                     ? absl::StrCat("killed by SIG", abbreviation)
+                                     : absl::StrCat("killed by signal ", result.signal);
+      if (result.signal == SIGXCPU) {
+        const std::string set = limit(RLIMIT_CPU);
+        Report(err, 0,
+               absl::StrCat(signal, ": the CPU time limit ran out",
+                            set.empty() ? " (inherited by sbox)" : absl::StrCat(" (", set, ")")));
+      } else if (result.signal == SIGXFSZ) {
+        const std::string set = limit(RLIMIT_FSIZE);
+        Report(err, 0,
+               absl::StrCat(signal, ": a write went past the file size limit",
+                            set.empty() ? " (inherited by sbox)" : absl::StrCat(" (", set, ")")));
+      } else if (const std::string set = limit(RLIMIT_CPU);
+                 result.signal == SIGKILL && !set.empty()) {
+        Report(err, 0,
+               absl::StrCat(signal, "; ", set,
+                            " (the kernel kills at the hard limit, a second after SIGXCPU)"));
+      } else if (const std::string set = limit(RLIMIT_AS);
+                 (result.signal == SIGSEGV || result.signal == SIGBUS ||
+                  result.signal == SIGABRT) &&
+                 !set.empty()) {
+        Report(err, 0, absl::StrCat(signal, "; ", set, " (an allocation it refused may be why)"));
+      }
       return 128 + result.signal;
+    }
     case SandboxResult::Outcome::kTimedOut:
       return Report(err, kRunTimedOut,
                     absl::StrCat("timed out after ", absl::FormatDuration(options.timeout),
@@ -224,6 +347,33 @@ int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostrea
 std::vector<std::string> Environment() {
   std::vector<std::string> variables;
   for (char** e = environ; *e != nullptr; ++e) variables.emplace_back(*e);
+  return variables;
+}
+
+std::vector<std::string> ProgramEnvironment(const ProgramOptions& options,
+                                            const std::vector<std::string>& caller,
+                                            const std::string& private_tmp) {
+  std::map<std::string, std::string> by_name;  // NAME -> "NAME=value"
+  const auto name_of = [](const std::string& variable) {
+    return variable.substr(0, variable.find('='));
+  };
+  std::map<std::string, std::string> callers;
+  for (const std::string& variable : caller) callers.emplace(name_of(variable), variable);
+  const auto keep = [&](const std::string& name) {
+    if (const auto found = callers.find(name); found != callers.end())
+      by_name[name] = found->second;
+  };
+  if (options.keep_env_all) {
+    by_name = callers;
+  } else {
+    by_name["PATH"] = absl::StrCat("PATH=", kProgramPath);
+    for (const char* name : {"HOME", "LANG", "TZ", "TERM", "TMPDIR"}) keep(name);
+  }
+  if (!private_tmp.empty()) by_name["TMPDIR"] = absl::StrCat("TMPDIR=", private_tmp);
+  for (const std::string& name : options.keep_env) keep(name);
+  for (const std::string& variable : options.setenv) by_name[name_of(variable)] = variable;
+  std::vector<std::string> variables;
+  for (auto& [name, variable] : by_name) variables.push_back(std::move(variable));
   return variables;
 }
 

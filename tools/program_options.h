@@ -1,6 +1,9 @@
 #ifndef SBOX_TOOLS_PROGRAM_OPTIONS_H_
 #define SBOX_TOOLS_PROGRAM_OPTIONS_H_
 
+#include <sys/resource.h>
+
+#include <map>
 #include <memory>
 #include <ostream>
 #include <set>
@@ -35,16 +38,46 @@ struct ProgramOptions {
   absl::Duration timeout = absl::InfiniteDuration();         // --timeout SECONDS
   std::string report;                                        // --report FILE
   int report_fd = -1;                                        // --report-fd N
+  bool private_tmp = false;                                  // --private-tmp
+  std::vector<std::string> setenv;                           // --setenv NAME=VALUE, repeatable
+  std::vector<std::string> keep_env;                         // --keep-env NAME, repeatable
+  bool keep_env_all = false;                                 // --keep-env-all
+  bool verbose = false;                                      // -v, --verbose
+  // --rlimit-as, --rlimit-cpu, --rlimit-fsize, --rlimit-nofile, --rlimit-nproc: RLIMIT_* to
+  // the value (bytes, seconds or a count).
+  std::map<int, rlim_t> rlimits;
   std::vector<std::string> command;  // PROGRAM ARGS..., after "--" or the first non-option
   bool help = false;                 // --help or -h
 };
 
+// The options that take no value; every other option takes one.
+inline const std::set<std::string>& ProgramOptionFlags() {
+  static const std::set<std::string>* const flags =
+      new std::set<std::string>{"--private-tmp", "--keep-env-all", "--verbose"};
+  return *flags;
+}
+
+// The options of the program's environment and resource limits, which `sbox run` and
+// `sbox learn` both take.
+inline const std::set<std::string>& EnvironmentAndLimitOptions() {
+  static const std::set<std::string>* const options = new std::set<std::string>{
+      "--setenv",     "--keep-env",     "--keep-env-all",  "--rlimit-as",
+      "--rlimit-cpu", "--rlimit-fsize", "--rlimit-nofile", "--rlimit-nproc"};
+  return *options;
+}
+
+// The PATH a program gets unless --keep-env PATH or --setenv PATH=... says otherwise.
+inline constexpr char kProgramPath[] = "/usr/local/bin:/usr/bin:/bin";
+
 // Parses `args` (after the command's name). Options take a value as the next argument or after
-// '='; `accepted` names those this command takes. InvalidArgument naming the option for an
-// unknown or repeated-but-single option, a missing or empty value, a --timeout that is not a
+// '=', but the flags of ProgramOptionFlags() (and -v), which take none; `accepted` names those
+// this command takes. InvalidArgument naming the option for an unknown or repeated-but-single
+// option, a missing or empty value, a value given to a flag, a --timeout that is not a
 // positive number of seconds, an --audit-log-max-bytes that is not a whole number of at least
 // 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
-// --report-fd together, or no PROGRAM.
+// --report-fd together, a --setenv without '=' or with an empty name, a --keep-env name that is
+// empty or holds '=', an --rlimit-* value that is not a positive whole number (BYTES may end in
+// K, M or G, powers of 1024), or no PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
 
@@ -71,7 +104,11 @@ struct ProgramToRun {
 int ResolveProgram(const ProgramOptions& options, std::ostream& err, ProgramToRun* out);
 
 // The exit status for a finished run that was not a violation: the program's code, 128+N, or
-// kRunTimedOut with its line on `err`.
+// kRunTimedOut with its line on `err`. A program killed by a signal that tells which resource
+// limit ended it gets a line saying so: SIGXCPU (the CPU time limit), SIGXFSZ (the file size
+// limit). For a signal that only may come from a limit (SIGKILL under --rlimit-cpu, the kernel's
+// answer at the hard limit; SIGSEGV, SIGBUS or SIGABRT under --rlimit-as, the usual ends of a
+// refused allocation) the line names the limit as a hint, not as the cause.
 int ExitStatusOf(const SandboxResult& result, const ProgramOptions& options, std::ostream& err);
 
 // Parses `args` as ParseProgramOptions does; prints `usage` to `out` for --help (status 0), or
@@ -95,8 +132,20 @@ int PrepareProgram(const std::vector<std::string>& args, const std::set<std::str
 int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostream& err,
                  std::unique_ptr<JsonLinesAuditLog>* log);
 
-// This process's environment, which the program inherits.
+// This process's environment ("NAME=value" each).
 std::vector<std::string> Environment();
+
+// The program's environment, from the caller's (`caller`, "NAME=value" each):
+//   - PATH is kProgramPath; HOME, LANG, TZ and TERM are the caller's, when set;
+//   - TMPDIR is `private_tmp` when it is not empty (--private-tmp), else the caller's, when set;
+//   - --keep-env-all keeps every variable of the caller's (PATH too), and --keep-env NAME the
+//     caller's NAME, when set;
+//   - then each --setenv NAME=VALUE, in order (the last for a name wins), over all of these.
+// Nothing else of the caller's: a secret in its environment does not reach the program. The
+// launcher adds SBOX_BROKER_FD. Sorted by name.
+std::vector<std::string> ProgramEnvironment(const ProgramOptions& options,
+                                            const std::vector<std::string>& caller,
+                                            const std::string& private_tmp);
 
 // Writes "sbox: TEXT" on its own line to `err` and returns `status`.
 int Report(std::ostream& err, int status, const std::string& text);

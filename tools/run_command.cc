@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -27,6 +28,8 @@
 #include "broker/request_path.h"
 #include "broker/syscall_policy.h"
 #include "launcher/launcher.h"
+#include "tools/denial_summary.h"
+#include "tools/private_tmp.h"
 #include "tools/program_options.h"
 #include "tools/run_report.h"
 #include "tools/violation_advice.h"
@@ -39,24 +42,51 @@ constexpr char kRunUsage[] = R"(usage: sbox run [OPTIONS] -- PROGRAM [ARGS...]
 Runs PROGRAM (found on PATH as a shell would) confined: a seccomp filter from its first
 instruction, and every file it opens checked and opened by the broker.
 
+recipes:
+  sbox run --allow-read /usr --allow-read /etc --allow-read in.png --allow-write out/ \
+      -- convert in.png out/x.ppm          read the inputs, write one output tree
+  sbox run --private-tmp --allow-read big.txt -- sort --buffer-size=1K big.txt
+                                           a program that needs temporary files
+  sbox learn --out p.policy -- prog input  learn what one trusted run needs, then:
+  sbox audit --lint p.policy && sbox run --policy p.policy -- prog other-input
+
 options:
   --policy FILE        the policy (broker/POLICY_FORMAT.md); default: the built-in policy
                        (policies/default.policy: read what is granted, write stdout and
                        stderr, no network, no exec, no new files)
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
+  --private-tmp        a fresh directory of the program's own as TMPDIR and as /tmp, removed
+                       after the run (as a policy's `private-tmp` line)
   --cwd DIR            the program's working directory (default: the current one)
+  --setenv NAME=VALUE  set a variable in the program's environment (repeatable)
+  --keep-env NAME      pass the caller's NAME on to the program (repeatable)
+  --keep-env-all       pass the caller's whole environment on
+  --rlimit-as BYTES    limit the program's address space (K, M or G may follow the number)
+  --rlimit-cpu SECONDS limit its CPU time (SIGXCPU, then SIGKILL a second later)
+  --rlimit-fsize BYTES limit the size of a file it writes (SIGXFSZ)
+  --rlimit-nofile N    limit its open descriptors
+  --rlimit-nproc N     limit the processes of its user: every process of the uid counts
+  --timeout SECONDS    kill the program after this long (a positive number, fractions allowed)
   --audit-log FILE     append every file decision of the broker to FILE, one JSON object a line,
                        and a last line that counts what was written and dropped
   --audit-log-max-bytes N
                        write at most N bytes to the audit log (default 64 MiB); decisions past
                        it are dropped and counted
-  --timeout SECONDS    kill the program after this long (a positive number, fractions allowed)
   --report FILE        write the run's result to FILE as one JSON object (tools/README.md):
                        the channel to trust, since the program shares stderr and chooses its
                        own exit status; refused when the policy lets the program write FILE
   --report-fd N        the same, to descriptor N (3 or above), which the program never holds
+  -v, --verbose        print each refused file operation on stderr as it happens
   --help               this text
+
+environment: PATH=/usr/local/bin:/usr/bin:/bin, the caller's HOME, LANG, TZ and TERM when set,
+TMPDIR (the private one with --private-tmp, else the caller's when set), SBOX_BROKER_FD=3;
+nothing else unless --keep-env, --keep-env-all or --setenv says so
+
+at exit, when the broker refused file operations, sbox prints how many and the first few, each
+with the option or policy line that grants it; a path no rule covers, which the program was
+told is absent, is listed only when the program failed, and a mere lookup of one never
 
 exit status: the program's own; 128+N when signal N killed it; 159 when it made a syscall the
 policy refuses (one line on stderr names the call and the policy line); 124 when it timed
@@ -106,11 +136,12 @@ void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
 
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
-  if (const int status =
-          ParseOrExplain(args,
-                         {"--policy", "--allow-read", "--allow-write", "--cwd", "--audit-log",
-                          "--audit-log-max-bytes", "--timeout", "--report", "--report-fd"},
-                         "run", kRunUsage, out, err, &options);
+  std::set<std::string> accepted = {"--policy",      "--allow-read", "--allow-write",
+                                    "--cwd",         "--audit-log",  "--audit-log-max-bytes",
+                                    "--timeout",     "--report",     "--report-fd",
+                                    "--private-tmp", "--verbose"};
+  accepted.insert(EnvironmentAndLimitOptions().begin(), EnvironmentAndLimitOptions().end());
+  if (const int status = ParseOrExplain(args, accepted, "run", kRunUsage, out, err, &options);
       status >= 0) {
     return status;
   }
@@ -160,12 +191,39 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (getcwd(here, sizeof(here)) == nullptr) {
     return setup_failed(kRunSetupFailed, absl::StrCat("run: getcwd: ", strerror(errno)));
   }
+  // Made before the grants, removed when this function returns, whatever the outcome.
+  std::optional<PrivateTmp> private_tmp;
+  if (options.private_tmp || parsed->private_tmp) {
+    absl::StatusOr<PrivateTmp> made = PrivateTmp::Create("");
+    if (!made.ok()) {
+      return setup_failed(kRunSetupFailed, absl::StrCat("run: ", made.status().message()));
+    }
+    private_tmp.emplace(*std::move(made));
+    parsed->files
+        .AllowTree(
+            private_tmp->path(), kRead | kWrite | kCreate | kDelete,
+            options.private_tmp ? "--private-tmp" : absl::StrCat(policy_name, ": private-tmp"))
+        .AliasPath("/tmp", private_tmp->path());
+  }
   for (const auto& [paths, write] :
        {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
     for (const std::string& given : *paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
       if (!path.ok()) {
         return setup_failed(kRunSetupFailed, absl::StrCat("run: ", path.status().message()));
+      }
+      // The program's /tmp is the private one: a grant there is reached only by a path
+      // relative to a working directory beneath it, never by its absolute name.
+      const auto within = [](const std::string& inner, const std::string& outer) {
+        return inner == outer || absl::StartsWith(inner, outer == "/" ? outer : outer + "/");
+      };
+      if (private_tmp.has_value() && within(*path, "/tmp") && !within(*path, program.cwd)) {
+        return setup_failed(
+            kRunSetupFailed,
+            absl::StrCat("run: ", write ? "--allow-write " : "--allow-read ", given,
+                         ": the program's /tmp is its private one (",
+                         options.private_tmp ? "--private-tmp" : "the policy's private-tmp",
+                         "), where this path does not exist; put the file elsewhere"));
       }
       AddGrant(parsed->files, *path, write);
     }
@@ -213,35 +271,49 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
           status, std::string(absl::StripSuffix(absl::StripPrefix(problem.str(), "sbox: "), "\n")));
     }
   }
-  // Every decision is counted for the report, and logged when asked.
-  std::atomic<int64_t> denials{0};
+  // Every refusal is counted for the report and the summary at exit (printed as it happens with
+  // -v), and every decision logged when asked.
+  DenialSummary denials(options.verbose ? &err : nullptr);
   const DecisionLog audit = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetWorkingDirectory(program.cwd).SetTimeout(options.timeout);
+  for (const auto& [resource, value] : options.rlimits) launcher.SetResourceLimit(resource, value);
   launcher.SetDecisionLog([&denials, &audit](const Decision& decision) {
-    if (!decision.allowed) denials.fetch_add(1, std::memory_order_relaxed);
+    denials.Add(decision);
     if (audit) audit(decision);
   });
   Program spec;
   spec.path = program.path;
   spec.argv = options.command;
-  spec.env = Environment();
+  spec.env = ProgramEnvironment(options, Environment(),
+                                private_tmp.has_value() ? private_tmp->path() : std::string());
 
   absl::StatusOr<SandboxResult> result = launcher.RunProgram(spec);
-  report.file_denials = denials.load();
+  report.file_denials = denials.count();
+  if (private_tmp.has_value()) {
+    if (absl::Status removed = private_tmp->Remove(); !removed.ok()) {
+      Report(err, 0, std::string(removed.message()));
+    }
+  }
   if (!result.ok()) {
     return setup_failed(kRunSetupFailed, absl::StrCat("run: ", result.status().message()));
   }
   report.result = *result;
   if (result->outcome != SandboxResult::Outcome::kViolation) {
-    return finish(ExitStatusOf(*result, options, err));
+    const int status = ExitStatusOf(*result, options, err);
+    // After the outcome's own line: a refusal may be why the program failed.
+    err << denials.Text(status != 0);
+    return finish(status);
   }
   // The advice carries the suggestion, with the policy line it concerns.
   report.advice = ViolationAdvice(parsed->rules, policy_name, *result->violation);
   SyscallViolation call = *result->violation;
   call.suggested_rule.clear();
-  return finish(Report(err, kRunViolation,
-                       absl::StrCat("policy violation: ", call.ToString(), "; ", report.advice)));
+  const int status = Report(
+      err, kRunViolation, absl::StrCat("policy violation: ", call.ToString(), "; ", report.advice));
+  // The violation is why the program ended: only the refusals always worth showing follow.
+  err << denials.Text(false);
+  return finish(status);
 }
 
 }  // namespace sbox

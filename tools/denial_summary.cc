@@ -1,0 +1,87 @@
+#include "tools/denial_summary.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace sbox {
+
+DenialSummary::Kind DenialSummary::Class(const Decision& decision) {
+  if (decision.allowed) return Kind::kNotListed;
+  if (decision.rule != nullptr || decision.error != ENOENT) return Kind::kListed;
+  const bool probe = decision.op == proto::Op::kStat || decision.op == proto::Op::kAccess ||
+                     decision.op == proto::Op::kReadlink || decision.op == proto::Op::kStatfs;
+  return probe ? Kind::kNotListed : Kind::kQuiet;
+}
+
+std::string DenialSummary::Hint(const Decision& decision) {
+  if (decision.path.empty() || decision.path[0] != '/') return "";
+  const std::string path(decision.path);
+  if (decision.rule != nullptr && decision.rule->kind == RuleKind::kDeny) {
+    return absl::StrCat("a deny rule decides: `", decision.rule->ToString(), "`",
+                        decision.rule->source.empty() ? "" : " at ", decision.rule->source);
+  }
+  bool writes = false;
+  switch (decision.op) {
+    case proto::Op::kOpen:
+      writes = (decision.flags & O_ACCMODE) != O_RDONLY || (decision.flags & (O_CREAT | O_TRUNC));
+      break;
+    case proto::Op::kConnect:
+      return absl::StrCat("to grant it, the policy line `file x ", path, "`");
+    case proto::Op::kGetcwd:
+    case proto::Op::kNewChannel:
+      return "";
+    case proto::Op::kStat:
+    case proto::Op::kAccess:
+    case proto::Op::kReadlink:
+    case proto::Op::kStatfs:
+    case proto::Op::kChdir:
+      break;
+    default:  // mkdir, unlink, rename, chmod, truncate, ...: they change the file system
+      writes = true;
+      break;
+  }
+  return writes ? absl::StrCat("to grant it: --allow-write ", path,
+                               ", or the policy line `file rwcd ", path, "`")
+                : absl::StrCat("to grant it: --allow-read ", path, ", or the policy line `file r ",
+                               path, "`");
+}
+
+void DenialSummary::Add(const Decision& decision) {
+  if (decision.allowed) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++count_;
+  if (verbose_ != nullptr) *verbose_ << "sbox: " << FormatDecision(decision) << std::endl;
+  const Kind kind = Class(decision);
+  if (kind == Kind::kNotListed) return;
+  const bool quiet = kind == Kind::kQuiet;
+  const size_t of_kind = quiet ? quiet_entries_ : entries_.size() - quiet_entries_;
+  if (of_kind >= kMaxListed) return;
+  if (!seen_.emplace(static_cast<int>(decision.op), std::string(decision.path)).second) return;
+  const std::string hint = Hint(decision);
+  entries_.push_back(
+      {quiet, absl::StrCat(FormatDecision(decision), hint.empty() ? "" : "; ", hint)});
+  if (quiet) ++quiet_entries_;
+}
+
+int64_t DenialSummary::count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return count_;
+}
+
+std::string DenialSummary::Text(bool run_failed) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<const std::string*> lines;
+  for (const Entry& entry : entries_) {
+    if (lines.size() < kMaxListed && (run_failed || !entry.quiet)) lines.push_back(&entry.line);
+  }
+  if (lines.empty()) return "";
+  std::string text =
+      absl::StrCat("sbox: ", count_, count_ == 1 ? " file operation" : " file operations",
+                   " refused (-v shows each); the first:\n");
+  for (const std::string* line : lines) absl::StrAppend(&text, "sbox:   ", *line, "\n");
+  return text;
+}
+
+}  // namespace sbox

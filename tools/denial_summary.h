@@ -1,0 +1,73 @@
+#ifndef SBOX_TOOLS_DENIAL_SUMMARY_H_
+#define SBOX_TOOLS_DENIAL_SUMMARY_H_
+
+#include <cstdint>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/decision.h"
+
+namespace sbox {
+
+// The file operations the broker refused in one `sbox run`, for the lines sbox prints at exit:
+//
+//   sbox: 3 file operations refused (-v shows each); the first:
+//   sbox:   open "/usr/local/lib/x/strict.pm" O_RDONLY: denied, ENOENT: no rule covers the
+//           path; to grant it: --allow-read /usr/local/lib/x/strict.pm, or the policy line
+//           `file r /usr/local/lib/x/strict.pm`
+//
+// (one line each). A refusal is a decision with `allowed` false; every one is counted (the
+// report's file_denials), but only those worth showing are listed (Class), the first
+// kMaxListed distinct (operation, path) pairs in the order they came. Add is thread-safe: the
+// broker's threads call it.
+class DenialSummary {
+ public:
+  static constexpr size_t kMaxListed = 5;
+
+  // `verbose`, when not null, gets every refusal as it happens: "sbox: " and FormatDecision.
+  // The summary serialises its writes; nothing else may write to it meanwhile from another
+  // thread.
+  explicit DenialSummary(std::ostream* verbose = nullptr) : verbose_(verbose) {}
+
+  void Add(const Decision& decision);
+
+  int64_t count() const;
+  // The lines above, each ending in "\n"; empty when no refusal is worth showing.
+  // `run_failed`: the program did not exit with 0, so kQuiet refusals may be why.
+  std::string Text(bool run_failed) const;
+
+  enum class Kind {
+    kNotListed,  // allowed; or a stat, access, readlink or statfs of a path no rule covers
+                 // answered as absent (ENOENT): what programs do all the time and handle, such
+                 // as the loader's look for /etc/ld.so.preload or a search along a path list
+    kQuiet,      // any other operation on such a path: the program wanted the file, yet often
+                 // copes (an optional locale or configuration file): listed when the run failed
+    kListed,     // the rest: a deny rule, a permission the rule lacks, an uncovered path
+                 // answered with EACCES (uncovered-paths EACCES): always listed
+  };
+  static Kind Class(const Decision& decision);
+  // "to grant it: --allow-read PATH, or the policy line `file r PATH`", by what the operation
+  // needs (reading; writing, creating or deleting; connecting); for a path a deny rule decides,
+  // the rule and where it was written. Empty when there is no path to grant.
+  static std::string Hint(const Decision& decision);
+
+ private:
+  std::ostream* verbose_;
+  mutable std::mutex mutex_;
+  int64_t count_ = 0;
+  struct Entry {
+    bool quiet;
+    std::string line;
+  };
+  std::set<std::pair<int, std::string>> seen_;  // (op, path) of the entries
+  std::vector<Entry> entries_;                  // in order, at most kMaxListed of each kind
+  size_t quiet_entries_ = 0;
+};
+
+}  // namespace sbox
+
+#endif  // SBOX_TOOLS_DENIAL_SUMMARY_H_
