@@ -867,6 +867,20 @@ TEST(SboxDenials, AFailedRunListsWhatWasRefused) {
 
 // A busy loop under --rlimit-cpu ends by SIGXCPU, and a write past --rlimit-fsize by SIGXFSZ;
 // sbox says which limit it was.
+// node's JIT makes memory executable: the built-in policy refuses it and says which flag
+// grants it; with --allow-jit node runs as outside.
+TEST(SboxRun, AJitNeedsAllowJitAndTheViolationSaysSo) {
+  const std::vector<std::string> node = {"/usr/bin/node", "-e", "console.log(6 * 7)"};
+  CommandResult r = Sbox({}, node);
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_NE(r.err.find("to allow this call add: allow group executable-memory"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("(sbox run --allow-jit)"), std::string::npos) << r.err;
+  r = Sbox({"--allow-jit"}, node);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "42\n");
+}
+
 TEST(SboxLimits, TheLimitThatEndedTheProgramIsNamed) {
   const Samples samples;
   CommandResult r = Sbox({"--rlimit-cpu", "1", "--allow-read", "/usr", "--timeout", "30"},

@@ -123,6 +123,7 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       }
       (name == "--private-tmp"    ? options.private_tmp
        : name == "--keep-env-all" ? options.keep_env_all
+       : name == "--allow-jit"    ? options.allow_jit
                                   : options.verbose) = true;
       continue;
     }
@@ -367,7 +368,12 @@ std::vector<std::string> ProgramEnvironment(const ProgramOptions& options,
     by_name = callers;
   } else {
     by_name["PATH"] = absl::StrCat("PATH=", kProgramPath);
-    for (const char* name : {"HOME", "LANG", "TZ", "TERM", "TMPDIR"}) keep(name);
+    for (const char* name : {"HOME", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR"}) keep(name);
+    // The locale decides what a program prints (sort order, numbers, dates), and holds nothing
+    // secret: without it the same program would print differently inside.
+    for (const auto& [name, variable] : callers) {
+      if (absl::StartsWith(name, "LC_")) by_name[name] = variable;
+    }
   }
   if (!private_tmp.empty()) by_name["TMPDIR"] = absl::StrCat("TMPDIR=", private_tmp);
   for (const std::string& name : options.keep_env) keep(name);

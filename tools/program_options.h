@@ -43,6 +43,7 @@ struct ProgramOptions {
   std::vector<std::string> keep_env;                         // --keep-env NAME, repeatable
   bool keep_env_all = false;                                 // --keep-env-all
   bool verbose = false;                                      // -v, --verbose
+  bool allow_jit = false;                                    // --allow-jit
   // --rlimit-as, --rlimit-cpu, --rlimit-fsize, --rlimit-nofile, --rlimit-nproc: RLIMIT_* to
   // the value (bytes, seconds or a count).
   std::map<int, rlim_t> rlimits;
@@ -53,7 +54,7 @@ struct ProgramOptions {
 // The options that take no value; every other option takes one.
 inline const std::set<std::string>& ProgramOptionFlags() {
   static const std::set<std::string>* const flags =
-      new std::set<std::string>{"--private-tmp", "--keep-env-all", "--verbose"};
+      new std::set<std::string>{"--private-tmp", "--keep-env-all", "--verbose", "--allow-jit"};
   return *flags;
 }
 
@@ -136,7 +137,8 @@ int OpenAuditLog(const ProgramOptions& options, const char* command, std::ostrea
 std::vector<std::string> Environment();
 
 // The program's environment, from the caller's (`caller`, "NAME=value" each):
-//   - PATH is kProgramPath; HOME, LANG, TZ and TERM are the caller's, when set;
+//   - PATH is kProgramPath; HOME, LANG, LANGUAGE, every LC_* (the locale, which decides what
+//     a program prints), TZ and TERM are the caller's, when set;
 //   - TMPDIR is `private_tmp` when it is not empty (--private-tmp), else the caller's, when set;
 //   - --keep-env-all keeps every variable of the caller's (PATH too), and --keep-env NAME the
 //     caller's NAME, when set;

@@ -81,6 +81,16 @@ TEST(ProgramEnvironment, ByDefaultOnlyTheDocumentedVariables) {
       ProgramEnvironment(options, caller, ""),
       (std::vector<std::string>{"HOME=/home/u", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin",
                                 "TERM=xterm", "TMPDIR=/var/tmp"}));
+  // The locale, which decides what a program prints, stays.
+  std::vector<std::string> with_locale = caller;
+  with_locale.push_back("LC_ALL=C");
+  with_locale.push_back("LC_COLLATE=C");
+  with_locale.push_back("LANGUAGE=de");
+  with_locale.push_back("XLC_SECRET=y");
+  EXPECT_EQ(ProgramEnvironment(options, with_locale, ""),
+            (std::vector<std::string>{"HOME=/home/u", "LANG=C.UTF-8", "LANGUAGE=de", "LC_ALL=C",
+                                      "LC_COLLATE=C", "PATH=/usr/local/bin:/usr/bin:/bin",
+                                      "TERM=xterm", "TMPDIR=/var/tmp"}));
   EXPECT_EQ(
       ProgramEnvironment(options, caller, "/tmp/sbox-x"),
       (std::vector<std::string>{"HOME=/home/u", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin",

@@ -56,6 +56,9 @@ options:
                        stderr, no network, no exec, no new files)
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
+  --allow-jit          let the program make memory executable (allow group executable-memory):
+                       what a JIT compiler needs (node, java); nothing outside becomes
+                       reachable, but a bug in the program becomes easier to exploit
   --private-tmp        a fresh directory of the program's own as TMPDIR and as /tmp, removed
                        after the run (as a policy's `private-tmp` line)
   --cwd DIR            the program's working directory (default: the current one)
@@ -139,7 +142,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   std::set<std::string> accepted = {"--policy",      "--allow-read", "--allow-write",
                                     "--cwd",         "--audit-log",  "--audit-log-max-bytes",
                                     "--timeout",     "--report",     "--report-fd",
-                                    "--private-tmp", "--verbose"};
+                                    "--private-tmp", "--verbose",    "--allow-jit"};
   accepted.insert(EnvironmentAndLimitOptions().begin(), EnvironmentAndLimitOptions().end());
   if (const int status = ParseOrExplain(args, accepted, "run", kRunUsage, out, err, &options);
       status >= 0) {
@@ -243,9 +246,10 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return setup_failed(kRunSetupFailed, absl::StrCat("run: ", reachable.message()));
     }
   }
+  if (options.allow_jit) parsed->syscalls.AllowGroup(SyscallGroup::kExecutableMemory);
   // The built-in policy's filter was compiled with sbox.
   absl::StatusOr<SyscallPolicy> syscalls =
-      options.policy.empty()
+      options.policy.empty() && !options.allow_jit
           ? SyscallPolicy::FromCompiledProgram(
                 std::vector<sock_filter>(kDefaultPolicyProgram,
                                          kDefaultPolicyProgram + kDefaultPolicyProgramLength),
