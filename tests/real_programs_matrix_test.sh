@@ -13,6 +13,7 @@
 # The inputs come from real_program_inputs.sh, beside this script.
 set -uo pipefail
 sbox="$(realpath "$1")"
+inputs="$(realpath "$(dirname "$0")")/real_program_inputs.sh"
 columns="${2:-abc}"
 only="${3:-.}"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/matrix.XXXXXX")"
@@ -46,7 +47,6 @@ git-log|git -C $IN/repo log --format=%s%n%ad
 EOF
 }
 
-inputs="$(dirname "$0")/real_program_inputs.sh"
 bash "$inputs" "$work/in1" 1 && bash "$inputs" "$work/elsewhere/in2" 2 || exit 1
 out="$work/out"
 
