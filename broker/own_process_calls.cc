@@ -44,7 +44,7 @@ OwnProcessAnswer Capget(const uint64_t args[6], pid_t thread, pid_t sandboxee,
   if (const int error = memory.Read(args[0], &header, sizeof(header)); error != 0) {
     return Refuse(error);
   }
-  if (!NamesCaller(static_cast<uint32_t>(header.pid), thread, sandboxee)) return Refuse(EPERM);
+  if (!NamesCaller(static_cast<uint32_t>(header.pid), thread, sandboxee)) return kViolation;
   const uint32_t asked_version = header.version;
   header.pid = thread;
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
@@ -142,24 +142,24 @@ OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t 
     case SYS_sched_getaffinity:
     case SYS_sched_getparam:
     case SYS_sched_getscheduler:
-      return NamesCaller(args[0], thread, sandboxee) ? kLetThrough : Refuse(EPERM);
+      return NamesCaller(args[0], thread, sandboxee) ? kLetThrough : kViolation;
     case SYS_prlimit64: {
-      if (!NamesCaller(args[0], thread, sandboxee)) return Refuse(EPERM);
+      if (!NamesCaller(args[0], thread, sandboxee)) return kViolation;
       uint64_t as_self[6];
       std::copy(args, args + 6, as_self);
       as_self[0] = 0;
-      return InsideByReachTable("prlimit64", as_self) ? kLetThrough : Refuse(EPERM);
+      return InsideByReachTable("prlimit64", as_self) ? kLetThrough : kViolation;
     }
     case SYS_getpriority:
       return static_cast<int>(args[0]) == PRIO_PROCESS && NamesCaller(args[1], thread, sandboxee)
                  ? kLetThrough
-                 : Refuse(EPERM);
+                 : kViolation;
     case SYS_kill:
-      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : Refuse(EPERM);
+      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : kViolation;
     case SYS_tgkill:
-      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : Refuse(EPERM);
+      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : kViolation;
     case SYS_tkill:
-      return static_cast<pid_t>(args[0]) == thread ? kLetThrough : Refuse(EPERM);
+      return static_cast<pid_t>(args[0]) == thread ? kLetThrough : kViolation;
     case SYS_capget:
       return Capget(args, thread, sandboxee, memory);
     case SYS_fcntl:

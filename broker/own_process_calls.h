@@ -12,7 +12,8 @@ namespace sbox {
 // they name the caller itself: a filter cannot tell (it does not know the sandboxee's pids),
 // the broker can. Under Redirection::kUserNotification the filter sends them to the broker
 // (SyscallGroup::kOwnProcess), which lets each through with SECCOMP_USER_NOTIF_FLAG_CONTINUE
-// when it names the caller, and answers it otherwise:
+// when it names the caller; one that names anyone else is a violation, reported and fatal as
+// the policy's default action would make it:
 //
 //   ioctl               the reach table's requests (TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX,
 //                       FIONCLEX, FIONBIO: broker/syscall_reach.h) run on the caller's own
@@ -20,19 +21,20 @@ namespace sbox {
 //                       any other request is ENOTTY, as if the descriptor were no terminal.
 //   sched_getaffinity,  pid 0, the calling thread's id or the sandboxee's pid: let through
 //   sched_getparam,     (prlimit64 as far as the reach table allows with pid 0); any other pid:
-//   sched_getscheduler, EPERM.
+//   sched_getscheduler, a violation.
 //   prlimit64
 //   getpriority         PRIO_PROCESS of 0, the calling thread or the sandboxee: let through;
-//                       anything else: EPERM.
+//                       anything else: a violation.
 //   kill                the sandboxee's own pid: let through; any other pid, 0 and -1 (its
-//                       process group, every process): EPERM.
+//                       process group, every process): a violation.
 //   tgkill              thread group = the sandboxee: let through (the kernel refuses a thread
-//                       of another group); else EPERM.
-//   tkill               the calling thread itself: let through; else EPERM.
+//                       of another group); else a violation.
+//   tkill               the calling thread itself: let through; else a violation.
 //   capget              pid 0, the calling thread or the sandboxee: the broker reads the
 //                       capabilities of the calling thread and writes them to the caller
 //                       (the header's pid is in memory, which another thread could change
-//                       after a check: the call never runs in the sandboxee); else EPERM.
+//                       after a check: the call never runs in the sandboxee); else a
+//                       violation.
 //   fcntl               the reach table's commands run (broker/syscall_reach.h). Record locks
 //                       (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW) succeed without being
 //                       taken, and F_GETLK, F_OFD_GETLK find none: inside the sandbox there is

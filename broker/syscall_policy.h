@@ -168,8 +168,8 @@ enum class SyscallGroup {
   // kill, tgkill, tkill, capget, fcntl, flock. Under Redirection::kUserNotification each is
   // the broker's, which lets it run when it names the sandboxee or the calling thread (a
   // terminal query on its own descriptor; its own affinity, limits or priority; a signal to
-  // itself: raise(3), abort(3), pthread_kill(3)) and refuses it otherwise (ENOTTY for ioctl,
-  // EPERM for the rest); fcntl's record locks and flock succeed without a lock being taken, so
+  // itself: raise(3), abort(3), pthread_kill(3)); one naming anyone else is a violation (ioctl
+  // answers ENOTTY instead); fcntl's record locks and flock succeed without a lock being taken, so
   // that no process outside waits on the sandboxee, and fcntl's other commands beyond
   // kBasicIo's are violations.
   // Under kTrap, ioctl answers ENOTTY and the others are left to the other groups' conditions

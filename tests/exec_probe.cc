@@ -27,10 +27,10 @@
 //   exec_probe socket             socket(AF_INET, SOCK_STREAM, 0)
 //   exec_probe unix-dgram         socket(AF_UNIX, SOCK_DGRAM, 0)
 //   exec_probe own-process        calls that name a process or a terminal: each result, one a
-//                                 line ("ok" or the errno's name), for the caller itself and
-//                                 for init (pid 1)
+//                                 line ("ok" or the errno's name), for the caller itself
 //   exec_probe tty                isatty(0), and stdin's window size
 //   exec_probe abort              abort(3)
+//   exec_probe kill-group         kill(0, 0): its process group, which holds the launcher
 
 #include <errno.h>
 #include <fcntl.h>
@@ -619,7 +619,6 @@ volatile sig_atomic_t usr1_seen = 0;
 int OwnProcess() {
   const long self = getpid();
   const long thread = syscall(SYS_gettid);
-  const long init = 1;  // a process outside
   char mask[128];
   rlimit limit;
   const auto line = [](const char* what, long result) {
@@ -627,24 +626,14 @@ int OwnProcess() {
   };
   line("sched_getaffinity thread", syscall(SYS_sched_getaffinity, thread, sizeof(mask), mask));
   line("sched_getaffinity self", syscall(SYS_sched_getaffinity, self, sizeof(mask), mask));
-  line("sched_getaffinity init", syscall(SYS_sched_getaffinity, init, sizeof(mask), mask));
   line("prlimit64 self", syscall(SYS_prlimit64, self, RLIMIT_NOFILE, nullptr, &limit));
-  line("prlimit64 init", syscall(SYS_prlimit64, init, RLIMIT_NOFILE, nullptr, &limit));
   line("getpriority thread", syscall(SYS_getpriority, PRIO_PROCESS, thread));
-  line("getpriority group", syscall(SYS_getpriority, PRIO_PGRP, 0));
   line("kill self", syscall(SYS_kill, self, 0));
-  line("kill init", syscall(SYS_kill, init, 0));
-  line("kill group", syscall(SYS_kill, 0, 0));
-  line("kill everyone", syscall(SYS_kill, -1, 0));
   line("tgkill self", syscall(SYS_tgkill, self, thread, 0));
-  line("tgkill init", syscall(SYS_tgkill, init, init, 0));
   line("tkill thread", syscall(SYS_tkill, thread, 0));
-  line("tkill init", syscall(SYS_tkill, init, 0));
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct caps[2];
   line("capget self", syscall(SYS_capget, &header, caps));
-  header.pid = static_cast<int>(init);
-  line("capget init", syscall(SYS_capget, &header, caps));
   char typed = 'x';
   line("ioctl TIOCSTI", syscall(SYS_ioctl, 1, TIOCSTI, &typed));
   int pending = 0;
@@ -673,6 +662,7 @@ int main(int argc, char** argv) {
   if (mode == "own-process") return OwnProcess();
   if (mode == "tty") return Tty();
   if (mode == "abort") abort();
+  if (mode == "kill-group") return syscall(SYS_kill, 0, 0) == 0 ? 0 : 4;
   if (mode == "unix-dgram") return socket(AF_UNIX, SOCK_DGRAM, 0) >= 0 ? 0 : 4;
   if (mode == "files" && argc == 4) return Files(argv[2], argv[3]);
   if (mode == "threads" && argc == 3) return Threads(argv[2]);
@@ -692,6 +682,6 @@ int main(int argc, char** argv) {
   fprintf(stderr,
           "usage: exec_probe files DIR SECRET | threads FILE | leaderless DIR | flood FILE | "
           "connect SOCKET OTHER | signals DIR | sigstate | garbage DIR | kernel | exec | socket | "
-          "unix-dgram | own-process | tty | abort\n");
+          "unix-dgram | own-process | tty | abort | kill-group\n");
   return 2;
 }

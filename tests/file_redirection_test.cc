@@ -825,9 +825,9 @@ TEST_P(FileRedirectionTest, RawSyscallsAreRedirectedToo) {
 
 TEST_P(FileRedirectionTest, ATrappedCallTheHandlerDoesNotServeEndsTheProcessBySigsys) {
   Launcher launcher =
-      MakeLauncher(FilePolicy::Builder(), [](SyscallPolicy::Builder& b) { b.Trap("getppid"); });
+      MakeLauncher(FilePolicy::Builder(), [](SyscallPolicy::Builder& b) { b.Trap("getsid"); });
   absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
-    syscall(SYS_getppid);
+    syscall(SYS_getsid, 0);
     return 0;
   });
   ASSERT_TRUE(result.ok()) << result.status();
