@@ -51,6 +51,11 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
     if (accepted.count(name) == 0) {
       return absl::InvalidArgumentError(absl::StrCat("unknown option '", name, "'"));
     }
+    if (name == "--force") {
+      if (equals != std::string::npos) return absl::InvalidArgumentError("--force takes no value");
+      options.force = true;
+      continue;
+    }
     std::string value;
     if (equals != std::string::npos) {
       value = arg.substr(equals + 1);
@@ -91,6 +96,7 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
     } else {
       std::string* target = name == "--policy"   ? &options.policy
                             : name == "--out"    ? &options.out
+                            : name == "--merge"  ? &options.merge
                             : name == "--cwd"    ? &options.cwd
                             : name == "--report" ? &options.report
                                                  : &options.audit_log;

@@ -29,6 +29,8 @@ struct ProgramOptions {
   std::vector<std::string> allow_read;                       // --allow-read, repeatable
   std::vector<std::string> allow_write;                      // --allow-write, repeatable
   std::string out;                                           // --out
+  std::string merge;                                         // --merge POLICY
+  bool force = false;                                        // --force, a flag without value
   std::string cwd;                                           // --cwd
   std::string audit_log;                                     // --audit-log
   int64_t audit_log_max_bytes = AuditLogLimits().max_bytes;  // --audit-log-max-bytes
@@ -40,10 +42,11 @@ struct ProgramOptions {
 };
 
 // Parses `args` (after the command's name). Options take a value as the next argument or after
-// '='; `accepted` names those this command takes. InvalidArgument naming the option for an
-// unknown or repeated-but-single option, a missing or empty value, a --timeout that is not a
-// positive number of seconds, an --audit-log-max-bytes that is not a whole number of at least
-// 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
+// '='; `accepted` names those this command takes (--force is a flag: it takes no value).
+// InvalidArgument naming the option for an unknown or repeated-but-single option, a missing or
+// empty value, a --timeout that is not a positive number of seconds, an --audit-log-max-bytes that
+// is not a whole number of at least 4096 or comes without --audit-log, a --report-fd that is not a
+// number, --report and
 // --report-fd together, or no PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
