@@ -126,8 +126,9 @@ size_t Depth(absl::string_view path) {
   return path == "/" ? 0 : static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
 }
 
-// "/proc/<digits>" or beneath it: the sandboxee's own entries, by its pid of this run.
-bool IsOwnProc(absl::string_view path) {
+// "/proc/<digits>" or beneath it: a process that the next run does not have (the sandboxee's
+// own are /proc/self by then).
+bool IsOtherProcess(absl::string_view path) {
   if (!absl::StartsWith(path, "/proc/")) return false;
   const size_t end = path.find('/', 6);
   const absl::string_view pid = path.substr(6, end == absl::string_view::npos ? end : end - 6);
@@ -241,10 +242,16 @@ void PolicyLearner::AddDecision(const Decision& d) {
   }
   // A path the program named "dir/" is the directory's; one that stays unnormalized was refused
   // for that while learning, and would be again.
-  const auto rule_path = [](std::string_view path) {
+  // The broker judged /proc/self as /proc/<pid>; the next run has another pid, and the broker
+  // takes rules on /proc/self as its own (FilePolicy::ForSandboxee).
+  const std::string own_proc = absl::StrCat("/proc/", d.pid);
+  const auto rule_path = [&](std::string_view path) {
     while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    return CheckAbsoluteNormalizedPath(path) == PathProblem::kNone ? std::string(path)
-                                                                   : std::string();
+    if (CheckAbsoluteNormalizedPath(path) != PathProblem::kNone) return std::string();
+    if (d.pid != 0 && IsBeneath(absl::string_view(path.data(), path.size()), own_proc)) {
+      return absl::StrCat("/proc/self", std::string(path.substr(own_proc.size())));
+    }
+    return std::string(path);
   };
   const std::string path = rule_path(d.path);
   // A symlink's path2 is its target, which the broker judges but the program does not open.
@@ -485,11 +492,8 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   if (!temporary.empty()) private_tmp = true;
   for (const auto& [path, permissions] : files_) {
     if (path == "/" || temporary.count(path) != 0) continue;  // "/" may always be stat'ed
-    if (IsOwnProc(path)) {
-      const size_t rest = path.find('/', 6);
-      left_out.push_back(absl::StrCat(
-          "# not granted (the sandboxee's own /proc, another process's next time): /proc/self",
-          rest == std::string::npos ? "" : path.substr(rest)));
+    if (IsOtherProcess(path)) {
+      left_out.push_back(absl::StrCat("# not granted (another process's /proc): ", path));
       continue;
     }
     // Grants are names: symlinks the broker followed and files that are gone again alike.

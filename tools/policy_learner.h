@@ -40,8 +40,9 @@ namespace sbox {
 // renamed away; x to connect. They become rules by what the path is, in this order:
 //   - Temporary names, beneath /tmp or the temporary directories given: the line
 //     `private-tmp` (a private /tmp for the run), and no rule.
-//   - The sandboxee's own /proc/<pid>, which names another process in the next run: left out,
-//     with a comment naming it as /proc/self.
+//   - The sandboxee's own /proc/<pid> (Decision::pid) is written /proc/self, which the broker
+//     takes as the sandboxee's of each run (FilePolicy::ForSandboxee); another process's is
+//     left out with a comment.
 //   - Created files: the directory the program created things in (the parent of the topmost
 //     path it created, e.g. `out` for `tar -x -C out`) becomes ONE `tree` rule with every
 //     permission used beneath it (`tree rwcd /abs/out`), so that other names work next time.

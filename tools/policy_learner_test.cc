@@ -37,6 +37,7 @@ void Request(PolicyLearner& learner, proto::Op op, const std::string& path, uint
   d.path = path;
   d.path2 = path2;
   d.flags = flags;
+  d.pid = 1234;  // the sandboxee
   d.allowed = true;
   learner.AddDecision(d);
 }
@@ -187,6 +188,9 @@ TEST(PolicyLearner, FileRulesCarryThePermissionsTheRequestsNeeded) {
   Request(learner, proto::Op::kOpen, dir.path() + "/missing/deeper", O_RDONLY);
   Request(learner, proto::Op::kOpen, link, O_RDONLY);
   Request(learner, proto::Op::kOpen, "/proc/1234/status", O_RDONLY);
+  Request(learner, proto::Op::kStat, "/proc/1234");
+  Request(learner, proto::Op::kOpen, "/proc/12345/status", O_RDONLY);  // not /proc/1234's
+  Request(learner, proto::Op::kOpen, "/proc/1/status", O_RDONLY);
   Request(learner, proto::Op::kOpen, dir.path() + "/", O_RDONLY | O_DIRECTORY);
   Request(learner, proto::Op::kOpen, "/a/../b", O_RDONLY);
   const std::string text = learner.PolicyText("prog");
@@ -200,12 +204,17 @@ TEST(PolicyLearner, FileRulesCarryThePermissionsTheRequestsNeeded) {
   EXPECT_NE(text.find(absl::StrCat("file r ", dir.path(), "/missing/deeper\n")), std::string::npos)
       << text;
   EXPECT_EQ(text.find("/a/../b"), std::string::npos) << text;
-  // Its own /proc is /proc/self to the program; the pid is another one next time.
-  EXPECT_NE(text.find("# not granted (the sandboxee's own /proc, another process's next time): "
-                      "/proc/self/status\n"),
+  // Its own /proc is /proc/self, whatever the pid next time; another process's is left out.
+  EXPECT_NE(text.find("file r /proc/self/status\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("file r /proc/self\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# not granted (another process's /proc): /proc/1/status\n"),
             std::string::npos)
       << text;
-  EXPECT_EQ(text.find("1234"), std::string::npos) << text;
+  EXPECT_NE(text.find("# not granted (another process's /proc): /proc/12345/status\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("/proc/1234/"), std::string::npos) << text;
+  EXPECT_EQ(text.find("/proc/1234\n"), std::string::npos) << text;
   ExpectLoads(text);
 }
 
