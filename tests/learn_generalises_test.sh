@@ -108,6 +108,15 @@ check "--out exists: the error says what to do" \
   "sbox: learn: --out merged.policy exists; give --force to overwrite it, or --merge merged.policy to add this run to it" \
   "$(cat force.err)"
 
+# A --merge POLICY that cannot be read is refused before the program runs.
+"$sbox" learn --merge "$work/none.policy" --out new.policy -- touch "$work/ran" >/dev/null \
+  2>merge-missing.err
+check "--merge of a missing policy: exit 125" "125" "$?"
+check "--merge of a missing policy: the program did not run" "absent" \
+  "$([[ -e ran ]] && echo present || echo absent)"
+check "--merge of a missing policy: the error names it" \
+  "sbox: learn: --merge $work/none.policy: No such file or directory" "$(cat merge-missing.err)"
+
 # A run that went wrong says the policy may be incomplete.
 "$sbox" learn --out failed.policy -- gawk 'BEGIN { exit 3 }' >/dev/null 2>failed.err
 check "a failing run keeps its status" "3" "$?"

@@ -65,10 +65,13 @@ std::string CommandLine(const std::vector<std::string>& command) {
   return absl::StrJoin(words, " ");
 }
 
-// Reads a whole file of at most `limit` bytes.
-absl::StatusOr<std::string> ReadPolicy(const std::string& path, size_t limit) {
+// Reads a whole file of at most `limit` bytes; `identity` gets its fstat.
+absl::StatusOr<std::string> ReadPolicy(const std::string& path, size_t limit,
+                                       struct stat* identity) {
   const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+  if (!fd.valid() || fstat(fd.get(), identity) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+  }
   std::string text;
   char buffer[65536];
   for (;;) {
@@ -123,12 +126,9 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
   struct stat merged = {};
   if (!options.merge.empty()) {
     constexpr size_t kMaxPolicyBytes = 1 << 20;  // as an include
-    absl::StatusOr<std::string> text = ReadPolicy(options.merge, kMaxPolicyBytes);
-    if (!text.ok() || stat(options.merge.c_str(), &merged) != 0) {
-      return Report(err, kRunSetupFailed,
-                    absl::StrCat("learn: --merge ",
-                                 text.ok() ? absl::StrCat(options.merge, ": ", strerror(errno))
-                                           : text.status().message()));
+    absl::StatusOr<std::string> text = ReadPolicy(options.merge, kMaxPolicyBytes, &merged);
+    if (!text.ok()) {
+      return Report(err, kRunSetupFailed, absl::StrCat("learn: --merge ", text.status().message()));
     }
     if (const absl::Status status = learner.Merge(*text, options.merge); !status.ok()) {
       return Report(err, kRunSetupFailed, absl::StrCat("learn: --merge ", status.message()));
