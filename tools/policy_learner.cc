@@ -292,6 +292,7 @@ absl::Status PolicyLearner::Merge(absl::string_view text, const std::string& nam
   absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(rest, name);
   if (!parsed.ok()) return parsed.status();
   absl::MutexLock lock(&mu_);
+  merged_from_.push_back(name);
   merged_private_tmp_ |= private_tmp;
   for (const PolicyRule& rule : parsed->rules) {
     switch (rule.kind) {
@@ -379,8 +380,11 @@ std::string PolicyLearner::PackageDirectory(const std::string& path) {
 std::string PolicyLearner::PolicyText(const std::string& command) const {
   absl::MutexLock lock(&mu_);
   std::string text = absl::StrCat(
-      "# Learned by `sbox learn` from one run of: ", command,
-      "\n# It allows the kinds of things that run did; review it (`sbox audit --lint`) "
+      "# Learned by `sbox learn` from one run of: ", command, "\n",
+      merged_from_.empty()
+          ? ""
+          : absl::StrCat("# merged with the runs of: ", absl::StrJoin(merged_from_, ", "), "\n"),
+      "# It allows the kinds of things that run did; review it (`sbox audit --lint`) "
       "before use.\n\n",
       merged_default_.empty() ? "default kill-and-report" : merged_default_,
       "\nallow group file-redirection\n"

@@ -107,6 +107,7 @@ class PolicyLearner {
   // From Merge: its default action line (empty: none), groups, syscall lines (allow, errno,
   // trap) and file lines (deny, temporary, uncovered-paths) as canonical text, tree rules,
   // and whether it had private-tmp.
+  std::vector<std::string> merged_from_ ABSL_GUARDED_BY(mu_);  // the policies' names
   std::string merged_default_ ABSL_GUARDED_BY(mu_);
   std::set<SyscallGroup> merged_groups_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> merged_syscall_lines_ ABSL_GUARDED_BY(mu_);

@@ -345,6 +345,10 @@ TEST(PolicyLearner, MergeAddsARunToAPolicy) {
   Request(second, proto::Op::kOpen, "/data/in2", O_RDONLY);
   Request(second, proto::Op::kOpen, "/usr/share/perl5/A.pm", O_RDONLY);
   const std::string text = second.PolicyText("prog in2");
+  EXPECT_TRUE(absl::StartsWith(text,
+                               "# Learned by `sbox learn` from one run of: prog in2\n"
+                               "# merged with the runs of: first.policy\n"))
+      << text;
   EXPECT_EQ(Rules(text),
             "default kill-and-report\n"
             "allow group file-redirection\n"

@@ -44,10 +44,10 @@ struct ProgramOptions {
 // Parses `args` (after the command's name). Options take a value as the next argument or after
 // '='; `accepted` names those this command takes (--force is a flag: it takes no value).
 // InvalidArgument naming the option for an unknown or repeated-but-single option, a missing or
-// empty value, a --timeout that is not a positive number of seconds, an --audit-log-max-bytes that
-// is not a whole number of at least 4096 or comes without --audit-log, a --report-fd that is not a
-// number, --report and
-// --report-fd together, or no PROGRAM.
+// empty value, a value given to --force, a --timeout that is not a positive number of seconds,
+// an --audit-log-max-bytes that is not a whole number of at least 4096 or comes without
+// --audit-log, a --report-fd that is not a number, --report and --report-fd together, or no
+// PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
 
