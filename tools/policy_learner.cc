@@ -168,6 +168,25 @@ std::vector<const std::vector<ArgCondition>*> AdmittingAll(
   return used;
 }
 
+// The arguments (bit i: argument i) that a line the learner may write for `name` compares:
+// its groups' conditions, those that keep it inside the sandbox, the argument it is narrowed by.
+uint8_t RelevantArguments(const std::string& name) {
+  uint8_t relevant = 0;
+  const auto add = [&](const std::vector<ArgCondition>& all_of) {
+    for (const ArgCondition& c : all_of) relevant |= static_cast<uint8_t>(1u << c.index);
+  };
+  for (SyscallGroup group : LearnedGroups()) {
+    for (const std::vector<ArgCondition>& all_of : GroupConditions(group, name)) add(all_of);
+  }
+  if (const SyscallReach* reach = FindReach(name); reach != nullptr) {
+    for (const std::vector<ArgCondition>& all_of : reach->inside) add(all_of);
+  }
+  if (const auto narrowed = NarrowedArgument().find(name); narrowed != NarrowedArgument().end()) {
+    relevant |= static_cast<uint8_t>(1u << narrowed->second);
+  }
+  return relevant;
+}
+
 Permissions OpenPermissions(uint32_t flags) {
   Permissions p = 0;
   const uint32_t access = flags & O_ACCMODE;
@@ -185,13 +204,17 @@ PolicyLearner::PolicyLearner(std::vector<std::string> temporary_directories)
 void PolicyLearner::AddSyscall(int number, const uint64_t args[6]) {
   absl::MutexLock lock(&mu_);
   SyscallSeen& seen = syscalls_[number];
-  ++seen.count;
+  if (seen.count++ == 0) seen.relevant = RelevantArguments(SyscallName(number));
   if (seen.overflowed) return;
-  if (seen.args.size() >= kMaxTuples) {
+  std::vector<uint64_t> kept(6, 0);
+  for (size_t i = 0; i < 6; ++i) {
+    if (seen.relevant & (1u << i)) kept[i] = args[i];
+  }
+  if (seen.args.size() >= kMaxTuples && seen.args.count(kept) == 0) {
     seen.overflowed = true;
     return;
   }
-  seen.args.insert(std::vector<uint64_t>(args, args + 6));
+  seen.args.insert(std::move(kept));
 }
 
 void PolicyLearner::AddDecision(const Decision& d) {

@@ -90,8 +90,11 @@ class PolicyLearner {
  private:
   struct SyscallSeen {
     uint64_t count = 0;
-    std::set<std::vector<uint64_t>> args;  // distinct argument tuples, up to kMaxTuples
-    bool overflowed = false;               // more distinct tuples than kept
+    // Distinct argument tuples, up to kMaxTuples, with only the arguments some condition the
+    // learner may write looks at (the others 0): a buffer's address tells nothing.
+    std::set<std::vector<uint64_t>> args;
+    bool overflowed = false;  // more distinct tuples than kept
+    uint8_t relevant = 0;     // bit i: argument i is kept
   };
   static constexpr size_t kMaxTuples = 4096;
 
