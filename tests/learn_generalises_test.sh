@@ -124,6 +124,15 @@ check "a failing run warns" \
   "sbox learn: warning: gawk exited with code 3: the policy has what it did up to then; the policy may be incomplete" \
   "$(grep warning failed.err)"
 
+"$sbox" learn --out signaled.policy -- sh -c 'kill -SEGV $$' >/dev/null 2>signaled.err
+check "a run killed by a signal keeps its status" "139" "$?"
+check "a run killed by a signal warns" \
+  "sbox learn: warning: sh killed by signal SIGSEGV (11): the policy has what it did up to then; the policy may be incomplete" \
+  "$(grep warning signaled.err)"
+"$sbox" learn --timeout 0.5 --out slow.policy -- sleep 30 >/dev/null 2>slow.err
+check "a run past --timeout keeps its status" "124" "$?"
+check "a run past --timeout warns" "1" "$(grep -c '^sbox learn: warning: sleep .*the policy may be incomplete$' slow.err)"
+
 # Learning does not change what the program does: absolute symlinks, /proc/self, O_PATH
 # (realpath opens each component with O_PATH).
 ln -s "$work/in1/text" abs-link
