@@ -369,6 +369,7 @@ std::vector<std::string> PolicyLearner::Incomplete() const {
 }
 
 std::string PolicyLearner::PackageDirectory(const std::string& path) {
+  if (path.size() < 2 || path[0] != '/') return "";
   const std::vector<absl::string_view> names =
       absl::StrSplit(absl::string_view(path).substr(1), '/');
   // names[area] is the area's first name; the package is the name after the area's last.

@@ -291,7 +291,8 @@ TEST(PolicyLearner, PackageDirectoryIsOneLevelBelowTheArea) {
   for (const char* path :
        {"/usr/bin/perl", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2",
         "/etc/passwd", "/usr/share/perl5", "/usr/lib/x86_64-linux-gnu", "/usr/lib", "/usr", "/etc",
-        "/usr/src/linux/Makefile", "/share/x/y", "/home/u/lib/x/y", "/opt/tool"}) {
+        "/usr/src/linux/Makefile", "/share/x/y", "/home/u/lib/x/y", "/opt/tool", "/", "",
+        "usr/share/perl5/A.pm"}) {
     EXPECT_EQ(PolicyLearner::PackageDirectory(path), "") << path;
   }
 }
