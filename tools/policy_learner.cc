@@ -326,6 +326,19 @@ absl::Status PolicyLearner::Merge(absl::string_view text, const std::string& nam
         merged_groups_.insert(rule.group);
         break;
       case PolicyRule::Kind::kAllow:
+        if (const auto narrowed = NarrowedArgument().find(rule.name);
+            narrowed != NarrowedArgument().end() && rule.all_of.size() == 1 &&
+            rule.all_of[0].index == narrowed->second &&
+            (rule.all_of[0].compare == ArgCondition::Compare::kIn ||
+             rule.all_of[0].compare == ArgCondition::Compare::kEq)) {
+          const ArgCondition& c = rule.all_of[0];
+          std::set<uint64_t>& values = merged_values_[rule.name];
+          if (c.compare == ArgCondition::Compare::kEq) values.insert(c.value);
+          values.insert(c.values.begin(), c.values.end());
+          break;
+        }
+        merged_syscall_lines_.insert(FormatRule(rule));
+        break;
       case PolicyRule::Kind::kErrno:
       case PolicyRule::Kind::kTrap:
         merged_syscall_lines_.insert(FormatRule(rule));
@@ -446,6 +459,15 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
     rules.insert(rule);
     lines.push_back(absl::StrCat(rule, comment));
   };
+  // `allow NAME if argN in {values}`, with what the line reaches outside the sandbox.
+  const auto add_values = [&](const std::string& name, int index, const std::set<uint64_t>& values,
+                              const std::string& comment) {
+    ArgCondition in{index, ArgCondition::Compare::kIn, 0, 0,
+                    std::vector<uint64_t>(values.begin(), values.end())};
+    add(absl::StrCat("allow ", name, " if ", ConditionText({in})),
+        absl::StrCat(comment, ReachNote(name, {in})));
+  };
+  std::set<std::string> narrowed_written;  // merged values already in a line
   for (const auto& [number, seen] : syscalls_) {
     const std::string name = SyscallName(number);
     std::vector<std::vector<ArgCondition>> allowed;
@@ -478,18 +500,24 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
       }
       continue;
     }
+    narrowed_written.insert(name);
     if (!seen.overflowed && narrowed != NarrowedArgument().end()) {
       std::set<uint64_t> values;
       for (const std::vector<uint64_t>& args : seen.args) {
         values.insert(args[static_cast<size_t>(narrowed->second)]);
       }
-      ArgCondition in{narrowed->second, ArgCondition::Compare::kIn, 0, 0,
-                      std::vector<uint64_t>(values.begin(), values.end())};
-      add(absl::StrCat("allow ", name, " if ", ConditionText({in})),
-          absl::StrCat(count, ReachNote(name, {in})));
+      if (const auto merged = merged_values_.find(name); merged != merged_values_.end()) {
+        values.insert(merged->second.begin(), merged->second.end());
+      }
+      add_values(name, narrowed->second, values, count);
       continue;
     }
     add(absl::StrCat("allow ", name), absl::StrCat(count, ReachNote(name, {})));
+  }
+  for (const auto& [name, values] : merged_values_) {
+    if (narrowed_written.count(name) == 0) {
+      add_values(name, NarrowedArgument().at(name), values, "  # from the merged policy");
+    }
   }
   for (const std::string& line : merged_syscall_lines_) {
     if (line != "errno ENOSYS clone3" && rules.count(line) == 0) {

@@ -66,8 +66,9 @@ class PolicyLearner {
   // One file request the broker decided.
   void AddDecision(const Decision& decision);
   // Adds the rules of a policy an earlier `sbox learn` wrote, so that the text allows both
-  // runs: its groups, syscall and file rules (its file rules as paths the run used, so they
-  // generalise as this run's do), and `private-tmp`. `text` is the policy as read from `name`.
+  // runs: its groups, syscall lines (the values of a line narrowed to the values seen joined
+  // with this run's into one line), file rules (its `file` rules as paths the run used, so
+  // they generalise as this run's do), and `private-tmp`. `text` is the policy as read from `name`.
   // InvalidArgument, naming the file and line, when it does not parse.
   [[nodiscard]] absl::Status Merge(absl::string_view text, const std::string& name);
 
@@ -114,6 +115,9 @@ class PolicyLearner {
   std::string merged_default_ ABSL_GUARDED_BY(mu_);
   std::set<SyscallGroup> merged_groups_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> merged_syscall_lines_ ABSL_GUARDED_BY(mu_);
+  // The values of `allow NAME if argN in {...}` lines of the syscalls narrowed to the values
+  // seen (socket, ioctl, ...), unioned with this run's into one line.
+  std::map<std::string, std::set<uint64_t>> merged_values_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> merged_file_lines_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint32_t> merged_trees_ ABSL_GUARDED_BY(mu_);
   bool merged_private_tmp_ ABSL_GUARDED_BY(mu_) = false;
