@@ -103,9 +103,11 @@ check "--merge: the second input passes" "$(gawk "$program" in2/numbers)" \
 # An existing --out needs --force: refused before the program runs.
 "$sbox" learn --out merged.policy -- touch "$work/ran" >/dev/null 2>force.err
 check "--out exists: exit 125" "125" "$?"
-check "--out exists: the program did not run" "absent" "$([[ -e ran ]] && echo present || echo absent)"
+check "--out exists: the program did not run" "absent" \
+  "$([[ -e ran ]] && echo present || echo absent)"
 check "--out exists: the error says what to do" \
-  "sbox: learn: --out merged.policy exists; give --force to overwrite it, or --merge merged.policy to add this run to it" \
+  "sbox: learn: --out merged.policy exists; give --force to overwrite it, or --merge \
+merged.policy to add this run to it" \
   "$(cat force.err)"
 
 # A --merge POLICY that cannot be read is refused before the program runs.
@@ -131,14 +133,22 @@ check "a run killed by a signal warns" \
   "$(grep warning signaled.err)"
 "$sbox" learn --timeout 0.5 --out slow.policy -- sleep 30 >/dev/null 2>slow.err
 check "a run past --timeout keeps its status" "124" "$?"
-check "a run past --timeout warns" "1" "$(grep -c '^sbox learn: warning: sleep .*the policy may be incomplete$' slow.err)"
+check "a run past --timeout warns" "1" \
+  "$(grep -c '^sbox learn: warning: sleep .*the policy may be incomplete$' slow.err)"
 
-# Learning does not change what the program does: absolute symlinks, /proc/self, O_PATH
-# (realpath opens each component with O_PATH).
+# Learning does not change what the program does: an absolute symlink opened with O_PATH, its
+# descriptor's /proc/self/fd link, fstat of it, realpath and readlink, /proc/self/cwd. One
+# process: the processes of one sandboxee share one /proc/self (tools/README.md).
 ln -s "$work/in1/text" abs-link
-program=(sh -c 'cat "$1"; readlink "$1"; realpath "$1"; readlink /proc/self/fd/0 </dev/null' sh "$work/abs-link")
-check "learning leaves symlinks, /proc/self and O_PATH as they are" "$("${program[@]}")" \
-  "$("$sbox" learn --out sh.policy -- "${program[@]}" 2>/dev/null)"
+program='import os, sys
+fd = os.open(sys.argv[1], os.O_PATH)
+print(os.readlink("/proc/self/fd/%d" % fd), os.stat(fd).st_size)
+print(os.path.realpath(sys.argv[1]), os.readlink(sys.argv[1]), os.readlink("/proc/self/cwd"))'
+check "learning leaves symlinks, /proc/self and O_PATH as they are" \
+  "$(/usr/bin/python3 -c "$program" abs-link)" \
+  "$("$sbox" learn --out opath.policy -- /usr/bin/python3 -c "$program" abs-link 2>/dev/null)"
+check "and so does the learned policy" "$(/usr/bin/python3 -c "$program" abs-link)" \
+  "$("$sbox" run --policy opath.policy -- /usr/bin/python3 -c "$program" abs-link 2>&1)"
 
 if ((failures > 0)); then
   for log in *.err; do echo "--- $log"; head -5 "$log"; done

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "broker/file_policy.h"
@@ -417,7 +418,9 @@ std::string PolicyLearner::PackageDirectory(const std::string& path) {
 std::string PolicyLearner::PolicyText(const std::string& command) const {
   absl::MutexLock lock(&mu_);
   std::string text = absl::StrCat(
-      "# Learned by `sbox learn` from one run of: ", command, "\n",
+      "# Learned by `sbox learn` from one run of: ",
+      // A comment ends at the line's end: a newline in an argument would start a rule.
+      absl::StrReplaceAll(command, {{"\n", "\\n"}, {"\r", "\\r"}}), "\n",
       merged_from_.empty()
           ? ""
           : absl::StrCat("# merged with the runs of: ", absl::StrJoin(merged_from_, ", "), "\n"),

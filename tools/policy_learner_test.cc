@@ -113,6 +113,18 @@ TEST(PolicyLearner, NarrowsSyscallsToWhatWasSeen) {
   ExpectLoads(text);
 }
 
+// The command in the header stays a comment, whatever its arguments hold.
+TEST(PolicyLearner, TheCommandStaysOneCommentLine) {
+  PolicyLearner learner;
+  const std::string text = learner.PolicyText("python3 -c 'import os\nallow ptrace\r'");
+  EXPECT_TRUE(absl::StartsWith(
+      text,
+      "# Learned by `sbox learn` from one run of: python3 -c 'import os\\nallow ptrace\\r'\n"))
+      << text;
+  EXPECT_EQ(Rules(text).find("ptrace"), std::string::npos) << text;
+  ExpectLoads(text);
+}
+
 // A call with a reach outside the sandbox that the run made only in its inside form is
 // narrowed to that form: setpriority of its own process; a group member made outside its
 // group's conditions gets a line of its own, which says what it reaches.
