@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -254,6 +255,55 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     }
   }
   return policy;
+}
+
+namespace {
+
+// The length of a "/proc/self" or "/proc/thread-self" prefix of `path`, followed by nothing or
+// by '/'; 0 when there is none.
+size_t OwnProcessPrefix(std::string_view path) {
+  for (std::string_view prefix :
+       {std::string_view("/proc/self"), std::string_view("/proc/thread-self")}) {
+    if (path.substr(0, prefix.size()) == prefix &&
+        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      return prefix.size();
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool FilePolicy::HasOwnProcessRules() const {
+  return std::any_of(rules_.begin(), rules_.end(),
+                     [](const Rule& rule) { return OwnProcessPrefix(rule.path) != 0; });
+}
+
+absl::StatusOr<FilePolicy> FilePolicy::ForSandboxee(pid_t pid) const {
+  Builder builder;
+  builder.SetCreateModes(file_mode_, directory_mode_).SetUncoveredErrno(uncovered_errno_);
+  if (alias_.has_value()) builder.AliasPath(alias_->from, alias_->to);
+  for (const Rule& rule : rules_) {
+    std::string path = rule.path;
+    if (const size_t prefix = OwnProcessPrefix(path); prefix != 0) {
+      path.replace(0, prefix, absl::StrCat("/proc/", pid));
+    }
+    switch (rule.kind) {
+      case RuleKind::kFile:
+        builder.AllowFile(std::move(path), rule.permissions, rule.source);
+        break;
+      case RuleKind::kTree:
+        builder.AllowTree(std::move(path), rule.permissions, rule.source);
+        break;
+      case RuleKind::kTemporary:
+        builder.AllowTemporaryFiles(std::move(path), rule.source);
+        break;
+      case RuleKind::kDeny:
+        builder.Deny(std::move(path), rule.error, rule.source);
+        break;
+    }
+  }
+  return builder.Build();
 }
 
 FilePolicy::Match FilePolicy::Find(std::string_view path) const {

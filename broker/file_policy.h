@@ -155,6 +155,15 @@ class FilePolicy {
   // reached beneath `rule`'s root; empty when `real` is not beneath the root's canonical path.
   std::string PolicyPathOf(const Rule& rule, std::string_view real) const;
 
+  // Whether a rule's path is /proc/self or /proc/thread-self, or beneath them: the sandboxee's
+  // own entries, which ForSandboxee names.
+  bool HasOwnProcessRules() const;
+  // The same policy with the rules on /proc/self and /proc/thread-self (and beneath) on
+  // /proc/<pid> instead: the broker rewrites the sandboxee's requests so (proto/PROTOCOL.md
+  // §5.3), and a rule's root opened here would be the broker's own process. Built anew, as
+  // Build() does (its errors); for a launcher once the sandboxee's `pid` is known.
+  absl::StatusOr<FilePolicy> ForSandboxee(pid_t pid) const;
+
   // O_PATH descriptor of "/", for stat'ing ancestors.
   int filesystem_root() const { return filesystem_root_.get(); }
   mode_t file_mode() const { return file_mode_; }

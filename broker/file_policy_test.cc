@@ -4,8 +4,10 @@
 #include "broker/file_policy.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -422,6 +424,52 @@ TEST_F(FilePolicyTest, PathAliasIsCheckedAtBuild) {
               absl::StatusCode::kInvalidArgument)
         << from << " -> " << to;
   }
+}
+
+// Rules on /proc/self name the sandboxee: rebuilt on /proc/<pid> once its pid is known, roots
+// opened there, the other rules, modes and errno as they were.
+TEST(FilePolicyOwnProcess, ForSandboxeeNamesTheSandboxeesProc) {
+  // A child of this process: the sandboxee, whose pid differs from the builder's.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  absl::StatusOr<FilePolicy> policy = FilePolicy::Builder()
+                                          .AllowFile("/proc/self/status", kRead, "p:1")
+                                          .AllowTree("/proc/thread-self/fd", kRead, "p:2")
+                                          .Deny("/proc/self/mem", EPERM, "p:3")
+                                          .AllowTree("/usr", kRead, "p:4")
+                                          .SetCreateModes(0640, 0750)
+                                          .SetUncoveredErrno(EACCES)
+                                          .AliasPath("/tmp", "/var/tmp")
+                                          .Build();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_TRUE(policy->HasOwnProcessRules());
+  absl::StatusOr<FilePolicy> own = policy->ForSandboxee(child);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(own.ok()) << own.status();
+  const std::string proc = "/proc/" + std::to_string(child);
+  const FilePolicy::Match status = own->Find(proc + "/status");
+  ASSERT_TRUE(status.allowed());
+  EXPECT_EQ(status.rule->source, "p:1");
+  EXPECT_EQ(status.rule->canonical_root, proc);  // the sandboxee's directory, not this one's
+  EXPECT_TRUE(own->Find(proc + "/fd/0").allowed());
+  EXPECT_EQ(own->Find(proc + "/mem").rule->kind, RuleKind::kDeny);
+  EXPECT_EQ(own->Find(proc + "/mem").rule->error, EPERM);
+  EXPECT_EQ(own->Find("/proc/self/status").rule, nullptr);
+  EXPECT_TRUE(own->Find("/usr/bin/env").allowed());
+  EXPECT_EQ(own->file_mode(), 0640u);
+  EXPECT_EQ(own->directory_mode(), 0750u);
+  EXPECT_EQ(own->uncovered_errno(), EACCES);
+  ASSERT_NE(own->alias(), nullptr);  // --private-tmp's /tmp
+  EXPECT_EQ(own->alias()->from, "/tmp");
+  EXPECT_EQ(own->alias()->to, "/var/tmp");
+  EXPECT_FALSE(own->HasOwnProcessRules());
+  EXPECT_FALSE(
+      FilePolicy::Builder().AllowTree("/proc/selfish", kRead).Build()->HasOwnProcessRules());
 }
 
 }  // namespace

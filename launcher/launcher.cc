@@ -367,13 +367,21 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     return ErrnoError(error, absl::StrFormat("pidfd_open(%d)", pid));
   }
   Child child(pid, std::move(pidfd));
+  // Rules on /proc/self name the sandboxee's entries, which exist from now on.
+  std::optional<FilePolicy> own_process_files;
+  if (files_.HasOwnProcessRules()) {
+    absl::StatusOr<FilePolicy> rebuilt = files_.ForSandboxee(pid);
+    if (!rebuilt.ok()) return rebuilt.status();
+    own_process_files.emplace(*std::move(rebuilt));
+  }
+  const FilePolicy& files = own_process_files.has_value() ? *own_process_files : files_;
 
   // Served from before the set-up report: the file-redirection step asks for its channel
   // (Op::kNewChannel) while the child sets up. Nothing but sbox's own set-up code runs in the
   // child until the report comes.
   // A copy: a child cloned with CLONE_VM reads `working_directory` until it has exec'ed.
-  BrokerServer server(files_, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
-                                                    pid, working_directory});
+  BrokerServer server(files, BrokerServer::Options{channel_type_, max_channels_, decision_log_, pid,
+                                                   working_directory});
   if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
 
   absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
@@ -385,7 +393,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // The file calls the filter sends to the listener (an exec'ed program's, or a function
   // sandboxee's under Redirection::kUserNotification): decided by the same handler as the
   // channel's requests, against the same working directory.
-  const FileRequestHandler handler(files_, decision_log_);
+  const FileRequestHandler handler(files, decision_log_);
   std::optional<NotificationBroker> notifications;
   if (exec != nullptr || syscalls_.redirection() == Redirection::kUserNotification) {
     notifications.emplace(handler, server.sandbox_state(), listener->get(), pid,

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
@@ -26,16 +28,23 @@ namespace {
 constexpr char kLearnUsage[] = R"(usage: sbox learn [OPTIONS] -- PROGRAM [ARGS...]
 
 Runs PROGRAM once with every file access granted and every syscall let through, recording
-both, then writes the smallest policy under which the same run passes:
+both, then writes a policy under which runs of the same kind pass: the groups of calls it
+used, one tree for the directory it created files in, its installation's package
+directories, private-tmp for its temporary files (tools/README.md):
 
-  sbox learn --out prog.policy -- prog input
+  sbox learn --out prog.policy -- prog input1
+  sbox learn --merge prog.policy --out prog.policy -- prog input2
   sbox audit --lint prog.policy
-  sbox run --policy prog.policy -- prog input
+  sbox run --policy prog.policy --allow-read dir3 -- prog dir3/input3
 
 While learning the program is NOT confined: give it inputs you trust.
 
 options:
-  --out FILE           write the policy to FILE (default: standard output, after the program)
+  --out FILE           write the policy to FILE (default: standard output, after the program);
+                       an existing FILE needs --force, unless it is the --merge POLICY
+  --merge POLICY       add this run to POLICY, which an earlier sbox learn wrote: the result
+                       allows both
+  --force              overwrite an existing --out FILE
   --cwd DIR            the program's working directory (default: the current one)
   --audit-log FILE     append every file request to FILE, one JSON object a line
   --audit-log-max-bytes N
@@ -53,7 +62,9 @@ under: PATH=/usr/local/bin:/usr/bin:/bin, and the caller's HOME, LANG, TZ, TERM 
 when set; nothing else unless --keep-env, --keep-env-all or --setenv says so
 
 exit status: as sbox run: the program's own, 128+N for signal N, 124 timed out, 125 sbox
-could not start it, 126 not executable, 127 not found
+could not start it, 126 not executable, 127 not found. A run that did not exit 0, or that
+made calls the learner could not record, gets a "sbox learn: warning:" line: the policy may
+be incomplete.
 )";
 
 std::string CommandLine(const std::vector<std::string>& command) {
@@ -65,13 +76,56 @@ std::string CommandLine(const std::vector<std::string>& command) {
   return absl::StrJoin(words, " ");
 }
 
+// Reads a whole file of at most `limit` bytes; `identity` gets its fstat.
+absl::StatusOr<std::string> ReadPolicy(const std::string& path, size_t limit,
+                                       struct stat* identity) {
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || fstat(fd.get(), identity) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(fd.get(), buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::InternalError(absl::StrCat(path, ": ", strerror(errno)));
+    if (n == 0) return text;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > limit) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": larger than ", limit, " bytes"));
+    }
+  }
+}
+
+// The temporary directories of this environment: /tmp, and $TMPDIR when it names another.
+std::vector<std::string> TemporaryDirectories(const std::string& cwd) {
+  std::vector<std::string> directories = {"/tmp"};
+  const char* tmpdir = getenv("TMPDIR");
+  if (tmpdir == nullptr || *tmpdir == '\0') return directories;
+  absl::StatusOr<std::string> path = AbsolutePath(tmpdir, cwd);
+  if (path.ok() && *path != "/" && *path != "/tmp") directories.push_back(*path);
+  return directories;
+}
+
+// Why the policy may not allow everything the program does, one sentence each.
+std::vector<std::string> Warnings(const SandboxResult& result, const PolicyLearner& learner,
+                                  const std::string& program) {
+  std::vector<std::string> warnings;
+  if (!result.ok()) {
+    warnings.push_back(
+        absl::StrCat(program, " ", result.ToString(), ": the policy has what it did up to then"));
+  }
+  for (std::string& problem : learner.Incomplete()) warnings.push_back(std::move(problem));
+  return warnings;
+}
+
 }  // namespace
 
 int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
   ProgramToRun program;
-  std::set<std::string> accepted = {"--out", "--cwd", "--audit-log", "--audit-log-max-bytes",
-                                    "--timeout"};
+  std::set<std::string> accepted = {
+      "--out", "--merge", "--force", "--cwd", "--audit-log", "--audit-log-max-bytes", "--timeout"};
   accepted.insert(EnvironmentAndLimitOptions().begin(), EnvironmentAndLimitOptions().end());
   if (const int status =
           PrepareProgram(args, accepted, "learn", kLearnUsage, out, err, &options, &program);
@@ -79,10 +133,34 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return status;
   }
 
-  // Opened first, so that a bad --out is found before the program runs.
+  PolicyLearner learner(TemporaryDirectories(program.cwd));
+  // Read before --out is opened: they may be the same file.
+  struct stat merged = {};
+  if (!options.merge.empty()) {
+    constexpr size_t kMaxPolicyBytes = 1 << 20;  // as an include
+    absl::StatusOr<std::string> text = ReadPolicy(options.merge, kMaxPolicyBytes, &merged);
+    if (!text.ok()) {
+      return Report(err, kRunSetupFailed, absl::StrCat("learn: --merge ", text.status().message()));
+    }
+    if (const absl::Status status = learner.Merge(*text, options.merge); !status.ok()) {
+      return Report(err, kRunSetupFailed, absl::StrCat("learn: --merge ", status.message()));
+    }
+  }
+  // Opened first, so that a bad --out is found before the program runs; emptied only when the
+  // policy is written.
   UniqueFd policy_file;
   if (!options.out.empty()) {
-    policy_file.reset(open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    struct stat existing;
+    const bool exists = stat(options.out.c_str(), &existing) == 0;
+    const bool is_merged = exists && !options.merge.empty() && existing.st_dev == merged.st_dev &&
+                           existing.st_ino == merged.st_ino;
+    if (exists && !is_merged && !options.force) {
+      return Report(err, kRunSetupFailed,
+                    absl::StrCat("learn: --out ", options.out,
+                                 " exists; give --force to overwrite it, or --merge ", options.out,
+                                 " to add this run to it"));
+    }
+    policy_file.reset(open(options.out.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (!policy_file.valid()) {
       return Report(err, kRunSetupFailed,
                     absl::StrCat("learn: --out ", options.out, ": ", strerror(errno)));
@@ -109,7 +187,6 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
         absl::StrCat("learn: ", (files.ok() ? syscalls.status() : files.status()).message()));
   }
 
-  PolicyLearner learner;
   const DecisionLog log = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetWorkingDirectory(program.cwd)
@@ -133,6 +210,10 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
   const std::string text = learner.PolicyText(CommandLine(options.command));
   if (policy_file.valid()) {
+    if (ftruncate(policy_file.get(), 0) != 0) {
+      return Report(err, kRunSetupFailed,
+                    absl::StrCat("learn: emptying ", options.out, ": ", strerror(errno)));
+    }
     size_t written = 0;
     while (written < text.size()) {
       const ssize_t n = write(policy_file.get(), text.data() + written, text.size() - written);
@@ -147,6 +228,9 @@ int RunLearn(const std::vector<std::string>& args, std::ostream& out, std::ostre
         << options.out << "\n";
   } else {
     out << text;
+  }
+  for (const std::string& warning : Warnings(*result, learner, options.command[0])) {
+    err << "sbox learn: warning: " << warning << "; the policy may be incomplete\n";
   }
   if (result->outcome == SandboxResult::Outcome::kViolation) {
     // Only a call of another architecture is refused while learning.

@@ -124,6 +124,7 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       (name == "--private-tmp"    ? options.private_tmp
        : name == "--keep-env-all" ? options.keep_env_all
        : name == "--allow-jit"    ? options.allow_jit
+       : name == "--force"        ? options.force
                                   : options.verbose) = true;
       continue;
     }
@@ -185,6 +186,7 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
     } else {
       std::string* target = name == "--policy"   ? &options.policy
                             : name == "--out"    ? &options.out
+                            : name == "--merge"  ? &options.merge
                             : name == "--cwd"    ? &options.cwd
                             : name == "--report" ? &options.report
                                                  : &options.audit_log;

@@ -32,6 +32,8 @@ struct ProgramOptions {
   std::vector<std::string> allow_read;                       // --allow-read, repeatable
   std::vector<std::string> allow_write;                      // --allow-write, repeatable
   std::string out;                                           // --out
+  std::string merge;                                         // --merge POLICY
+  bool force = false;                                        // --force
   std::string cwd;                                           // --cwd
   std::string audit_log;                                     // --audit-log
   int64_t audit_log_max_bytes = AuditLogLimits().max_bytes;  // --audit-log-max-bytes
@@ -53,8 +55,8 @@ struct ProgramOptions {
 
 // The options that take no value; every other option takes one.
 inline const std::set<std::string>& ProgramOptionFlags() {
-  static const std::set<std::string>* const flags =
-      new std::set<std::string>{"--private-tmp", "--keep-env-all", "--verbose", "--allow-jit"};
+  static const std::set<std::string>* const flags = new std::set<std::string>{
+      "--private-tmp", "--keep-env-all", "--verbose", "--allow-jit", "--force"};
   return *flags;
 }
 
@@ -73,9 +75,9 @@ inline constexpr char kProgramPath[] = "/usr/local/bin:/usr/bin:/bin";
 // Parses `args` (after the command's name). Options take a value as the next argument or after
 // '=', but the flags of ProgramOptionFlags() (and -v), which take none; `accepted` names those
 // this command takes. InvalidArgument naming the option for an unknown or repeated-but-single
-// option, a missing or empty value, a value given to a flag, a --timeout that is not a
-// positive number of seconds, an --audit-log-max-bytes that is not a whole number of at least
-// 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
+// option, a missing or empty value, a value given to a flag (--force among them), a --timeout that
+// is not a positive number of seconds, an --audit-log-max-bytes that is not a whole number of at
+// least 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
 // --report-fd together, a --setenv without '=' or with an empty name, a --keep-env name that is
 // empty or holds '=', an --rlimit-* value that is not a positive whole number (BYTES may end in
 // K, M or G, powers of 1024), or no PROGRAM.
