@@ -38,15 +38,17 @@ namespace sbox {
 // open for reading, stat, access, readlink or chdir; w to open for writing, truncate, chmod or
 // chown; c to create, mkdir or be a rename's or link's new name; d to unlink, rmdir or be
 // renamed away; x to connect. They become rules by what the path is, in this order:
-//   - Temporary names, beneath /tmp or the temporary directories given: the line
-//     `private-tmp` (a private /tmp for the run), and no rule.
+//   - Temporary names: what the run created or deleted beneath /tmp or the temporary
+//     directories given, and what lies beneath that, make the line `private-tmp` (a private
+//     /tmp for the run) and no rule. What it only read there is an input, with its rule.
 //   - The sandboxee's own /proc/<pid> (Decision::pid) is written /proc/self, which the broker
 //     takes as the sandboxee's of each run (FilePolicy::ForSandboxee); another process's is
 //     left out with a comment.
 //   - Created files: the directory the program created things in (the parent of the topmost
 //     path it created, e.g. `out` for `tar -x -C out`) becomes ONE `tree` rule with every
 //     permission used beneath it (`tree rwcd /abs/out`), so that other names work next time.
-//     Never "/" or a top-level directory: the files there keep their own rules.
+//     Never "/", a top-level directory or the installation (/usr, /etc, /lib*, /bin, /sbin,
+//     /opt, /boot): the files created there keep their own rules.
 //   - The program's installation, read only: a file beneath a package's directory makes a
 //     `tree r` rule on that directory (PackageDirectory below), so that the next input may load
 //     other modules of the same package. Files directly in a system directory (/usr/bin/perl,
@@ -55,7 +57,8 @@ namespace sbox {
 //     /usr/lib/x86_64-linux-gnu would grant every library of the system.
 //   - Anything else (the inputs, outputs written in place): a `file` rule with the permissions
 //     used. Paths that did not exist are granted too, and give ENOENT again next time.
-// `file` rules beneath a `tree` with the same permissions are dropped as covered.
+// A `file` rule whose permissions the tree above it grants is dropped as covered; one with more
+// gets the tree's permissions too, since it decides its path alone.
 class PolicyLearner {
  public:
   // `temporary_directories`: absolute, normalized; what is beneath them is the run's scratch.
@@ -68,8 +71,8 @@ class PolicyLearner {
   // Adds the rules of a policy an earlier `sbox learn` wrote, so that the text allows both
   // runs: its groups, syscall lines (the values of a line narrowed to the values seen joined
   // with this run's into one line), file rules (its `file` rules as paths the run used, so
-  // they generalise as this run's do), and `private-tmp`. `text` is the policy as read from `name`.
-  // InvalidArgument, naming the file and line, when it does not parse.
+  // they generalise as this run's do), and `private-tmp`. `text` is the policy as read from
+  // `name`. InvalidArgument, naming the file and line, when it does not parse.
   [[nodiscard]] absl::Status Merge(absl::string_view text, const std::string& name);
 
   // The policy text. `command` names what ran, for the header comment.
@@ -80,12 +83,13 @@ class PolicyLearner {
   std::vector<std::string> Incomplete() const;
 
   // The directory whose tree grants `path`, a file of a program's installation, and its
-  // neighbours: beneath /usr (or /usr/local, /opt, and /lib, /lib64, /bin, ... as on a merged-/usr
-  // system) the directory one level below the area that holds it: `/usr/share/perl5` for
+  // neighbours: beneath /usr, /usr/local or / (/lib, /lib64, /bin, ... as on a merged-/usr
+  // system), the directory one level below the area that holds it (bin, sbin, lib*, libexec,
+  // share, include, games): `/usr/share/perl5` for
   // /usr/share/perl5/File/Temp.pm, `/usr/lib/python3.11` for /usr/lib/python3.11/json/x.py,
   // `/usr/lib/x86_64-linux-gnu/ImageMagick-6.9.11` (a multiarch directory is part of the
-  // area); beneath /etc the directory one level below it, `/etc/ImageMagick-6`. Empty for a
-  // path directly in an area or in /etc, an area itself, and paths elsewhere.
+  // area); beneath /etc and /opt the directory one level below them, `/etc/ImageMagick-6`.
+  // Empty for a path directly in an area, /etc or /opt, an area itself, and paths elsewhere.
   static std::string PackageDirectory(const std::string& path);
 
  private:
