@@ -101,7 +101,10 @@ std::vector<std::vector<ArgCondition>> GroupConditions(SyscallGroup group,
                                                        const std::string& name) {
   std::vector<std::vector<ArgCondition>> found;
   for (const SyscallPolicy::GroupRule& rule : SyscallPolicy::GroupRules(group)) {
-    if (rule.name == name && rule.error == 0 && !rule.redirected) found.push_back(rule.all_of);
+    if (rule.name != name) continue;
+    // The broker decides an own-process call from its arguments, whatever they are.
+    if (rule.own_process) found.push_back({});
+    if (rule.error == 0 && !rule.redirected) found.push_back(rule.all_of);
   }
   return found;
 }
@@ -424,15 +427,25 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   // Groups: always basic-io, and each one a call seen is a member of, under its conditions.
   std::map<SyscallGroup, std::vector<std::string>> groups = {{SyscallGroup::kBasicIo, {}}};
   for (SyscallGroup group : merged_groups_) groups[group];
-  for (SyscallGroup group : LearnedGroups()) {
-    for (const auto& [number, seen] : syscalls_) {
-      const std::vector<std::vector<ArgCondition>> conditions =
-          GroupConditions(group, SyscallName(number));
-      const bool admitted = std::any_of(seen.args.begin(), seen.args.end(), [&](const auto& args) {
-        return std::any_of(conditions.begin(), conditions.end(),
-                           [&](const auto& all_of) { return HoldsAll(all_of, args); });
-      });
-      if (admitted) groups[group].push_back(absl::StrCat(SyscallName(number), " ", seen.count));
+  // Each call seen widens to the first group that admits it, in SyscallPolicy::AllGroups()
+  // order: an mmap that memory-without-exec admits never brings in executable-memory, an fcntl
+  // that basic-io admits never brings in own-process.
+  const std::vector<SyscallGroup> learned_groups = LearnedGroups();
+  for (const auto& [number, seen] : syscalls_) {
+    const std::string name = SyscallName(number);
+    std::set<SyscallGroup> needed;
+    for (const std::vector<uint64_t>& args : seen.args) {
+      for (SyscallGroup group : learned_groups) {
+        const std::vector<std::vector<ArgCondition>> conditions = GroupConditions(group, name);
+        if (std::any_of(conditions.begin(), conditions.end(),
+                        [&](const auto& all_of) { return HoldsAll(all_of, args); })) {
+          needed.insert(group);
+          break;
+        }
+      }
+    }
+    for (SyscallGroup group : needed) {
+      groups[group].push_back(absl::StrCat(name, " ", seen.count));
     }
   }
   groups.erase(SyscallGroup::kFileRedirection);  // written above

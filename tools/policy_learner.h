@@ -23,10 +23,13 @@ namespace sbox {
 //
 // Syscalls.
 //   - Groups. A built-in group (SyscallPolicy::GroupRules) is seen when a call the run made is
-//     one of its members and its conditions admit that call; every group seen becomes `allow
-//     group NAME`, since which members a program uses varies with its input (a larger input
-//     mremaps, a busy one sched_yields) and every member stays inside the sandbox. basic-io is
-//     always allowed: writing to stdout and stderr is what a program is run for.
+//     one of its members, its conditions admit that call, and no group before it in
+//     SyscallPolicy::AllGroups() order admits it (so an mmap memory-without-exec admits never
+//     brings in executable-memory). An own-process member is admitted whatever its arguments:
+//     the broker decides it at run time. Every group seen becomes `allow group NAME`, since
+//     which members a program uses varies with its input (a larger input mremaps, a busy one
+//     sched_yields) and every member stays inside the sandbox. basic-io is always allowed:
+//     writing to stdout and stderr is what a program is run for.
 //   - A syscall whose calls the allowed groups do not all admit, or that is in no group, gets
 //     lines of its own, narrowed as far as what was seen allows: by the conditions that keep it
 //     inside the sandbox (broker/syscall_reach.h) when they admit every call; for socket

@@ -3,6 +3,7 @@
 #include "tools/policy_learner.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -83,8 +84,8 @@ TEST(PolicyLearner, NarrowsSyscallsToWhatWasSeen) {
   Call(learner, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE);
   Call(learner, SYS_socket, AF_UNIX, SOCK_STREAM);
   Call(learner, SYS_socket, AF_INET, SOCK_DGRAM);
-  Call(learner, SYS_ioctl, 1, 0x5401);
-  Call(learner, SYS_getppid);
+  Call(learner, SYS_prctl, 0x59616d61 /* PR_SET_PTRACER */, 1);
+  Call(learner, SYS_getcpu);
   const std::string text = learner.PolicyText("prog arg");
   EXPECT_NE(text.find("# Learned by `sbox learn` from one run of: prog arg"), std::string::npos);
   EXPECT_NE(text.find("allow group basic-io  # seen: read 2\n"), std::string::npos) << text;
@@ -96,15 +97,17 @@ TEST(PolicyLearner, NarrowsSyscallsToWhatWasSeen) {
             "allow group basic-io\n"
             "allow group memory-without-exec\n"
             "allow group program-startup\n"
-            "allow ioctl if arg1 in {0x5401}\n"
             "allow socket if arg0 in {1, 2}\n"
-            "allow getppid\n");
+            "allow prctl if arg0 in {0x59616d61}\n"
+            "allow getcpu\n");
   // The network socket the run made reaches outside: the line says so.
   EXPECT_NE(text.find("allow socket if arg0 in {1, 2}  # 2 calls; reaches outside the sandbox: "
                       "any family but AF_UNIX"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("allow ioctl if arg1 in {0x5401}  # 1 call\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("allow prctl if arg0 in {0x59616d61}  # 1 call; reaches outside"),
+            std::string::npos)
+      << text;
   ExpectLoads(text);
 }
 
@@ -131,27 +134,56 @@ TEST(PolicyLearner, NarrowsToTheFormThatStaysInside) {
       << text;
   EXPECT_EQ(text.find("reaches outside"), std::string::npos) << text;
   PolicyLearner other;
-  Call(other, SYS_sched_getaffinity, 1234, 128);
+  Call(other, SYS_getpgid, 1234);
   const std::string outside = other.PolicyText("x");
-  EXPECT_NE(outside.find("allow sched_getaffinity  # 1 call; reaches outside"), std::string::npos)
-      << outside;
-  EXPECT_EQ(outside.find("allow group threads"), std::string::npos) << outside;
+  EXPECT_NE(outside.find("allow getpgid  # 1 call; reaches outside"), std::string::npos) << outside;
+  // An own-process call is the broker's to decide at run time, whatever pid it names (another
+  // process's is then a violation): its group, not a line.
+  PolicyLearner own;
+  Call(own, SYS_sched_getaffinity, 1234, 128);
+  const std::string broker = own.PolicyText("x");
+  EXPECT_EQ(RulesWith(broker, "sched_getaffinity"), std::vector<std::string>{}) << broker;
+  EXPECT_NE(broker.find("allow group own-process  # seen: sched_getaffinity 1"), std::string::npos)
+      << broker;
+  EXPECT_EQ(broker.find("allow group threads"), std::string::npos) << broker;
 }
 
-// A call no condition admits is allowed outright rather than refused next time.
+// A call no group admits is allowed outright rather than refused next time.
 TEST(PolicyLearner, AllowsOutrightWhatNoGroupConditionAdmits) {
   PolicyLearner learner;
-  Call(learner, SYS_mprotect, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-  EXPECT_NE(Rules(learner.PolicyText("jit")).find("allow mprotect\n"), std::string::npos);
+  Call(learner, SYS_getcpu, 0, 0, 0);
+  EXPECT_NE(Rules(learner.PolicyText("numa")).find("allow getcpu\n"), std::string::npos);
 }
 
 // One member seen allows its whole group: the next input may need another (sched_yield under
 // contention, mincore once /proc/self/maps is out of reach). basic-io is always there.
+// A call widens to the first group that admits it: memory made executable is the only way to
+// executable-memory, and the broker's own-process calls need no line of their own.
+TEST(PolicyLearner, ACallWidensToTheFirstGroupThatAdmitsIt) {
+  PolicyLearner plain;
+  Call(plain, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  Call(plain, SYS_fcntl, 3, F_GETFL);
+  EXPECT_EQ(RulesWith(plain.PolicyText("cat"), "allow"),
+            (std::vector<std::string>{"allow group file-redirection", "allow group basic-io",
+                                      "allow group memory-without-exec"}));
+  PolicyLearner jit;
+  Call(jit, SYS_mprotect, 0x10000, 4096, PROT_READ | PROT_EXEC);
+  Call(jit, SYS_fcntl, 3, F_SETLK, 0x1000);
+  Call(jit, SYS_ioctl, 1, TCGETS, 0x1000);
+  Call(jit, SYS_sched_getaffinity, 1234, 128, 0x1000);
+  const std::string text = jit.PolicyText("node");
+  EXPECT_EQ(RulesWith(text, "allow"),
+            (std::vector<std::string>{"allow group file-redirection", "allow group basic-io",
+                                      "allow group own-process", "allow group executable-memory"}))
+      << text;
+  ExpectLoads(text);
+}
+
 TEST(PolicyLearner, AMemberSeenAllowsItsWholeGroup) {
   PolicyLearner learner;
   Call(learner, SYS_futex, 0x1000, 0x81 /* FUTEX_WAKE_PRIVATE */, 1);
   Call(learner, SYS_brk, 0);
-  Call(learner, SYS_getppid);
+  Call(learner, SYS_getcpu);
   const std::string text = learner.PolicyText("node");
   EXPECT_EQ(Rules(text),
             "default kill-and-report\n"
@@ -160,7 +192,7 @@ TEST(PolicyLearner, AMemberSeenAllowsItsWholeGroup) {
             "allow group basic-io\n"
             "allow group memory-without-exec\n"
             "allow group threads\n"
-            "allow getppid\n");
+            "allow getcpu\n");
   EXPECT_NE(text.find("allow group threads  # seen: futex 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("allow group basic-io  # always: output to stdout and stderr\n"),
             std::string::npos)
@@ -338,8 +370,8 @@ TEST(PolicyLearner, InstallationFilesArePackageTrees) {
 TEST(PolicyLearner, MergeAddsARunToAPolicy) {
   PolicyLearner first;
   Call(first, SYS_read, 0);
-  Call(first, SYS_ioctl, 1, 0x5401);
-  Call(first, SYS_getppid);
+  Call(first, SYS_socket, AF_INET, SOCK_STREAM);
+  Call(first, SYS_getcpu);
   Request(first, proto::Op::kOpen, "/data/in1", O_RDONLY);
   Request(first, proto::Op::kOpen, "/data/out/a", O_WRONLY | O_CREAT);
   Request(first, proto::Op::kOpen, "/tmp/x", O_RDWR | O_CREAT);
@@ -349,7 +381,7 @@ TEST(PolicyLearner, MergeAddsARunToAPolicy) {
   PolicyLearner second({"/nonexistent-tmp"});
   ASSERT_TRUE(second.Merge(first_text, "first.policy").ok());
   Call(second, SYS_futex, 0x1000, 0x81, 1);
-  Call(second, SYS_ioctl, 1, 0x5413);
+  Call(second, SYS_socket, AF_INET6, SOCK_STREAM);
   Request(second, proto::Op::kOpen, "/data/in2", O_RDONLY);
   Request(second, proto::Op::kOpen, "/usr/share/perl5/A.pm", O_RDONLY);
   const std::string text = second.PolicyText("prog in2");
@@ -363,8 +395,8 @@ TEST(PolicyLearner, MergeAddsARunToAPolicy) {
             "errno ENOSYS clone3\n"
             "allow group basic-io\n"
             "allow group threads\n"
-            "allow ioctl if arg1 in {0x5401, 0x5413}\n"
-            "allow getppid\n"
+            "allow socket if arg0 in {2, 10}\n"
+            "allow getcpu\n"
             "private-tmp\n"
             "tree wc /data/out\n"
             "tree r /usr/share/perl5\n"
@@ -373,8 +405,7 @@ TEST(PolicyLearner, MergeAddsARunToAPolicy) {
             "deny /data/secret\n");
   ExpectLoads(text);
   // The values a syscall is narrowed to are one line with both runs' values.
-  EXPECT_NE(text.find("allow ioctl if arg1 in {0x5401, 0x5413}  # 1 call\n"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("allow socket if arg0 in {2, 10}  # 1 call"), std::string::npos) << text;
   // Merging the result again changes no rule (the merged syscall lines come last, sorted).
   PolicyLearner again({"/nonexistent-tmp"});
   ASSERT_TRUE(again.Merge(text, "merged.policy").ok());
@@ -383,8 +414,7 @@ TEST(PolicyLearner, MergeAddsARunToAPolicy) {
   std::sort(before.begin(), before.end());
   std::sort(after.begin(), after.end());
   EXPECT_EQ(after, before);
-  EXPECT_NE(again.PolicyText("x").find(
-                "allow ioctl if arg1 in {0x5401, 0x5413}  # from the merged policy\n"),
+  EXPECT_NE(again.PolicyText("x").find("allow socket if arg0 in {2, 10}  # from the merged policy"),
             std::string::npos);
   // A policy that does not parse is refused, naming the file and line.
   PolicyLearner bad;
@@ -401,7 +431,7 @@ TEST(PolicyLearner, SaysWhatItCouldNotRecord) {
   // one kind of call, a wake, which the threads group admits.
   for (uint64_t i = 0; i < 10000; ++i) Call(learner, SYS_futex, 0x10000 + 4 * i, 0x81, 1);
   EXPECT_TRUE(learner.Incomplete().empty());
-  for (uint64_t i = 0; i <= 4096; ++i) Call(learner, SYS_ioctl, 1, 0x5400 + i);
+  for (uint64_t i = 0; i <= 4096; ++i) Call(learner, SYS_socket, 100 + i, SOCK_STREAM);
   Decision refused = {};
   refused.op = proto::Op::kOpen;
   refused.path = "relative/../path";
@@ -409,12 +439,12 @@ TEST(PolicyLearner, SaysWhatItCouldNotRecord) {
   learner.AddDecision(refused);
   EXPECT_EQ(learner.Incomplete(),
             (std::vector<std::string>{
-                "more than 4096 distinct argument tuples of ioctl: not all were recorded, and "
+                "more than 4096 distinct argument tuples of socket: not all were recorded, and "
                 "its line allows any",
                 "1 file request(s) were refused while learning and get no rule "
                 "(relative/../path)"}));
   const std::string text = learner.PolicyText("x");
-  EXPECT_NE(Rules(text).find("allow ioctl\n"), std::string::npos) << text;
+  EXPECT_NE(Rules(text).find("allow socket\n"), std::string::npos) << text;
   EXPECT_NE(Rules(text).find("allow group threads\n"), std::string::npos) << text;
   EXPECT_EQ(Rules(text).find("futex"), std::string::npos) << text;
 }
