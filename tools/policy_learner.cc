@@ -536,18 +536,21 @@ std::string PolicyLearner::PolicyText(const std::string& command) const {
   std::map<std::string, Permissions> files;
   bool private_tmp = merged_private_tmp_;
   std::vector<std::string> left_out;
-  // Temporary names: what the run created or deleted beneath a temporary directory, and what
+  // Temporary names: what the run created or deleted right in a temporary directory, and what
   // lies beneath those. What it only read there is an input, with a rule of its own.
   std::set<std::string> temporary;
   for (const auto& [path, permissions] : files_) {
-    const bool in_tmp =
+    // A name made right in a temporary directory (mkstemp's, a scratch directory), and what
+    // lies beneath one: an output written into a directory that was there before (a user's
+    // work under /tmp) is no temporary name.
+    const bool right_in_tmp =
         std::any_of(temporary_directories_.begin(), temporary_directories_.end(),
-                    [&](const std::string& tmp) { return path != tmp && IsBeneath(path, tmp); });
+                    [&](const std::string& tmp) { return Parent(path) == tmp; });
     bool in_temporary = false;  // files_ is sorted: a directory comes before what it holds
     for (absl::string_view up = Parent(path); !in_temporary && up != "/"; up = Parent(up)) {
       in_temporary = temporary.count(std::string(up)) != 0;
     }
-    if (in_tmp && ((permissions & (kCreate | kDelete)) != 0 || in_temporary)) {
+    if ((right_in_tmp && (permissions & (kCreate | kDelete)) != 0) || in_temporary) {
       temporary.insert(path);
     }
   }

@@ -41,9 +41,10 @@ namespace sbox {
 // open for reading, stat, access, readlink or chdir; w to open for writing, truncate, chmod or
 // chown; c to create, mkdir or be a rename's or link's new name; d to unlink, rmdir or be
 // renamed away; x to connect. They become rules by what the path is, in this order:
-//   - Temporary names: what the run created or deleted beneath /tmp or the temporary
+//   - Temporary names: what the run created or deleted right in /tmp or the temporary
 //     directories given, and what lies beneath that, make the line `private-tmp` (a private
-//     /tmp for the run) and no rule. What it only read there is an input, with its rule.
+//     /tmp for the run) and no rule. What it only read there is an input, with its rule; what
+//     it wrote into a directory beneath them that was there before is output.
 //   - The sandboxee's own /proc/<pid> (Decision::pid) is written /proc/self, which the broker
 //     takes as the sandboxee's of each run (FilePolicy::ForSandboxee); another process's is
 //     left out with a comment.

@@ -307,6 +307,15 @@ TEST(PolicyLearner, TemporaryNamesArePrivateTmp) {
   EXPECT_EQ(RulesWith(text, "/scratch"), std::vector<std::string>{"file r /scratch/t/work.1-other"})
       << text;
   ExpectLoads(text);
+  // Output written into a directory that was there before is no temporary name: a tree.
+  PolicyLearner worker;
+  Request(worker, proto::Op::kOpen, "/tmp/work/in.tar", O_RDONLY);
+  Request(worker, proto::Op::kMkdir, "/tmp/work/out/tree");
+  Request(worker, proto::Op::kOpen, "/tmp/work/out/tree/a", O_WRONLY | O_CREAT);
+  const std::string work = worker.PolicyText("tar");
+  EXPECT_EQ(work.find("private-tmp"), std::string::npos) << work;
+  EXPECT_EQ(RulesWith(work, "/tmp/work/out"), std::vector<std::string>{"tree wc /tmp/work/out"})
+      << work;
   // Reading alone makes no private /tmp.
   PolicyLearner reader;
   Request(reader, proto::Op::kOpen, "/tmp/input.txt", O_RDONLY);
