@@ -75,12 +75,15 @@ absl::Status Failed(int error, const std::string& what) {
       *moved = true;
       continue;
     }
-    // The program may have taken its own rights away. fchmodat cannot refuse to follow a
-    // symlink, but lstat said directory, the program has ended, and O_NOFOLLOW below would
-    // catch a swap.
-    fchmodat(directory, name.c_str(), 0700, 0);
-    const UniqueFd child(
-        openat(directory, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    // The program may have taken its own rights away: they are given back through an O_PATH
+    // descriptor of the very directory, which no symlink swapped in meanwhile can redirect.
+    const UniqueFd held(
+        openat(directory, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!held.valid()) return Failed(errno, absl::StrCat("opening \"", name, "\""));
+    char magic[64];
+    snprintf(magic, sizeof(magic), "/proc/self/fd/%d", held.get());
+    if (chmod(magic, 0700) != 0) return Failed(errno, absl::StrCat("chmod \"", name, "\""));
+    const UniqueFd child(openat(held.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!child.valid()) return Failed(errno, absl::StrCat("opening \"", name, "\""));
     if (absl::Status emptied = Empty(child.get(), top, depth + 1, moved_count, moved);
         !emptied.ok()) {
