@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,6 +57,14 @@ void DenialSummary::Add(const Decision& decision) {
   const Kind kind = Class(decision);
   if (kind == Kind::kNotListed) return;
   const bool quiet = kind == Kind::kQuiet;
+  // Opening a file that does not exist outside either: the program got the answer it would
+  // have got unsandboxed (an optional locale or module looked for), and a grant would change
+  // nothing.
+  struct stat st;
+  if (quiet && decision.op == proto::Op::kOpen && (decision.flags & O_CREAT) == 0 &&
+      lstat(std::string(decision.path).c_str(), &st) != 0 && errno == ENOENT) {
+    return;
+  }
   const size_t of_kind = quiet ? quiet_entries_ : entries_.size() - quiet_entries_;
   if (of_kind >= kMaxListed) return;
   if (!seen_.emplace(static_cast<int>(decision.op), std::string(decision.path)).second) return;

@@ -46,6 +46,8 @@ class DenialSummary {
                  // as the loader's look for /etc/ld.so.preload or a search along a path list
     kQuiet,      // any other operation on such a path: the program wanted the file, yet often
                  // copes (an optional locale or configuration file): listed when the run failed
+                 // and the path exists outside (else the program got the same answer as
+                 // unsandboxed, and a grant would change nothing)
     kListed,     // the rest: a deny rule, a permission the rule lacks, an uncovered path
                  // answered with EACCES (uncovered-paths EACCES): always listed
   };

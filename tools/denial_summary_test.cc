@@ -40,38 +40,49 @@ TEST(DenialSummary, NothingWorthShowingPrintsNothing) {
   EXPECT_EQ(summary.Text(false), "");
 }
 
-// An optional file a program looks for and copies without (a locale's catalogue): listed only
+// A file a program may cope without (an optional configuration file): listed only
 // when the run failed.
 TEST(DenialSummary, OpensOfUncoveredPathsAreListedWhenTheRunFailed) {
   DenialSummary summary;
-  summary.Add(Refused(proto::Op::kOpen, "/usr/share/locale/locale.alias", O_RDONLY));
+  summary.Add(Refused(proto::Op::kOpen, "/etc/passwd", O_RDONLY));
   EXPECT_EQ(summary.Text(false), "");
   EXPECT_EQ(summary.Text(true),
             "sbox: 1 file operation refused (-v shows each); the first:\n"
-            "sbox:   open \"/usr/share/locale/locale.alias\" O_RDONLY: denied, ENOENT: no rule "
-            "covers the path; to grant it: --allow-read /usr/share/locale/locale.alias, or the "
-            "policy line `file r /usr/share/locale/locale.alias`\n");
+            "sbox:   open \"/etc/passwd\" O_RDONLY: denied, ENOENT: no rule "
+            "covers the path; to grant it: --allow-read /etc/passwd, or the "
+            "policy line `file r /etc/passwd`\n");
   Rule tree{RuleKind::kTree, kRead, "/in", EACCES, "--allow-read"};
   summary.Add(Refused(proto::Op::kOpen, "/in/x", O_WRONLY, EACCES, &tree));
   const std::string text = summary.Text(false);
   EXPECT_NE(text.find("sbox: 2 file operations refused"), std::string::npos) << text;
   EXPECT_NE(text.find("open \"/in/x\" O_WRONLY"), std::string::npos) << text;
-  EXPECT_EQ(text.find("locale.alias"), std::string::npos) << text;
+  EXPECT_EQ(text.find("/etc/passwd"), std::string::npos) << text;
+}
+
+// An open of a file that is not there outside either got the answer it would have got
+// unsandboxed: nothing to grant, nothing listed.
+TEST(DenialSummary, AFileAbsentOutsideTooIsNotListed) {
+  DenialSummary summary;
+  summary.Add(Refused(proto::Op::kOpen, "/usr/share/locale/xx/LC_MESSAGES/sbox-none.mo", O_RDONLY));
+  EXPECT_EQ(summary.count(), 1);
+  EXPECT_EQ(summary.Text(true), "");
+  summary.Add(Refused(proto::Op::kOpen, "/no-such-dir/new", O_WRONLY | O_CREAT));
+  EXPECT_NE(summary.Text(true).find("/no-such-dir/new"), std::string::npos);
 }
 
 TEST(DenialSummary, ListsTheFirstDistinctRefusalsWithAHint) {
   DenialSummary summary;
   summary.Add(Refused(proto::Op::kStat, "/usr/local/lib/site"));
-  summary.Add(Refused(proto::Op::kOpen, "/usr/local/lib/x/strict.pm", O_RDONLY));
-  summary.Add(Refused(proto::Op::kOpen, "/usr/local/lib/x/strict.pm", O_RDONLY));
+  summary.Add(Refused(proto::Op::kOpen, "/etc/group", O_RDONLY));
+  summary.Add(Refused(proto::Op::kOpen, "/etc/group", O_RDONLY));
   summary.Add(Refused(proto::Op::kOpen, "/out/x.ppm", O_WRONLY | O_CREAT | O_TRUNC));
   EXPECT_EQ(summary.count(), 4);
   EXPECT_EQ(summary.Text(false), "");
   EXPECT_EQ(summary.Text(true),
             "sbox: 4 file operations refused (-v shows each); the first:\n"
-            "sbox:   open \"/usr/local/lib/x/strict.pm\" O_RDONLY: denied, ENOENT: no rule covers "
-            "the path; to grant it: --allow-read /usr/local/lib/x/strict.pm, or the policy line "
-            "`file r /usr/local/lib/x/strict.pm`\n"
+            "sbox:   open \"/etc/group\" O_RDONLY: denied, ENOENT: no rule covers "
+            "the path; to grant it: --allow-read /etc/group, or the policy line "
+            "`file r /etc/group`\n"
             "sbox:   open \"/out/x.ppm\" O_WRONLY|O_CREAT|O_TRUNC mode=0: denied, ENOENT: no rule "
             "covers the path; to grant it: --allow-write /out/x.ppm, or the policy line `file "
             "rwcd /out/x.ppm`\n");
