@@ -54,17 +54,19 @@ void DenialSummary::Add(const Decision& decision) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++count_;
   if (verbose_ != nullptr) *verbose_ << "sbox: " << FormatDecision(decision) << std::endl;
-  const Kind kind = Class(decision);
+  Kind kind = Class(decision);
+  // A path no rule covers, answered as absent: worth showing only when it is there outside (a
+  // perl module's stat along @INC, an input not granted), since otherwise the program got the
+  // answer it would have got unsandboxed and a grant would change nothing. A name the program
+  // meant to create counts whatever is there.
+  const bool creates = decision.op == proto::Op::kOpen && (decision.flags & O_CREAT) != 0;
+  if (!decision.allowed && decision.rule == nullptr && decision.error == ENOENT && !creates &&
+      (decision.op == proto::Op::kOpen || kind == Kind::kNotListed)) {
+    struct stat st;
+    kind = lstat(std::string(decision.path).c_str(), &st) == 0 ? Kind::kQuiet : Kind::kNotListed;
+  }
   if (kind == Kind::kNotListed) return;
   const bool quiet = kind == Kind::kQuiet;
-  // Opening a file that does not exist outside either: the program got the answer it would
-  // have got unsandboxed (an optional locale or module looked for), and a grant would change
-  // nothing.
-  struct stat st;
-  if (quiet && decision.op == proto::Op::kOpen && (decision.flags & O_CREAT) == 0 &&
-      lstat(std::string(decision.path).c_str(), &st) != 0 && errno == ENOENT) {
-    return;
-  }
   const size_t of_kind = quiet ? quiet_entries_ : entries_.size() - quiet_entries_;
   if (of_kind >= kMaxListed) return;
   if (!seen_.emplace(static_cast<int>(decision.op), std::string(decision.path)).second) return;

@@ -46,11 +46,13 @@ class DenialSummary {
                  // as the loader's look for /etc/ld.so.preload or a search along a path list
     kQuiet,      // any other operation on such a path: the program wanted the file, yet often
                  // copes (an optional locale or configuration file): listed when the run failed
-                 // and the path exists outside (else the program got the same answer as
-                 // unsandboxed, and a grant would change nothing)
     kListed,     // the rest: a deny rule, a permission the rule lacks, an uncovered path
                  // answered with EACCES (uncovered-paths EACCES): always listed
   };
+  // By the decision alone. Add then looks at the file system for a path no rule covers that
+  // was answered as absent, other than one the program meant to create: listed as kQuiet when
+  // it is there outside (a perl module stat'ed along @INC), never when it is not (the program
+  // got the answer it would have got unsandboxed; a grant would change nothing).
   static Kind Class(const Decision& decision);
   // "to grant it: --allow-read PATH, or the policy line `file r PATH`", by what the operation
   // needs (reading; writing, creating or deleting; connecting); for a path a deny rule decides,

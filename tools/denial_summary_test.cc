@@ -66,8 +66,20 @@ TEST(DenialSummary, AFileAbsentOutsideTooIsNotListed) {
   summary.Add(Refused(proto::Op::kOpen, "/usr/share/locale/xx/LC_MESSAGES/sbox-none.mo", O_RDONLY));
   EXPECT_EQ(summary.count(), 1);
   EXPECT_EQ(summary.Text(true), "");
+  summary.Add(Refused(proto::Op::kStat, "/usr/share/perl5/Sbox/None.pm"));
+  EXPECT_EQ(summary.Text(true), "");
   summary.Add(Refused(proto::Op::kOpen, "/no-such-dir/new", O_WRONLY | O_CREAT));
   EXPECT_NE(summary.Text(true).find("/no-such-dir/new"), std::string::npos);
+}
+
+// A stat of a file that is there outside, answered as absent, may be why the run failed (perl
+// looks for its modules with stat along @INC).
+TEST(DenialSummary, AProbeOfAFileThatIsThereIsListedWhenTheRunFailed) {
+  DenialSummary summary;
+  summary.Add(Refused(proto::Op::kStat, "/etc/passwd"));
+  EXPECT_EQ(summary.Text(false), "");
+  EXPECT_NE(summary.Text(true).find("stat \"/etc/passwd\""), std::string::npos)
+      << summary.Text(true);
 }
 
 TEST(DenialSummary, ListsTheFirstDistinctRefusalsWithAHint) {
