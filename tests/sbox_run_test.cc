@@ -881,6 +881,16 @@ TEST(SboxRun, AJitNeedsAllowJitAndTheViolationSaysSo) {
   EXPECT_EQ(r.out, "42\n");
 }
 
+// --allow-read /proc/self/... grants the program's own entry, whatever its pid, not sbox's.
+TEST(SboxRun, AllowReadOfProcSelfIsTheProgramsOwn) {
+  CommandResult r =
+      Sbox({"--allow-read", "/proc/self/status"}, {"/usr/bin/head", "-1", "/proc/self/status"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "Name:\thead\n") << Describe(r);
+  r = Sbox({"--allow-read", "/proc/self/status"}, {"/usr/bin/head", "-1", "/proc/self/stat"});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+}
+
 TEST(SboxLimits, TheLimitThatEndedTheProgramIsNamed) {
   const Samples samples;
   CommandResult r = Sbox({"--rlimit-cpu", "1", "--allow-read", "/usr", "--timeout", "30"},

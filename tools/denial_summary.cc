@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace sbox {
@@ -18,7 +19,12 @@ DenialSummary::Kind DenialSummary::Class(const Decision& decision) {
 
 std::string DenialSummary::Hint(const Decision& decision) {
   if (decision.path.empty() || decision.path[0] != '/') return "";
-  const std::string path(decision.path);
+  std::string path(decision.path);
+  // The sandboxee's own /proc entries are granted as /proc/self: its pid differs each run.
+  if (const std::string own = absl::StrCat("/proc/", decision.pid);
+      decision.pid > 0 && (path == own || absl::StartsWith(path, own + "/"))) {
+    path.replace(0, own.size(), "/proc/self");
+  }
   if (decision.rule != nullptr && decision.rule->kind == RuleKind::kDeny) {
     return absl::StrCat("a deny rule decides: `", decision.rule->ToString(), "`",
                         decision.rule->source.empty() ? "" : " at ", decision.rule->source);

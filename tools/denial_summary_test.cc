@@ -82,6 +82,18 @@ TEST(DenialSummary, AProbeOfAFileThatIsThereIsListedWhenTheRunFailed) {
       << summary.Text(true);
 }
 
+TEST(DenialSummary, TheSandboxeesOwnProcEntriesAreGrantedAsProcSelf) {
+  Decision own = Refused(proto::Op::kReadlink, "/proc/4242/exe");
+  own.pid = 4242;
+  EXPECT_EQ(DenialSummary::Hint(own),
+            "to grant it: --allow-read /proc/self/exe, or the policy line `file r /proc/self/exe`");
+  Decision other = Refused(proto::Op::kReadlink, "/proc/42421/exe");
+  other.pid = 4242;
+  EXPECT_EQ(DenialSummary::Hint(other),
+            "to grant it: --allow-read /proc/42421/exe, or the policy line `file r "
+            "/proc/42421/exe`");
+}
+
 TEST(DenialSummary, ListsTheFirstDistinctRefusalsWithAHint) {
   DenialSummary summary;
   summary.Add(Refused(proto::Op::kStat, "/usr/local/lib/site"));

@@ -89,7 +89,8 @@ nothing else unless --keep-env, --keep-env-all or --setenv says so
 
 at exit, when the broker refused file operations, sbox prints how many and the first few, each
 with the option or policy line that grants it; a path no rule covers, which the program was
-told is absent, is listed only when the program failed, and a mere lookup of one never
+told is absent, is listed only when the program failed and the file is there outside (a
+grant would change what it saw)
 
 exit status: the program's own; 128+N when signal N killed it; 159 when it made a syscall the
 policy refuses (one line on stderr names the call and the policy line); 124 when it timed
@@ -103,6 +104,19 @@ executable; 127 when it is not found
 void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
   const Permissions permissions = write ? (kRead | kWrite | kCreate | kDelete) : kRead;
   const std::string source = write ? "--allow-write" : "--allow-read";
+  // The sandboxee's own /proc entries (FilePolicy::ForSandboxee): what they are and name here
+  // is sbox's, not the program's. A name as given.
+  for (const char* own : {"/proc/self", "/proc/thread-self"}) {
+    if (path == own || absl::StartsWith(path, absl::StrCat(own, "/"))) {
+      struct stat st;
+      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        files.AllowTree(path, permissions, source);
+      } else {
+        files.AllowFile(path, permissions, source);
+      }
+      return;
+    }
+  }
   std::string current = path;
   for (int hop = 0; hop <= 40; ++hop) {
     struct stat st;
