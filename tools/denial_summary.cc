@@ -64,21 +64,20 @@ void DenialSummary::Add(const Decision& decision) {
   // A path no rule covers, answered as absent: worth showing only when it is there outside (a
   // perl module's stat along @INC, an input not granted), since otherwise the program got the
   // answer it would have got unsandboxed and a grant would change nothing. A name the program
-  // meant to create counts whatever is there.
+  // meant to create counts whatever is there. Looked up in Text, after the run: the broker
+  // never touches a path no rule covers.
   const bool creates = decision.op == proto::Op::kOpen && (decision.flags & O_CREAT) != 0;
-  if (!decision.allowed && decision.rule == nullptr && decision.error == ENOENT && !creates &&
-      (decision.op == proto::Op::kOpen || kind == Kind::kNotListed)) {
-    struct stat st;
-    kind = lstat(std::string(decision.path).c_str(), &st) == 0 ? Kind::kQuiet : Kind::kNotListed;
-  }
+  const bool if_there = decision.rule == nullptr && decision.error == ENOENT && !creates &&
+                        (decision.op == proto::Op::kOpen || kind == Kind::kNotListed);
+  if (if_there) kind = Kind::kQuiet;
   if (kind == Kind::kNotListed) return;
   const bool quiet = kind == Kind::kQuiet;
   const size_t of_kind = quiet ? quiet_entries_ : entries_.size() - quiet_entries_;
-  if (of_kind >= kMaxListed) return;
+  if (of_kind >= (quiet ? kMaxCandidates : kMaxListed)) return;
   if (!seen_.emplace(static_cast<int>(decision.op), std::string(decision.path)).second) return;
   const std::string hint = Hint(decision);
-  entries_.push_back(
-      {quiet, absl::StrCat(FormatDecision(decision), hint.empty() ? "" : "; ", hint)});
+  entries_.push_back({quiet, if_there ? std::string(decision.path) : std::string(),
+                      absl::StrCat(FormatDecision(decision), hint.empty() ? "" : "; ", hint)});
   if (quiet) ++quiet_entries_;
 }
 
@@ -91,7 +90,10 @@ std::string DenialSummary::Text(bool run_failed) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<const std::string*> lines;
   for (const Entry& entry : entries_) {
-    if (lines.size() < kMaxListed && (run_failed || !entry.quiet)) lines.push_back(&entry.line);
+    if (lines.size() >= kMaxListed || (entry.quiet && !run_failed)) continue;
+    struct stat st;
+    if (!entry.listed_if_there.empty() && lstat(entry.listed_if_there.c_str(), &st) != 0) continue;
+    lines.push_back(&entry.line);
   }
   if (lines.empty()) return "";
   std::string text =

@@ -49,10 +49,11 @@ class DenialSummary {
     kListed,     // the rest: a deny rule, a permission the rule lacks, an uncovered path
                  // answered with EACCES (uncovered-paths EACCES): always listed
   };
-  // By the decision alone. Add then looks at the file system for a path no rule covers that
-  // was answered as absent, other than one the program meant to create: listed as kQuiet when
-  // it is there outside (a perl module stat'ed along @INC), never when it is not (the program
-  // got the answer it would have got unsandboxed; a grant would change nothing).
+  // By the decision alone. A path no rule covers that was answered as absent, other than one
+  // the program meant to create, is then taken as kQuiet but listed only when it is there
+  // outside (a perl module stat'ed along @INC), never when it is not (the program got the
+  // answer it would have got unsandboxed; a grant would change nothing): Text looks, after
+  // the run, since the broker never touches a path no rule covers.
   static Kind Class(const Decision& decision);
   // "to grant it: --allow-read PATH, or the policy line `file r PATH`", by what the operation
   // needs (reading; writing, creating or deleting; connecting); for a path a deny rule decides,
@@ -63,12 +64,17 @@ class DenialSummary {
   std::ostream* verbose_;
   mutable std::mutex mutex_;
   int64_t count_ = 0;
+  // Quiet refusals kept to choose the listed ones from: each lookup of one is bounded work
+  // after the run.
+  static constexpr size_t kMaxCandidates = 64;
   struct Entry {
     bool quiet;
+    std::string listed_if_there;  // not empty: listed only when this path exists
     std::string line;
   };
   std::set<std::pair<int, std::string>> seen_;  // (op, path) of the entries
-  std::vector<Entry> entries_;                  // in order, at most kMaxListed of each kind
+  // In order: at most kMaxListed listed, kMaxCandidates quiet.
+  std::vector<Entry> entries_;
   size_t quiet_entries_ = 0;
 };
 
