@@ -53,7 +53,8 @@ recipes:
 options:
   --policy FILE        the policy (broker/POLICY_FORMAT.md); default: the built-in policy
                        (policies/default.policy: read what is granted, write stdout and
-                       stderr, no network, no exec, no new files)
+                       stderr, no network, no exec, no new files but under
+                       --allow-write)
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
   --allow-jit          let the program make memory executable (allow group executable-memory):
