@@ -257,26 +257,9 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   return policy;
 }
 
-namespace {
-
-// The length of a "/proc/self" or "/proc/thread-self" prefix of `path`, followed by nothing or
-// by '/'; 0 when there is none.
-size_t OwnProcessPrefix(std::string_view path) {
-  for (std::string_view prefix :
-       {std::string_view("/proc/self"), std::string_view("/proc/thread-self")}) {
-    if (path.substr(0, prefix.size()) == prefix &&
-        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
-      return prefix.size();
-    }
-  }
-  return 0;
-}
-
-}  // namespace
-
 bool FilePolicy::HasOwnProcessRules() const {
   return std::any_of(rules_.begin(), rules_.end(),
-                     [](const Rule& rule) { return OwnProcessPrefix(rule.path) != 0; });
+                     [](const Rule& rule) { return ProcSelfPrefix(rule.path) != 0; });
 }
 
 absl::StatusOr<FilePolicy> FilePolicy::ForSandboxee(pid_t pid) const {
@@ -285,7 +268,7 @@ absl::StatusOr<FilePolicy> FilePolicy::ForSandboxee(pid_t pid) const {
   if (alias_.has_value()) builder.AliasPath(alias_->from, alias_->to);
   for (const Rule& rule : rules_) {
     std::string path = rule.path;
-    if (const size_t prefix = OwnProcessPrefix(path); prefix != 0) {
+    if (const size_t prefix = ProcSelfPrefix(path); prefix != 0) {
       path.replace(0, prefix, absl::StrCat("/proc/", pid));
     }
     switch (rule.kind) {

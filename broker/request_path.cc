@@ -49,18 +49,6 @@ std::string_view AppendComponents(std::string_view path, std::string* out, size_
   return last;
 }
 
-// "/proc/self" or "/proc/thread-self" followed by nothing or by "/".
-size_t ProcSelfPrefix(std::string_view path) {
-  for (std::string_view prefix :
-       {std::string_view("/proc/self"), std::string_view("/proc/thread-self")}) {
-    if (path.substr(0, prefix.size()) == prefix &&
-        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
-      return prefix.size();
-    }
-  }
-  return 0;
-}
-
 // `path` is `directory` or beneath it.
 bool IsWithin(std::string_view path, std::string_view directory) {
   return path.substr(0, directory.size()) == directory &&
@@ -155,6 +143,17 @@ int DirectoryPath(int fd, std::string* out) {
   if (fstat(fd, &st) != 0) return EBADF;
   if (!S_ISDIR(st.st_mode)) return ENOTDIR;
   return DescriptorPath(fd, out) == 0 ? 0 : EBADF;
+}
+
+size_t ProcSelfPrefix(std::string_view path) {
+  for (std::string_view prefix :
+       {std::string_view("/proc/self"), std::string_view("/proc/thread-self")}) {
+    if (path.substr(0, prefix.size()) == prefix &&
+        (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      return prefix.size();
+    }
+  }
+  return 0;
 }
 
 }  // namespace sbox

@@ -32,6 +32,10 @@ struct PathAlias {
 // ".." is not folded first: "/tmp/.." is `to`'s parent, not "/".
 void ApplyPathAlias(const PathAlias& alias, std::string* path);
 
+// The length of a "/proc/self" or "/proc/thread-self" prefix of `path` followed by nothing or
+// by '/' (the sandboxee's own entries, which the broker names by its pid); 0 when none.
+size_t ProcSelfPrefix(std::string_view path);
+
 // Joins `path` to `base` (an absolute directory without symlinks, "." or ".." components: the
 // directory descriptor's path, or the working directory) unless it is absolute, and cleans it
 // as RequestPath says. ".." right after a component of `base` is folded: `base` comes from the

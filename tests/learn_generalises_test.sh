@@ -6,6 +6,8 @@
 # Usage: learn_generalises_test.sh SBOX
 set -uo pipefail
 sbox="$(realpath "$1")"
+# shellcheck source=tests/shell_check.sh
+source "$(dirname "$0")/shell_check.sh"
 base="${TEST_TMPDIR:-/var/tmp}"
 # What a program creates beneath /tmp is temporary (private-tmp): the outputs live elsewhere.
 case "$base" in /tmp | /tmp/*) base=/var/tmp ;; esac
@@ -14,17 +16,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 mkdir in1 in2 out ref tmp
 export TMPDIR="$work/tmp"
-failures=0
 
-# check NAME EXPECTED ACTUAL
-check() {
-  if [[ "$2" == "$3" ]]; then
-    echo "PASS $1"
-  else
-    echo "FAIL $1: expected [$2], got [$3]"
-    failures=$((failures + 1))
-  fi
-}
 
 # learn NAME -- PROGRAM ARGS: learns NAME.policy from one run; prints the run's stdout.
 learn() {

@@ -5,20 +5,11 @@
 # Usage: real_programs_test.sh SBOX
 set -uo pipefail
 sbox="$(realpath "$1")"
+# shellcheck source=tests/shell_check.sh
+source "$(dirname "$0")/shell_check.sh"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/real.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-failures=0
-
-# check NAME EXPECTED ACTUAL
-check() {
-  if [[ "$2" == "$3" ]]; then
-    echo "PASS $1"
-  else
-    echo "FAIL $1: expected [$2], got [$3]"
-    failures=$((failures + 1))
-  fi
-}
 
 # learn_and_run NAME -- PROGRAM ARGS: learns a policy from one run, then runs the same command
 # under it; prints its stdout.

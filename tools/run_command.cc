@@ -107,16 +107,14 @@ void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
   const std::string source = write ? "--allow-write" : "--allow-read";
   // The sandboxee's own /proc entries (FilePolicy::ForSandboxee): what they are and name here
   // is sbox's, not the program's. A name as given.
-  for (const char* own : {"/proc/self", "/proc/thread-self"}) {
-    if (path == own || absl::StartsWith(path, absl::StrCat(own, "/"))) {
-      struct stat st;
-      if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        files.AllowTree(path, permissions, source);
-      } else {
-        files.AllowFile(path, permissions, source);
-      }
-      return;
+  if (ProcSelfPrefix(path) != 0) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      files.AllowTree(path, permissions, source);
+    } else {
+      files.AllowFile(path, permissions, source);
     }
+    return;
   }
   std::string current = path;
   for (int hop = 0; hop <= 40; ++hop) {
