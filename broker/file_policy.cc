@@ -168,6 +168,12 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
           alias_->from, alias_->to));
     }
     policy.alias_ = alias_;
+    policy.alias_->kept.clear();
+    for (const Rule& rule : rules_) {
+      if (IsWithinPath(rule.path, alias_->from) && !IsWithinPath(rule.path, alias_->to)) {
+        policy.alias_->kept.push_back(rule.path);
+      }
+    }
   }
   policy.rules_.reserve(rules_.size());
   policy.filesystem_root_.reset(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

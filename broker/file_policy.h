@@ -99,8 +99,9 @@ class FilePolicy {
     Builder& SetUncoveredErrno(int error);
     // The sandboxee's absolute paths at `from` and beneath mean `to` and beneath (PathAlias,
     // broker/request_path.h): `sbox run --private-tmp` points "/tmp" at a private directory.
-    // Rules name real paths: a rule on `to` grants what the alias reaches, one beneath `from`
-    // (but not `to`) is reached only by a relative path or through ".." from `to`. The alias
+    // Rules name real paths: a rule on `to` grants what the alias reaches, and the path of a
+    // rule beneath `from` (but not `to`), with what lies beneath it, is not aliased (Build puts
+    // it in PathAlias::kept): a grant names the file the user means. The alias
     // applies to the request's absolute paths and to absolute symlink targets the broker
     // follows, nothing else. A later call replaces an earlier one.
     Builder& AliasPath(std::string from, std::string to);

@@ -410,6 +410,31 @@ TEST(PathAlias, JoinRequestPathAliasesAbsolutePathsOnly) {
   EXPECT_EQ(joined.path, "/tmp/a");
 }
 
+// The policy's own rules beneath `from` keep their names: a grant names the file meant.
+TEST_F(FilePolicyTest, PathAliasKeepsTheNamesRulesGrant) {
+  const std::string dir = dir_.path();
+  absl::StatusOr<FilePolicy> policy = FilePolicy::Builder()
+                                          .AllowTree(dir, kRead)
+                                          .AllowFile("/tmp/work/in.wav", kRead)
+                                          .AllowTree("/tmp/work/out", kRead | kWrite)
+                                          .AllowFile("/etc/passwd", kRead)
+                                          .AliasPath("/tmp", dir)
+                                          .Build();
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const std::vector<std::string> kept = {"/tmp/work/in.wav", "/tmp/work/out"};
+  EXPECT_EQ(policy->alias()->kept, kept);
+  for (const auto& [given, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"/tmp/work/in.wav", "/tmp/work/in.wav"},
+           {"/tmp/work/out/a/b", "/tmp/work/out/a/b"},
+           {"/tmp/work/other", dir + "/work/other"},
+           {"/tmp/work/in.wav2", dir + "/work/in.wav2"},
+       }) {
+    std::string path = given;
+    ApplyPathAlias(*policy->alias(), &path);
+    EXPECT_EQ(path, expected) << given;
+  }
+}
+
 TEST_F(FilePolicyTest, PathAliasIsCheckedAtBuild) {
   const std::string dir = dir_.path();
   absl::StatusOr<FilePolicy> policy =

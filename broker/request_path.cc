@@ -49,16 +49,13 @@ std::string_view AppendComponents(std::string_view path, std::string* out, size_
   return last;
 }
 
-// `path` is `directory` or beneath it.
-bool IsWithin(std::string_view path, std::string_view directory) {
-  return path.substr(0, directory.size()) == directory &&
-         (path.size() == directory.size() || path[directory.size()] == '/');
-}
-
 }  // namespace
 
 void ApplyPathAlias(const PathAlias& alias, std::string* path) {
-  if (!IsWithin(*path, alias.from) || IsWithin(*path, alias.to)) return;
+  if (!IsWithinPath(*path, alias.from) || IsWithinPath(*path, alias.to)) return;
+  for (const std::string& kept : alias.kept) {
+    if (IsWithinPath(*path, kept)) return;
+  }
   path->replace(0, alias.from.size(), alias.to);
 }
 
@@ -154,6 +151,12 @@ size_t ProcSelfPrefix(std::string_view path) {
     }
   }
   return 0;
+}
+
+bool IsWithinPath(std::string_view path, std::string_view directory) {
+  if (directory == "/") return !path.empty() && path[0] == '/';
+  return path.substr(0, directory.size()) == directory &&
+         (path.size() == directory.size() || path[directory.size()] == '/');
 }
 
 }  // namespace sbox

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sbox {
 
@@ -25,12 +26,19 @@ struct RequestPath {
 struct PathAlias {
   std::string from;
   std::string to;
+  // Names beneath `from` that keep their meaning: the paths of the policy's own rules there
+  // (`--allow-read /tmp/work/in.wav`), which a user means as they are.
+  std::vector<std::string> kept = {};
 };
 
-// Rewrites `path` (absolute) when it is `alias.from` or beneath it, and not `alias.to` or
-// beneath it already: a name the sandboxee learned from the real path (TMPDIR) keeps working.
-// ".." is not folded first: "/tmp/.." is `to`'s parent, not "/".
+// Rewrites `path` (absolute) when it is `alias.from` or beneath it, and not `alias.to`, one of
+// `alias.kept` or beneath them already: a name the sandboxee learned from the real path
+// (TMPDIR) keeps working, and so does a name the policy grants. ".." is not folded first:
+// "/tmp/.." is `to`'s parent, not "/".
 void ApplyPathAlias(const PathAlias& alias, std::string* path);
+
+// `path` is `directory` or beneath it, both absolute and normalized.
+bool IsWithinPath(std::string_view path, std::string_view directory);
 
 // The length of a "/proc/self" or "/proc/thread-self" prefix of `path` followed by nothing or
 // by '/' (the sandboxee's own entries, which the broker names by its pid); 0 when none.

@@ -228,19 +228,6 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       if (!path.ok()) {
         return setup_failed(kRunSetupFailed, absl::StrCat("run: ", path.status().message()));
       }
-      // The program's /tmp is the private one: a grant there is reached only by a path
-      // relative to a working directory beneath it, never by its absolute name.
-      const auto within = [](const std::string& inner, const std::string& outer) {
-        return inner == outer || absl::StartsWith(inner, outer == "/" ? outer : outer + "/");
-      };
-      if (private_tmp.has_value() && within(*path, "/tmp") && !within(*path, program.cwd)) {
-        return setup_failed(
-            kRunSetupFailed,
-            absl::StrCat("run: ", write ? "--allow-write " : "--allow-read ", given,
-                         ": the program's /tmp is its private one (",
-                         options.private_tmp ? "--private-tmp" : "the policy's private-tmp",
-                         "), where this path does not exist; put the file elsewhere"));
-      }
       AddGrant(parsed->files, *path, write);
     }
   }
