@@ -11,6 +11,9 @@ namespace sbox {
 
 DenialSummary::Kind DenialSummary::Class(const Decision& decision) {
   if (decision.allowed) return Kind::kNotListed;
+  // A request the broker does not serve as made (O_TMPFILE, a flag outside the allowlist):
+  // programs fall back to another way, and no grant would change it.
+  if (decision.error == EINVAL) return Kind::kQuiet;
   if (decision.rule != nullptr || decision.error != ENOENT) return Kind::kListed;
   const bool probe = decision.op == proto::Op::kStat || decision.op == proto::Op::kAccess ||
                      decision.op == proto::Op::kReadlink || decision.op == proto::Op::kStatfs;
@@ -18,7 +21,7 @@ DenialSummary::Kind DenialSummary::Class(const Decision& decision) {
 }
 
 std::string DenialSummary::Hint(const Decision& decision) {
-  if (decision.path.empty() || decision.path[0] != '/') return "";
+  if (decision.path.empty() || decision.path[0] != '/' || decision.error == EINVAL) return "";
   std::string path(decision.path);
   // The sandboxee's own /proc entries are granted as /proc/self: its pid differs each run.
   if (const std::string own = absl::StrCat("/proc/", decision.pid);

@@ -46,6 +46,8 @@ class DenialSummary {
                  // as the loader's look for /etc/ld.so.preload or a search along a path list
     kQuiet,      // any other operation on such a path: the program wanted the file, yet often
                  // copes (an optional locale or configuration file): listed when the run failed
+                 // Also a request refused as malformed (EINVAL: O_TMPFILE, a flag outside the
+                 // allowlist), which programs fall back from and no grant would change.
     kListed,     // the rest: a deny rule, a permission the rule lacks, an uncovered path
                  // answered with EACCES (uncovered-paths EACCES): always listed
   };
@@ -57,7 +59,8 @@ class DenialSummary {
   static Kind Class(const Decision& decision);
   // "to grant it: --allow-read PATH, or the policy line `file r PATH`", by what the operation
   // needs (reading; writing, creating or deleting; connecting); for a path a deny rule decides,
-  // the rule and where it was written. Empty when there is no path to grant.
+  // the rule and where it was written. Empty when there is no path to grant, or when the
+  // request was refused as malformed (EINVAL).
   static std::string Hint(const Decision& decision);
 
  private:

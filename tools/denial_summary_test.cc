@@ -82,6 +82,18 @@ TEST(DenialSummary, AProbeOfAFileThatIsThereIsListedWhenTheRunFailed) {
       << summary.Text(true);
 }
 
+// sox's O_TMPFILE open, refused as malformed, then done another way: no grant would change
+// it, so it is listed only when the run failed, and without a hint.
+TEST(DenialSummary, AMalformedRequestIsListedOnlyWhenTheRunFailedAndWithoutAHint) {
+  DenialSummary summary;
+  Rule tree{RuleKind::kTree, kRead | kWrite | kCreate | kDelete, "/tmp/p", EACCES, "--private-tmp"};
+  summary.Add(Refused(proto::Op::kOpen, "/tmp/p", O_RDWR | O_TMPFILE, EINVAL, &tree));
+  EXPECT_EQ(summary.Text(false), "");
+  const std::string text = summary.Text(true);
+  EXPECT_NE(text.find("open \"/tmp/p\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("to grant it"), std::string::npos) << text;
+}
+
 TEST(DenialSummary, TheSandboxeesOwnProcEntriesAreGrantedAsProcSelf) {
   Decision own = Refused(proto::Op::kReadlink, "/proc/4242/exe");
   own.pid = 4242;
