@@ -18,6 +18,8 @@ std::string FlagsText(const Decision& d) {
       return absl::StrFormat("mode=%#o", d.flags);
     case proto::Op::kStat:
       return d.flags == 0 ? "follow" : "nofollow";
+    case proto::Op::kExec:
+      return d.flags == 0 ? "" : "nofollow";
     case proto::Op::kMkdir:
     case proto::Op::kChmod:
       return absl::StrFormat("mode=%#o", d.mode);
@@ -74,13 +76,17 @@ std::string OpName(proto::Op op) {
       return "statfs";
     case proto::Op::kMknod:
       return "mknod";
+    case proto::Op::kExec:
+      return "exec";
   }
   return absl::StrFormat("op %d", static_cast<int>(op));
 }
 
 std::string FormatDecision(const Decision& d) {
   std::string line = absl::StrCat(OpName(d.op), " ", Quoted(d.path));
-  if (!d.path2.empty()) absl::StrAppend(&line, " ", Quoted(d.path2));
+  if (!d.path2.empty()) {
+    absl::StrAppend(&line, d.op == proto::Op::kExec ? " argv[0] " : " ", Quoted(d.path2));
+  }
   const std::string flags = FlagsText(d);
   if (!flags.empty()) absl::StrAppend(&line, " ", flags);
   line += ": ";

@@ -23,7 +23,7 @@ struct Decision {
   // The paths the policy judged: absolute and normalized (a relative path joined to its
   // directory), or as sent when they could not be made so.
   std::string_view path;
-  std::string_view path2;  // rename and link: the new name; symlink: the target
+  std::string_view path2;  // rename and link: the new name; symlink: the target; exec: argv[0]
   uint32_t flags;          // as sent: open flags, access mode, stat or rename flags, socket type
   uint32_t mode;           // as sent: create mode, chmod mode
   bool allowed;            // the policy allowed it (the operation itself may still have failed)

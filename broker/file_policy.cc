@@ -47,7 +47,8 @@ std::string PermissionsText(Permissions permissions) {
   if (permissions & kWrite) text += 'w';
   if (permissions & kCreate) text += 'c';
   if (permissions & kDelete) text += 'd';
-  if (permissions & kConnect) text += 'x';
+  if (permissions & kConnect) text += 's';
+  if (permissions & kExecute) text += 'x';
   return text.empty() ? "-" : text;
 }
 
@@ -261,6 +262,12 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
     }
   }
   return policy;
+}
+
+bool FilePolicy::GrantsExec() const {
+  return std::any_of(rules_.begin(), rules_.end(), [](const Rule& rule) {
+    return rule.kind != RuleKind::kDeny && (rule.permissions & kExecute) != 0;
+  });
 }
 
 bool FilePolicy::HasOwnProcessRules() const {

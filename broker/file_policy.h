@@ -26,12 +26,17 @@ enum Permission : uint32_t {
   kCreate = 1u << 2,   // O_CREAT, mkdir, symlink, the new name of rename and link
   kDelete = 1u << 3,   // unlink, rmdir, the old name of rename (and a name rename replaces)
   kConnect = 1u << 4,  // connect to an AF_UNIX socket
+  // execve the file (or the files beneath a tree): enforced by the kernel, through the
+  // Landlock mirror (launcher/landlock_mirror.h), never by a path check alone
+  kExecute = 1u << 5,
 };
 using Permissions = uint32_t;
 inline constexpr Permissions kReadWrite = kRead | kWrite;
-inline constexpr Permissions kAllPermissions = kRead | kWrite | kCreate | kDelete | kConnect;
+inline constexpr Permissions kAllPermissions =
+    kRead | kWrite | kCreate | kDelete | kConnect | kExecute;
 
-// "rwcdx"-style text: "r", "rw", "rwcd", "c", "x" for connect; "-" for none.
+// "rwcdsx"-style text: "r", "rw", "rwcd", "s" for connect (a socket), "x" for execute; "-" for
+// none.
 std::string PermissionsText(Permissions permissions);
 
 enum class RuleKind {
@@ -156,6 +161,8 @@ class FilePolicy {
   // reached beneath `rule`'s root; empty when `real` is not beneath the root's canonical path.
   std::string PolicyPathOf(const Rule& rule, std::string_view real) const;
 
+  // Whether an allow rule grants kExecute.
+  bool GrantsExec() const;
   // Whether a rule's path is /proc/self or /proc/thread-self, or beneath them: the sandboxee's
   // own entries, which ForSandboxee names.
   bool HasOwnProcessRules() const;

@@ -132,6 +132,7 @@ class Handler {
   void DoTruncate();
   void DoConnect();
   void DoChdir();
+  void DoExec();
   void DoGetcwd();
 
   const FilePolicy& policy_;
@@ -433,7 +434,10 @@ void Handler::DoAccess() {
     return;
   }
   Permissions needed = 0;
-  if (mode & (R_OK | X_OK)) needed |= kRead;
+  if (mode & R_OK) needed |= kRead;
+  // A shell's PATH search asks X_OK of the programs it may run: x answers it, and so does r,
+  // which lets the sandboxee read the file anyway.
+  if (mode & X_OK) needed |= (first_.permissions() & kExecute) ? kExecute : kRead;
   if (mode & W_OK) needed |= kWrite;
   if (!first_.ancestor &&
       !Require(first_, needed, "the rule lacks the permission the access mode asks about")) {
@@ -550,7 +554,7 @@ void Handler::DoRemove(int at_flags) {
 // A name operation never widens access to a file: the new name's rule may not grant read,
 // write or connect that the old name's lacks, or a hard link or rename would turn a read-only
 // file writable.
-constexpr Permissions kFileAccess = kRead | kWrite | kConnect;
+constexpr Permissions kFileAccess = kRead | kWrite | kConnect | kExecute;
 
 bool Handler::Widens(bool both_ways) {
   const Permissions widened = second_.permissions() & ~first_.permissions() & kFileAccess;
@@ -807,6 +811,26 @@ void Handler::DoChdir() {
   sandbox_.set_working_directory(first_.path);
 }
 
+// Decides only: the kernel performs the exec, and Landlock's execute right (granted where the
+// policy grants x, launcher/landlock_mirror.h) makes it refuse any other file, whatever the
+// sandboxee swaps in after this check. The check gives an honest caller the policy's errno and
+// the log its line.
+void Handler::DoExec() {
+  const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
+  if (!Locate(false, follow, &first_) || !Require(first_, kExecute, "exec needs x")) return;
+  UniqueFd owned;
+  const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    verdict_.Fail(errno);
+  } else if (S_ISLNK(st.st_mode)) {
+    verdict_.Fail(ELOOP);
+  } else if (!S_ISREG(st.st_mode)) {
+    verdict_.Fail(EACCES);
+  }
+}
+
 // Needs no permission: the working directory is a path the sandboxee itself chose (or the
 // launcher set), and knowing it grants nothing.
 void Handler::DoGetcwd() {
@@ -855,6 +879,8 @@ void Handler::Dispatch() {
       return DoTruncate();
     case proto::Op::kConnect:
       return DoConnect();
+    case proto::Op::kExec:
+      return DoExec();
     case proto::Op::kChdir:
       return DoChdir();
     case proto::Op::kGetcwd:

@@ -269,6 +269,16 @@ class RemoteSite final : public proto::FileCallSite {
     return -error;
   }
 
+  long PerformInKernel() override {
+    if (!call_.StillPending()) {
+      gone_ = true;
+      return -ESRCH;
+    }
+    call_.Continue();
+    answered_ = true;
+    return 0;
+  }
+
   // Answers the call with `result`, unless it was answered already or its caller is gone.
   void Finish(long result) {
     if (answered_ || gone_) return;
@@ -310,12 +320,13 @@ class CallMemory final : public CallerMemory {
 
 NotificationBroker::NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox,
                                        int listener, pid_t sandboxee,
-                                       std::set<int> own_process_calls)
+                                       std::set<int> own_process_calls, Options options)
     : handler_(handler),
       sandbox_(sandbox),
       listener_(listener),
       sandboxee_(sandboxee),
-      own_process_calls_(std::move(own_process_calls)) {}
+      own_process_calls_(std::move(own_process_calls)),
+      options_(options) {}
 
 bool NotificationBroker::Answers(int number) {
   return proto::IsBrokeredFileSyscall(number) || IsOwnProcessCall(number);
@@ -337,15 +348,23 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
     Call call(listener_, notif);
     // The launcher's own execve of the program: the child's code, before any of the program's.
     // Its path is the launcher's, so the kernel may read it again.
-    if (first && notif.data.nr == SYS_execve && static_cast<pid_t>(notif.pid) == sandboxee_) {
+    if (first && options_.first_exec_is_launchers && notif.data.nr == SYS_execve &&
+        static_cast<pid_t>(notif.pid) == sandboxee_) {
       call.Continue();
       return event;
     }
-    if (proto::IsBrokeredFileSyscall(notif.data.nr)) {
+    const long nr = notif.data.nr;
+    if (proto::IsBrokeredFileSyscall(nr) || (options_.serve_exec && proto::IsExecSyscall(nr))) {
       uint64_t args[6];
       std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
       RemoteSite site(handler_, sandbox_, call);
-      site.Finish(proto::ServeFileCall(notif.data.nr, args, site));
+      long result = proto::IsExecSyscall(nr) ? proto::ServeExecCall(nr, args, site)
+                                             : proto::ServeFileCall(nr, args, site);
+      if (result == 0 && options_.kernel_follows_working_directory &&
+          (nr == SYS_chdir || nr == SYS_fchdir)) {
+        result = site.PerformInKernel();
+      }
+      site.Finish(result);
       return event;
     }
     // While learning, every call is seen and made as the program made it.
@@ -358,8 +377,9 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       uint64_t args[6];
       std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
       CallMemory memory(call);
-      const OwnProcessAnswer answer = AnswerOwnProcessCall(
-          notif.data.nr, args, static_cast<pid_t>(notif.pid), sandboxee_, memory);
+      const OwnProcessAnswer answer =
+          AnswerOwnProcessCall(notif.data.nr, args, static_cast<pid_t>(notif.pid), sandboxee_,
+                               memory, options_.signals_scoped);
       if (answer.violation) {
         event.violation = DecodeNotification(listener_, notif);
       } else if (answer.let_through) {

@@ -85,15 +85,34 @@ class NotificationBroker {
   // `sandboxee` the pid of the exec'ed child (its thread group leader); `own_process_calls`
   // the own-process calls the filter sends here (SyscallPolicy::own_process_calls()): any
   // other such call reached the listener by the default action and is a violation.
+  struct Options {
+    // The child's first execve is the launcher's own exec of the program (RunProgram), let
+    // through unchecked: its path is the launcher's.
+    bool first_exec_is_launchers = false;
+    // execve and execveat are requests (Op::kExec, proto::ServeExecCall): let through to the
+    // kernel when the policy grants x, refused with its errno otherwise. Only where Landlock
+    // enforces the `x` grants (launcher/landlock_mirror.h). Otherwise every exec but the
+    // launcher's is a violation.
+    bool serve_exec = false;
+    // A chdir or fchdir the broker grants also runs in the kernel (FileCallSite::
+    // PerformInKernel), so that the paths the kernel resolves itself (exec, fast reads) start
+    // where the broker's do. Each process has its own kernel working directory; the broker
+    // keeps one for the sandbox.
+    bool kernel_follows_working_directory = false;
+    // Landlock scopes signals to the sandbox: kill, tgkill and tkill of any pid are let through
+    // (the kernel refuses, with EPERM, those that would leave the sandbox's processes).
+    bool signals_scoped = false;
+  };
+
   NotificationBroker(const FileRequestHandler& handler, SandboxState& sandbox, int listener,
-                     pid_t sandboxee, std::set<int> own_process_calls);
+                     pid_t sandboxee, std::set<int> own_process_calls, Options options);
 
   NotificationBroker(const NotificationBroker&) = delete;
   NotificationBroker& operator=(const NotificationBroker&) = delete;
 
   // Reads one pending notification and answers it. The very first notification, if it is the
-  // child's execve from its thread group leader, is the launcher's own exec of the program and
-  // is let through. An exit_group is returned as ListenerEvent::exit_id, unanswered. Any other
+  // child's execve from its thread group leader and Options::first_exec_is_launchers, is the
+  // launcher's own exec of the program and is let through; later execs as Options says. An exit_group is returned as ListenerEvent::exit_id, unanswered. Any other
   // call that is not redirected (a second execve, a syscall the policy does not allow) is
   // returned as a decoded violation with its thread still blocked: the caller kills the
   // sandboxee. An empty event when the call was answered or nothing was pending. An error
@@ -118,6 +137,7 @@ class NotificationBroker {
   const int listener_;
   const pid_t sandboxee_;
   const std::set<int> own_process_calls_;
+  const Options options_;
   bool first_seen_ = false;
   Observer observer_;
 };

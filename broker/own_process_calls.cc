@@ -135,7 +135,10 @@ bool IsOwnProcessCall(int number) {
 }
 
 OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
-                                      pid_t sandboxee, CallerMemory& memory) {
+                                      pid_t sandboxee, CallerMemory& memory, bool signals_scoped) {
+  if (signals_scoped && (number == SYS_kill || number == SYS_tgkill || number == SYS_tkill)) {
+    return kLetThrough;
+  }
   switch (number) {
     case SYS_ioctl:
       return InsideByReachTable("ioctl", args) ? kLetThrough : Refuse(ENOTTY);

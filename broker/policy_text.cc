@@ -188,6 +188,7 @@ constexpr GroupName kGroupNames[] = {
     {"program-startup", SyscallGroup::kProgramStartup},
     {"own-process", SyscallGroup::kOwnProcess},
     {"executable-memory", SyscallGroup::kExecutableMemory},
+    {"processes", SyscallGroup::kProcesses},
 };
 
 bool ValidErrno(uint64_t error) { return error >= 1 && error <= 4094; }
@@ -549,7 +550,7 @@ class Parser {
     const absl::string_view word = ReadWhile(IsWordChar);
     *permissions = 0;
     for (char c : word) {
-      const char* letters = "rwcdx";
+      const char* letters = "rwcdsx";
       const char* at = std::strchr(letters, c);
       const Permissions bit = at == nullptr ? 0 : Permissions{1} << (at - letters);
       if (c == '\0' || bit == 0 || (*permissions & bit) != 0) {
@@ -558,7 +559,7 @@ class Parser {
       }
       *permissions |= bit;
     }
-    if (*permissions == 0) return Error(start, "permissions (letters of rwcdx, each once)");
+    if (*permissions == 0) return Error(start, "permissions (letters of rwcdsx, each once)");
     return absl::OkStatus();
   }
 

@@ -61,7 +61,7 @@ TEST(PolicyText, EveryConstructParses) {
       "errno 4094 chdir\n"
       "trap kill\n"
       "file rw /etc/passwd\n"
-      "tree rwcdx /data\n"
+      "tree rwcdsx /data\n"
       "temporary /tmp\n"
       "deny \"/data/a secret\"\n"
       "create-modes 0640 0750 justify \"group readable\"\n");
@@ -237,7 +237,7 @@ constexpr char kSample[] =
     "errno 4094 statx\n"
     "trap kill justify \"should never run\"\n"
     "file r /etc/passwd\n"
-    "file rwcdx \"/run/with space\"\n"
+    "file rwcds \"/run/with space\"\n"
     "tree rw /data\n"
     "temporary /tmp\n"
     "deny /data/secret\n"
@@ -262,7 +262,7 @@ constexpr char kSampleCanonical[] =
     "errno 4094 statx\n"
     "trap kill justify \"should never run\"\n"
     "file r /etc/passwd\n"
-    "file rwcdx \"/run/with space\"\n"
+    "file rwcds \"/run/with space\"\n"
     "tree rw /data\n"
     "temporary /tmp\n"
     "deny /data/secret\n"
@@ -362,9 +362,9 @@ TEST(PolicyTextErrors, EveryErrorNamesWhatWasExpectedAtItsColumn) {
       {"errno EPERM", "expected a syscall name, found end of line", 12},
       {"errno EPERM read if arg0 == 1", "expected 'justify' or end of line, found 'if'", 18},
       {"trap 42x", "expected a syscall name known to libseccomp", 6},
-      {"file", "expected permissions (letters of rwcdx, each once)", 5},
-      {"file rr /a", "expected permissions (letters of rwcdx, each once)", 6},
-      {"file q /a", "expected permissions (letters of rwcdx, each once)", 6},
+      {"file", "expected permissions (letters of rwcdsx, each once)", 5},
+      {"file rr /a", "expected permissions (letters of rwcdsx, each once)", 6},
+      {"file q /a", "expected permissions (letters of rwcdsx, each once)", 6},
       {"file r", "expected a path, found end of line", 7},
       {"file r relative", "expected an absolute normalized path, found 'relative'", 8},
       {"tree r /a/../b", "expected an absolute normalized path", 8},

@@ -9,9 +9,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernel/landlock.h"
 #include "proto/file_syscalls.h"
 
 namespace sbox {
+
+std::string LandlockReport::ToString() const {
+  if (abi == 0) return absl::StrCat("Landlock: not enforced (", not_enforced, ")");
+  return absl::StrFormat("Landlock ABI %d: filesystem rights %s; scoped %s", abi,
+                         landlock::FsRightsText(fs_rights), landlock::ScopesText(scopes));
+}
 
 std::string ArchName(uint32_t arch) {
   switch (arch) {

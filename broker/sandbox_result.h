@@ -33,6 +33,18 @@ struct SyscallViolation {
   std::string ToString() const;
 };
 
+// The Landlock layer that confined the sandboxee (broker/landlock_mirror.h).
+struct LandlockReport {
+  int abi = 0;              // the ABI enforced; 0 when none was
+  uint64_t fs_rights = 0;   // the filesystem rights handled: denied except where granted
+  uint64_t scopes = 0;      // LANDLOCK_SCOPE_* enforced
+  std::string not_enforced;  // abi 0: why ("this kernel offers no Landlock", "turned off")
+
+  // "Landlock ABI 7: filesystem rights execute,write_file,...; scoped
+  // abstract_unix_socket,signal", or "Landlock: not enforced (this kernel offers no Landlock)".
+  std::string ToString() const;
+};
+
 struct SandboxResult {
   enum class Outcome {
     kExited,     // returned or called exit: exit_code
@@ -52,6 +64,8 @@ struct SandboxResult {
   int64_t user_time_us = 0;
   int64_t system_time_us = 0;
   int64_t max_rss_kb = 0;
+
+  LandlockReport landlock;
 
   bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
 

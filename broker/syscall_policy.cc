@@ -2,6 +2,7 @@
 
 #include <asm/prctl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -76,6 +77,13 @@ bool ValidErrno(int error) { return error >= 1 && error <= 4094; }
 
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+
+// Open flags that make an open more than a read (Builder::FastReads). O_TMPFILE is
+// __O_TMPFILE | O_DIRECTORY: the first bit alone says it.
+constexpr uint64_t kNotReadOnlyBits[] = {O_WRONLY, O_RDWR,  O_CREAT,
+                                         O_TRUNC,  O_PATH, O_TMPFILE & ~O_DIRECTORY};
+constexpr uint64_t kNotReadOnly =
+    O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_PATH | (O_TMPFILE & ~O_DIRECTORY);
 
 // One syscall of a group and the conditions under which the group allows it; or the errno it
 // answers instead; or that it is redirected to the broker.
@@ -233,6 +241,14 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
       // Any mapping may be executable, anonymous and writable ones too: what a JIT compiler
       // needs. Nothing outside is reached; a bug in the program becomes easier to exploit.
       {SyscallGroup::kExecutableMemory, {{"mmap"}, {"mprotect"}, {"pkey_mprotect"}}},
+      // New processes under the same filter, broker and Landlock domain. CLONE_PARENT would
+      // give the launcher a child it never started.
+      {SyscallGroup::kProcesses,
+       {{"clone", {Arg(0).MaskedEq(CLONE_THREAD | CLONE_PARENT | kNamespaceFlags, 0)}},
+        {"fork"},
+        {"vfork"},
+        {"wait4"},
+        {"waitid"}}},
       {SyscallGroup::kOwnProcess,
        {OwnProcess("ioctl", ENOTTY), OwnProcess("sched_getaffinity"), OwnProcess("sched_getparam"),
         OwnProcess("sched_getscheduler"), OwnProcess("prlimit64"), OwnProcess("getpriority"),
@@ -335,6 +351,7 @@ const std::vector<SyscallGroup>& SyscallPolicy::AllGroups() {
       SyscallGroup::kProgramStartup,
       SyscallGroup::kOwnProcess,
       SyscallGroup::kExecutableMemory,
+      SyscallGroup::kProcesses,
   };
   return *kGroups;
 }
@@ -433,11 +450,17 @@ std::set<int> SyscallPolicy::Builder::OwnProcessCalls(Redirection redirection) c
   return calls;
 }
 
+SyscallPolicy::Builder& SyscallPolicy::Builder::FastReads() {
+  fast_reads_ = true;
+  return *this;
+}
+
 absl::StatusOr<SyscallPolicy> SyscallPolicy::Builder::Build(Redirection redirection) const {
   absl::StatusOr<std::vector<sock_filter>> program = Compile(-1, redirection);
   if (!program.ok()) return program.status();
   SyscallPolicy policy;
   policy.program_ = *std::move(program);
+  policy.fast_reads_ = fast_reads_;
   policy.own_process_calls_ = OwnProcessCalls(redirection);
   if (std::any_of(rules_.begin(), rules_.end(), [redirection](const Rule& rule) {
         return rule.action == Action::kRedirect &&
@@ -455,6 +478,11 @@ absl::Status SyscallPolicy::Builder::ExportPfc(int fd, Redirection redirection) 
 
 absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
     int pfc_fd, Redirection redirection) const {
+  if (fast_reads_ && redirection != Redirection::kUserNotification) {
+    return absl::InvalidArgumentError(
+        "fast reads need Redirection::kUserNotification: the kernel's working directory must "
+        "follow the broker's");
+  }
   uint32_t default_action = SCMP_ACT_NOTIFY;
   switch (default_action_.kind) {
     case DefaultAction::kKillAndReport:
@@ -615,6 +643,24 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
       action = redirection == Redirection::kTrap ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY;
     }
     if (rule.action == Action::kAllow && redirected.count(nr) != 0) continue;
+    // Fast reads: a read-only open goes to the kernel, where the Landlock mirror of the file
+    // policy decides it; any flag that writes, creates, truncates or makes an O_PATH or
+    // O_TMPFILE descriptor still reaches the broker.
+    if (fast_reads_ && action == SCMP_ACT_NOTIFY && rule.action == Action::kRedirect &&
+        rule.all_of.empty() && (nr == SYS_open || nr == SYS_openat)) {
+      const unsigned flags_arg = nr == SYS_open ? 1 : 2;
+      const scmp_arg_cmp read_only = {flags_arg, SCMP_CMP_MASKED_EQ, kNotReadOnly, 0};
+      int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &read_only);
+      for (uint64_t bit : kNotReadOnlyBits) {
+        const scmp_arg_cmp with_bit = {flags_arg, SCMP_CMP_MASKED_EQ, bit, bit};
+        if (rc == 0) rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &with_bit);
+      }
+      if (rc != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("syscall %s: seccomp_rule_add: %s", rule.name, strerror(-rc)));
+      }
+      continue;
+    }
     // Exiting the process would discard the notifications of calls other threads are making
     // at that moment: the listener sees exit_group first, reads every pending report, and then
     // lets it through (broker/violation_listener.h).

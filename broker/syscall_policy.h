@@ -180,6 +180,13 @@ enum class SyscallGroup {
   // compiler needs (node, java). In no shipped policy: it reaches nothing outside, but it makes
   // a bug in the sandboxee easier to exploit. `sbox run --allow-jit` adds it.
   kExecutableMemory,
+  // clone without CLONE_THREAD, CLONE_PARENT or a CLONE_NEW* flag in arg 0, fork, vfork, wait4,
+  // waitid: child processes, what a shell or a program that runs helpers needs. Each child
+  // inherits the filter, the broker channel, the Landlock domain and the resource limits, and
+  // dies with the sandbox; waits reach only the caller's own children. New processes count
+  // against RLIMIT_NPROC, which is per uid (`--rlimit-nproc` bounds them). In no shipped policy:
+  // `sbox run --allow-exec` adds it.
+  kProcesses,
 };
 
 // How redirected calls (SyscallGroup::kFileRedirection) reach the broker.
@@ -223,6 +230,15 @@ class SyscallPolicy {
     Builder& Trap(std::string name);
     // What a syscall the policy does not name gets. Default: DefaultAction::kKillAndReport.
     Builder& SetDefaultAction(DefaultAction action);
+    // Read-only opens at the kernel's speed: open and openat without O_WRONLY, O_RDWR,
+    // O_CREAT, O_TRUNC, O_PATH or O_TMPFILE are allowed straight through, and the launcher's
+    // Landlock mirror of the file policy (broker/landlock_mirror.h), which such a policy
+    // requires, decides them; every other file call is still the broker's. Only with
+    // Redirection::kUserNotification (Build fails otherwise), whose broker then lets the
+    // kernel follow each chdir it grants, so that relative paths resolve alike. What changes
+    // for the sandboxee: a read-only open no rule grants fails with EACCES (Landlock's
+    // answer) instead of the policy's errno, and the decision log does not see these opens.
+    Builder& FastReads();
 
     // Errors name the syscall at fault. InvalidArgument for: an unknown name, an argument
     // index outside 0..5, an empty In set, an errno outside 1..4094 (libseccomp 2.5 refuses
@@ -257,6 +273,7 @@ class SyscallPolicy {
     };
     std::vector<Rule> rules_;
     DefaultAction default_action_;
+    bool fast_reads_ = false;
   };
 
   // What every policy allows, because the sandbox's own runtime needs it: the channel
@@ -315,6 +332,9 @@ class SyscallPolicy {
   // Any other call that reaches the broker is the default action's: a violation.
   const std::set<int>& own_process_calls() const { return own_process_calls_; }
 
+  // Built with Builder::FastReads().
+  bool fast_reads() const { return fast_reads_; }
+
   const std::vector<sock_filter>& program() const { return program_; }
   sock_fprog fprog() const {
     return sock_fprog{static_cast<unsigned short>(program_.size()),
@@ -343,6 +363,7 @@ class SyscallPolicy {
   std::vector<sock_filter> program_;
   std::optional<Redirection> redirection_;
   std::set<int> own_process_calls_;
+  bool fast_reads_ = false;
 };
 
 }  // namespace sbox

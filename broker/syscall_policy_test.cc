@@ -350,6 +350,8 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kFileRedirection), redirection);
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kExecutableMemory),
             (V{"mmap", "mprotect", "pkey_mprotect"}));
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kProcesses),
+            (V{"clone", "fork", "vfork", "wait4", "waitid"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kOwnProcess),
             (V{"ioctl", "sched_getaffinity", "sched_getparam", "sched_getscheduler", "prlimit64",
                "getpriority", "kill", "tgkill", "tkill", "capget", "fcntl", "flock"}));

@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "broker/file_request_handler.h"
+#include "broker/landlock_mirror.h"
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
 #include "broker/violation_listener.h"
@@ -211,6 +212,11 @@ Launcher& Launcher::ObserveAndLetThrough(NotificationBroker::Observer observer) 
   return *this;
 }
 
+Launcher& Launcher::SetLandlock(LandlockMode mode) {
+  landlock_mode_ = mode;
+  return *this;
+}
+
 Launcher& Launcher::SetResourceLimit(int resource, rlim_t value) {
   for (auto& [set, old_value] : resource_limits_) {
     if (set == resource) {
@@ -290,6 +296,23 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   }
   if (exec != nullptr) exec->working_directory = working_directory.c_str();
 
+  // Built for this launch: the program's own exec chain, and the child's /proc/self.
+  LandlockMirrorOptions landlock_options;
+  if (exec != nullptr) landlock_options.programs.push_back(exec->path);
+  landlock_options.working_directory = working_directory;
+  landlock_options.fast_reads = syscalls_.fast_reads();
+  absl::StatusOr<LandlockMirror> landlock =
+      LandlockMirror::Build(files_, landlock_options, landlock_mode_);
+  if (!landlock.ok()) {
+    return absl::Status(landlock.status().code(),
+                        absl::StrCat("launcher: Landlock: ", landlock.status().message()));
+  }
+  if (landlock->child_rules().size() > SandboxeeSetupPlan::kMaxLandlockRules) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("launcher: Landlock: more than %d rules on /proc/self",
+                        SandboxeeSetupPlan::kMaxLandlockRules));
+  }
+
   auto channel = SocketPair(SocketTypeFor(channel_type_));
   if (!channel.ok()) return channel.status();
   auto report = SocketPair(SOCK_SEQPACKET | SOCK_CLOEXEC);
@@ -314,6 +337,10 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
         resource == RLIMIT_CPU && value != RLIM_INFINITY && value + 1 != RLIM_INFINITY ? value + 1
                                                                                        : value;
     plan.resource_limits[plan.resource_limit_count++] = {resource, value, hard};
+  }
+  plan.landlock_fd = landlock->ruleset_fd();
+  for (const LandlockMirror::ChildRule& rule : landlock->child_rules()) {
+    plan.landlock_rules[plan.landlock_rule_count++] = {rule.path.c_str(), rule.rights};
   }
   UniqueFd null_fd;
   if (stdio_ == Stdio::kNull) {
@@ -396,8 +423,14 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   const FileRequestHandler handler(files, decision_log_);
   std::optional<NotificationBroker> notifications;
   if (exec != nullptr || syscalls_.redirection() == Redirection::kUserNotification) {
+    NotificationBroker::Options options;
+    options.first_exec_is_launchers = exec != nullptr;
+    // Landlock enforces `x` (LandlockMirror::Build refuses it otherwise).
+    options.serve_exec = landlock->report().abi != 0 && files.GrantsExec();
+    options.kernel_follows_working_directory = options.serve_exec || syscalls_.fast_reads();
+    options.signals_scoped = (landlock->report().scopes & landlock::kScopeSignal) != 0;
     notifications.emplace(handler, server.sandbox_state(), listener->get(), pid,
-                          syscalls_.own_process_calls());
+                          syscalls_.own_process_calls(), options);
     if (observer_) notifications->ObserveAndLetThrough(observer_);
   }
 
@@ -466,6 +499,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   result.user_time_us = int64_t{usage.ru_utime.tv_sec} * 1000000 + usage.ru_utime.tv_usec;
   result.system_time_us = int64_t{usage.ru_stime.tv_sec} * 1000000 + usage.ru_stime.tv_usec;
   result.max_rss_kb = usage.ru_maxrss;
+  result.landlock = landlock->report();
   server.Stop();
 
   if (result.violation) {

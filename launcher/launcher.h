@@ -13,6 +13,7 @@
 #include "broker/broker_server.h"
 #include "broker/decision.h"
 #include "broker/file_policy.h"
+#include "broker/landlock_mirror.h"
 #include "broker/notification_broker.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
@@ -45,7 +46,8 @@ struct Program {
 // is closed, PR_SET_PDEATHSIG(SIGKILL) ties the child to the launching thread, RLIMIT_CORE is 0
 // (hard limit too: no core file), the resource limits of SetResourceLimit are set, every capability
 // is dropped (bounding set included, so that not even an exec as uid 0 gets one back), no_new_privs
-// is set, and the filter compiled in the parent is installed. When the policy redirects file calls
+// is set, the Landlock mirror of the file policy is enforced (SetLandlock), and the filter
+// compiled in the parent is installed. When the policy redirects file calls
 // by trap (SyscallPolicy::redirection() is Redirection::kTrap), the SIGSYS handler of
 // sandboxee/file_redirection.h is installed first, with a broker channel of its own: the
 // function's unmodified libc and C++ file code then works through the broker, and the channel
@@ -92,6 +94,11 @@ class Launcher {
   // after passing it to `observer` (see NotificationBroker::ObserveAndLetThrough), so the
   // program runs unconfined by its syscall policy. Called on the launching thread.
   Launcher& ObserveAndLetThrough(NotificationBroker::Observer observer);
+  // How the child uses Landlock (broker/landlock_mirror.h): by default kBestEffort, the newest
+  // ABI the kernel offers, or none on a kernel without it. A policy granting `x`, or a syscall
+  // policy with fast reads, needs it: Run and RunProgram then fail with FailedPrecondition
+  // where it is missing or kOff. SandboxResult::landlock says what was enforced.
+  Launcher& SetLandlock(LandlockMode mode);
 
   // Runs `sandboxee` in a new sandboxed child and waits for it. Several runs, one after another
   // or at once from several threads, may share one Launcher. The calling thread is the child's
@@ -108,9 +115,15 @@ class Launcher {
   // one execve through and answers the program's file syscalls from seccomp user notifications
   // (broker/notification_broker.h) under the file policy; the broker channel stays open as
   // descriptor 3, named in the environment as SBOX_BROKER_FD=3 (added to program.env,
-  // replacing any SBOX_BROKER_FD there), for programs that speak proto/PROTOCOL.md. Any later
-  // execve, and any call the policy does not allow, is a violation: the program is killed and
-  // the call reported. Timeout, stdio and the decision log apply as for Run.
+  // replacing any SBOX_BROKER_FD there), for programs that speak proto/PROTOCOL.md. Landlock
+  // lets that execve open the program and its interpreters (ExecChain). A later execve or
+  // execveat, by the program or any process it starts, is a request (Op::kExec) when the file
+  // policy grants `x` somewhere: refused with the policy's errno, or let through to the kernel,
+  // where Landlock's execute right makes it fail (EACCES) on any file but those the `x` rules
+  // cover, whatever the sandboxee swapped in after the check; the new program runs under the
+  // same filter, broker and limits. With no `x` grant, any later exec is a violation. Any call
+  // the policy does not allow is a violation: the program is killed and the call reported.
+  // Timeout, stdio and the decision log apply as for Run.
   //
   // The syscall policy must have the kFileRedirection group and have been built in
   // Redirection::kUserNotification mode (SyscallPolicy::ProgramDefault() is a start); with the
@@ -139,6 +152,7 @@ class Launcher {
   int stdio_fds_[3] = {-1, -1, -1};
   std::string working_directory_;
   NotificationBroker::Observer observer_;
+  LandlockMode landlock_mode_ = LandlockMode::kBestEffort;
   std::vector<std::pair<int, rlim_t>> resource_limits_;  // (resource, value), one per resource
 };
 

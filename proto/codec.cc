@@ -78,6 +78,8 @@ OpFields FieldsOf(Op op) {
       return {true, false, false, false, true, kFdForPath};
     case Op::kConnect:
       return {true, false, true, false, false, kFdForPath};
+    case Op::kExec:
+      return {true, true, true, false, false, kFdForPath, true};
   }
   return {};
 }

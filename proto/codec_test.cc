@@ -144,6 +144,7 @@ TEST(CodecTest, RequestRoundTripsForEveryOp) {
       {Op::kUtimens, AT_SYMLINK_NOFOLLOW, 0, "/tmp/out.txt"},
       {Op::kStatfs, 0, 0, "/tmp"},
       {Op::kMknod, 0, S_IFIFO | 0600, "/tmp/fifo"},
+      {Op::kExec, AT_SYMLINK_NOFOLLOW, 0, "/usr/bin/env", 0, "env"},
   };
   for (const Case& c : cases) {
     Request request;
@@ -299,6 +300,7 @@ constexpr OpUse kOpUses[] = {
     {Op::kUtimens, true, true, true, false, false, kFdForPath, true},
     {Op::kStatfs, true, false, false, false, false, kFdForPath, true},
     {Op::kMknod, true, false, false, true, false, kFdForPath, false},
+    {Op::kExec, true, true, true, false, false, kFdForPath, true},
 };
 
 // A request for `use.op` that decodes: every field zero, the path absolute when the op has one.
@@ -688,11 +690,12 @@ TEST(CodecTest, DecodeReplyErrorsAreEPROTO) {
 TEST(CodecTest, IsKnownOpCoversExactlyOneToLastOp) {
   EXPECT_FALSE(IsKnownOp(0));
   for (uint16_t op = 1; op <= kLastOp; ++op) EXPECT_TRUE(IsKnownOp(op)) << op;
-  EXPECT_EQ(kLastOp, 20);
+  EXPECT_EQ(kLastOp, 21);
   EXPECT_EQ(static_cast<uint16_t>(Op::kChown), 17);
   EXPECT_EQ(static_cast<uint16_t>(Op::kUtimens), 18);
   EXPECT_EQ(static_cast<uint16_t>(Op::kStatfs), 19);
   EXPECT_EQ(static_cast<uint16_t>(Op::kMknod), 20);
+  EXPECT_EQ(static_cast<uint16_t>(Op::kExec), 21);
   EXPECT_FALSE(IsKnownOp(kLastOp + 1));
   EXPECT_FALSE(IsKnownOp(0xffff));
 }

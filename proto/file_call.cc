@@ -94,6 +94,7 @@ class Translation {
   long Fchdir(int fd);
   long Getcwd(uint64_t buffer, uint64_t size);
   long Connect(int fd, uint64_t address, int length);
+  long Exec(int dirfd, uint64_t path, uint64_t argv, uint32_t flags);
 
   const uint64_t* args_;
   FileCallSite& site_;
@@ -592,8 +593,27 @@ long Translation::Serve(long nr) {
       return Getcwd(arg(0), arg(1));
     case SYS_connect:
       return Connect(fd_arg(0), arg(1), fd_arg(2));
+    case SYS_execve:
+      return Exec(AT_FDCWD, arg(0), arg(1), 0);
+    case SYS_execveat:
+      return Exec(fd_arg(0), arg(1), arg(2), u32_arg(4));
   }
   return -ENOSYS;
+}
+
+long Translation::Exec(int dirfd, uint64_t path, uint64_t argv, uint32_t flags) {
+  if ((flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) return -EINVAL;
+  request_.op = Op::kExec;
+  request_.flags = flags & AT_SYMLINK_NOFOLLOW;
+  if (const long error = ReadPath(0, path); error != 0) return error;
+  if (request_.path.empty() && !(flags & AT_EMPTY_PATH)) return -ENOENT;
+  uint64_t argv0 = 0;
+  if (argv != 0 && site_.Read(argv, &argv0, sizeof(argv0)) == 0 && argv0 != 0 &&
+      ReadPath(1, argv0) != 0) {
+    request_.path2 = {};
+  }
+  if (const long result = AskStatus(dirfd); result < 0) return result;
+  return site_.PerformInKernel();
 }
 
 static_assert(sizeof(struct utimbuf) == 16 && sizeof(struct timeval) == 16,
@@ -603,6 +623,14 @@ static_assert(sizeof(struct utimbuf) == 16 && sizeof(struct timeval) == 16,
 
 long ServeFileCall(long nr, const uint64_t args[6], FileCallSite& site) {
   if (!IsBrokeredFileSyscall(nr)) return -ENOSYS;
+  Translation translation(args, site);
+  return translation.Serve(nr);
+}
+
+bool IsExecSyscall(long nr) { return nr == SYS_execve || nr == SYS_execveat; }
+
+long ServeExecCall(long nr, const uint64_t args[6], FileCallSite& site) {
+  if (!IsExecSyscall(nr)) return -ENOSYS;
   Translation translation(args, site);
   return translation.Serve(nr);
 }

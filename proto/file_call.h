@@ -64,6 +64,10 @@ class FileCallSite {
   virtual long GiveDescriptor(UniqueFd fd, bool close_on_exec) = 0;
   // Puts `fd` in place of the caller's descriptor `target`; returns 0.
   virtual long ReplaceDescriptor(UniqueFd fd, int target, bool close_on_exec) = 0;
+  // Lets the caller's call proceed in the kernel as it was made, which answers it (an exec the
+  // policy grants, which Landlock then checks again). Returns 0, or -errno when the site
+  // cannot (-ENOSYS: the sandboxee's own SIGSYS handler, whose call would trap again).
+  virtual long PerformInKernel() = 0;
 
  protected:
   ~FileCallSite() = default;
@@ -72,6 +76,17 @@ class FileCallSite {
 // Serves brokered file syscall `nr` (IsBrokeredFileSyscall) made with `args`, and returns its
 // result as the kernel would: >= 0, or -errno. A number that is not brokered gets -ENOSYS.
 long ServeFileCall(long nr, const uint64_t args[6], FileCallSite& site);
+
+// Whether `nr` is execve or execveat.
+bool IsExecSyscall(long nr);
+
+// Serves execve or execveat (IsExecSyscall) made with `args`: Op::kExec asks the broker whether
+// the policy lets the kernel execute the program, with its argv[0] for the log (empty when argv
+// or argv[0] is NULL or unreadable: the kernel answers that itself). Allowed, the call proceeds
+// in the kernel (FileCallSite::PerformInKernel) and 0 is returned; else the -errno the caller
+// gets. execveat flags other than AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH are EINVAL; an empty
+// path without AT_EMPTY_PATH is ENOENT. Another number gets -ENOSYS.
+long ServeExecCall(long nr, const uint64_t args[6], FileCallSite& site);
 
 }  // namespace sbox::proto
 

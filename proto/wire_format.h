@@ -52,8 +52,12 @@ enum class Op : uint16_t {
                     // path2: empty (both times "now") or a WireTimes.
   kStatfs = 19,     // path or the descriptor itself. Reply payload: a WireStatfs.
   kMknod = 20,      // path; mode: S_IFREG or S_IFIFO | permission bits.
+  kExec = 21,       // path or the descriptor itself: a program; path2: its argv[0], as the
+                    // caller gave it (for the decision log; never with a descriptor); flags: 0
+                    // or AT_SYMLINK_NOFOLLOW. A check only: result 0 when the policy lets the
+                    // kernel execute it (the `x` permission); the broker executes nothing.
 };
-inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kMknod);
+inline constexpr uint16_t kLastOp = static_cast<uint16_t>(Op::kExec);
 
 // True for the operations this version defines.
 bool IsKnownOp(uint16_t op);

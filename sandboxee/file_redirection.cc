@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "kernel/raw_syscall.h"
 #include "proto/codec.h"
 #include "proto/file_call.h"
 #include "proto/file_syscalls.h"
@@ -44,17 +45,7 @@ constexpr uint64_t kLowestUserAddress = 4096;
 constexpr uint64_t kUserAddressEnd = uint64_t{1} << 47;
 constexpr uint64_t kSigsetSize = 8;  // the kernel's sigset_t
 
-// A syscall without libc: never touches errno, returns -errno on failure.
-long RawSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
-  register long r10 asm("r10") = a3;
-  register long r8 asm("r8") = a4;
-  long result;
-  asm volatile("syscall"
-               : "=a"(result)
-               : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8)
-               : "rcx", "r11", "memory");
-  return result;
-}
+using kernel::RawSyscall;
 
 bool BadPointer(uint64_t address) {
   return address < kLowestUserAddress || address >= kUserAddressEnd;
@@ -143,6 +134,9 @@ class LocalSite final : public proto::FileCallSite {
     const long moved = RawSyscall(SYS_dup3, fd.get(), target, close_on_exec ? O_CLOEXEC : 0);
     return moved < 0 ? moved : 0;
   }
+
+  // The trapped call cannot be resumed from its own handler: the filter would trap it again.
+  long PerformInKernel() override { return -ENOSYS; }
 
  private:
   RoundTripReply reply_;

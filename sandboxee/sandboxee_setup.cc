@@ -13,6 +13,8 @@
 
 #include <cstring>
 
+#include "kernel/landlock.h"
+#include "kernel/raw_syscall.h"
 #include "sandboxee/file_redirection.h"
 
 namespace sbox {
@@ -20,28 +22,13 @@ namespace {
 
 // The setup socket's number while the steps run: above the channel and stdio.
 constexpr int kReportFd = kSandboxeeChannelFd + 1;
+// The Landlock ruleset's, until it is enforced.
+constexpr int kLandlockFd = kReportFd + 1;
 // Descriptors are first moved at or above this, so that no move can overwrite another.
-constexpr int kScratchFloor = kReportFd + 1;
+constexpr int kScratchFloor = kLandlockFd + 1;
 
-// A syscall without libc: it returns -errno instead of setting errno. errno lives in the
-// launching thread's TLS, which ExecSandboxee's child shares (CLONE_VM): it must not write it.
-long Raw(long number, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
-         long a5 = 0) {
-  long result;
-  register long r10 asm("r10") = a3;
-  register long r8 asm("r8") = a4;
-  register long r9 asm("r9") = a5;
-  asm volatile("syscall"
-               : "=a"(result)
-               : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return result;
-}
-
-template <typename T>
-long Ptr(T* pointer) {
-  return reinterpret_cast<long>(pointer);
-}
+using kernel::Ptr;
+using kernel::RawSyscall;
 
 // Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
 long SendReport(int report_fd, const SetupReport& report, int fd) {
@@ -64,7 +51,7 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
   }
   long sent;
   do {
-    sent = Raw(SYS_sendmsg, report_fd, Ptr(&msg), MSG_NOSIGNAL);
+    sent = RawSyscall(SYS_sendmsg, report_fd, Ptr(&msg), MSG_NOSIGNAL);
   } while (sent == -EINTR);
   if (sent < 0) return sent;
   return sent == static_cast<long>(sizeof(report)) ? 0 : -EMSGSIZE;
@@ -76,13 +63,13 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
   // have reached the parent: it then fails with ENOSYS, and exit, which every filter allows,
   // ends this single-threaded child.
   for (;;) {
-    Raw(SYS_exit_group, kSetupFailedExitCode);
-    Raw(SYS_exit, kSetupFailedExitCode);
+    RawSyscall(SYS_exit_group, kSetupFailedExitCode);
+    RawSyscall(SYS_exit, kSetupFailedExitCode);
   }
 }
 
 // Moves `fd` to a number >= kScratchFloor. Returns the new number or -errno.
-long ToScratch(int fd) { return Raw(SYS_fcntl, fd, F_DUPFD_CLOEXEC, kScratchFloor); }
+long ToScratch(int fd) { return RawSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, kScratchFloor); }
 
 // The kernel's struct sigaction for rt_sigaction(2) on x86_64, which glibc's differs from.
 struct KernelSigaction {
@@ -101,17 +88,17 @@ struct KernelSigaction {
 long DropCapabilities() {
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct held[_LINUX_CAPABILITY_U32S_3] = {};
-  if (const long error = Raw(SYS_capget, Ptr(&header), Ptr(held)); error != 0) return error;
+  if (const long error = RawSyscall(SYS_capget, Ptr(&header), Ptr(held)); error != 0) return error;
   if (held[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) {
     // PR_CAPBSET_READ fails with EINVAL past the kernel's last capability.
     for (long capability = 0;; ++capability) {
-      const long held_in_bounding_set = Raw(SYS_prctl, PR_CAPBSET_READ, capability);
+      const long held_in_bounding_set = RawSyscall(SYS_prctl, PR_CAPBSET_READ, capability);
       if (held_in_bounding_set < 0) break;
       if (held_in_bounding_set == 0) continue;
-      if (const long error = Raw(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0) return error;
+      if (const long error = RawSyscall(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0) return error;
     }
   }
-  if (const long error = Raw(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (const long error = RawSyscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
       error != 0) {
     return error;
   }
@@ -121,7 +108,7 @@ long DropCapabilities() {
   }
   if (!any) return 0;
   const __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
-  return Raw(SYS_capset, Ptr(&header), Ptr(none));
+  return RawSyscall(SYS_capset, Ptr(&header), Ptr(none));
 }
 
 // Every signal to its default disposition, then none blocked.
@@ -130,13 +117,13 @@ void ResetSignals() {
   for (int signal = 1; signal <= 64; ++signal) {
     if (signal == SIGKILL || signal == SIGSTOP) continue;
     KernelSigaction current = {};
-    if (Raw(SYS_rt_sigaction, signal, 0, Ptr(&current), sizeof(uint64_t)) == 0 &&
+    if (RawSyscall(SYS_rt_sigaction, signal, 0, Ptr(&current), sizeof(uint64_t)) == 0 &&
         current.handler != SIG_DFL) {
-      Raw(SYS_rt_sigaction, signal, Ptr(&default_action), 0, sizeof(uint64_t));
+      RawSyscall(SYS_rt_sigaction, signal, Ptr(&default_action), 0, sizeof(uint64_t));
     }
   }
   const uint64_t none = 0;
-  Raw(SYS_rt_sigprocmask, SIG_SETMASK, Ptr(&none), 0, sizeof(none));
+  RawSyscall(SYS_rt_sigprocmask, SIG_SETMASK, Ptr(&none), 0, sizeof(none));
 }
 
 }  // namespace
@@ -167,6 +154,8 @@ const char* SetupStepName(SetupStep step) {
       return "dropping capabilities (PR_CAPBSET_DROP, PR_CAP_AMBIENT, capset)";
     case SetupStep::kResourceLimits:
       return "prlimit64 of a resource limit";
+    case SetupStep::kLandlock:
+      return "enforcing the Landlock ruleset (landlock_add_rule, landlock_restrict_self)";
   }
   return "unknown step";
 }
@@ -181,10 +170,10 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
-  if (const long error = Raw(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL); error != 0) {
+  if (const long error = RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL); error != 0) {
     Fail(report, SetupStep::kParentDeathSignal, error);
   }
-  if (Raw(SYS_getppid) != plan.parent_pid) {
+  if (RawSyscall(SYS_getppid) != plan.parent_pid) {
     Fail(report, SetupStep::kParentDeathSignal, -ESRCH);
   }
 
@@ -193,31 +182,43 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   report = static_cast<int>(scratch_report);
   const long channel = ToScratch(plan.channel_fd);
   if (channel < 0) Fail(report, SetupStep::kDescriptors, channel);
+  long landlock = -1;
+  if (plan.landlock_fd >= 0) {
+    landlock = ToScratch(plan.landlock_fd);
+    if (landlock < 0) Fail(report, SetupStep::kDescriptors, landlock);
+  }
   long stdio[3];
   for (int i = 0; i < 3; ++i) {
     stdio[i] = plan.stdio_fds[i] >= 0 ? ToScratch(plan.stdio_fds[i]) : -1;
     if (plan.stdio_fds[i] >= 0 && stdio[i] < 0) Fail(report, SetupStep::kDescriptors, stdio[i]);
   }
-  if (const long moved = Raw(SYS_dup3, report, kReportFd, O_CLOEXEC); moved < 0) {
+  if (const long moved = RawSyscall(SYS_dup3, report, kReportFd, O_CLOEXEC); moved < 0) {
     Fail(report, SetupStep::kDescriptors, moved);
   }
   report = kReportFd;
+  if (landlock >= 0) {
+    if (const long moved = RawSyscall(SYS_dup3, landlock, kLandlockFd, O_CLOEXEC); moved < 0) {
+      Fail(report, SetupStep::kDescriptors, moved);
+    }
+  }
   // The channel stays open across exec: an exec'ed sandboxee speaks to the broker through it.
-  if (const long moved = Raw(SYS_dup3, channel, kSandboxeeChannelFd, 0); moved < 0) {
+  if (const long moved = RawSyscall(SYS_dup3, channel, kSandboxeeChannelFd, 0); moved < 0) {
     Fail(report, SetupStep::kDescriptors, moved);
   }
   for (int i = 0; i < 3; ++i) {
     if (stdio[i] < 0) continue;
-    if (const long moved = Raw(SYS_dup3, stdio[i], i, 0); moved < 0) {
+    if (const long moved = RawSyscall(SYS_dup3, stdio[i], i, 0); moved < 0) {
       Fail(report, SetupStep::kDescriptors, moved);
     }
   }
-  if (const long error = Raw(SYS_close_range, kScratchFloor, ~0U, 0); error != 0) {
+  if (const long error =
+          RawSyscall(SYS_close_range, landlock >= 0 ? kScratchFloor : kLandlockFd, ~0U, 0);
+      error != 0) {
     Fail(report, SetupStep::kDescriptors, error);
   }
 
   if (working_directory != nullptr) {
-    if (const long error = Raw(SYS_chdir, Ptr(working_directory)); error != 0) {
+    if (const long error = RawSyscall(SYS_chdir, Ptr(working_directory)); error != 0) {
       Fail(report, SetupStep::kWorkingDirectory, error);
     }
   }
@@ -235,7 +236,7 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   // directory, which no grant covers. The hard limit too: raising it takes CAP_SYS_RESOURCE,
   // which goes next.
   const uint64_t no_core[2] = {0, 0};  // struct rlimit64: soft, hard
-  if (const long error = Raw(SYS_prlimit64, 0, RLIMIT_CORE, Ptr(no_core), 0); error != 0) {
+  if (const long error = RawSyscall(SYS_prlimit64, 0, RLIMIT_CORE, Ptr(no_core), 0); error != 0) {
     Fail(report, SetupStep::kCoreDumps, error);
   }
   // Before the capabilities go, so that sbox run as root may raise a hard limit too. Between
@@ -244,7 +245,7 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   for (int i = 0; i < plan.resource_limit_count; ++i) {
     const SandboxeeSetupPlan::ResourceLimit& limit = plan.resource_limits[i];
     const uint64_t value[2] = {limit.soft, limit.hard};  // struct rlimit64
-    if (const long error = Raw(SYS_prlimit64, 0, limit.resource, Ptr(value), 0); error != 0) {
+    if (const long error = RawSyscall(SYS_prlimit64, 0, limit.resource, Ptr(value), 0); error != 0) {
       Fail(report, SetupStep::kResourceLimits, error);
     }
   }
@@ -252,26 +253,40 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
     Fail(report, SetupStep::kCapabilities, error);
   }
 
-  if (const long error = Raw(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); error != 0) {
+  if (const long error = RawSyscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); error != 0) {
     Fail(report, SetupStep::kNoNewPrivs, error);
   }
 
+  // After no_new_privs, which an unprivileged landlock_restrict_self needs; before the filter,
+  // which does not allow the Landlock calls.
+  if (plan.landlock_fd >= 0) {
+    for (int i = 0; i < plan.landlock_rule_count; ++i) {
+      const long error = landlock::AddPathRuleRaw(kLandlockFd, plan.landlock_rules[i].path,
+                                                  plan.landlock_rules[i].rights);
+      if (error != 0 && error != -ENOENT) Fail(report, SetupStep::kLandlock, error);
+    }
+    if (const long error = landlock::RestrictSelfRaw(kLandlockFd); error != 0) {
+      Fail(report, SetupStep::kLandlock, error);
+    }
+    RawSyscall(SYS_close, kLandlockFd);
+  }
+
   const long listener =
-      Raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+      RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
           static_cast<long>(SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags), Ptr(&plan.filter));
   if (listener < 0) Fail(report, SetupStep::kSeccomp, listener);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.
   const long sent =
       SendReport(report, SetupReport{SetupStep::kReady, 0}, static_cast<int>(listener));
-  Raw(SYS_close, listener);
+  RawSyscall(SYS_close, listener);
   if (sent != 0) Fail(report, SetupStep::kReport, sent);
   return report;
 }
 
 }  // namespace
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) { Raw(SYS_close, SetUp(plan, nullptr, 0)); }
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) { RawSyscall(SYS_close, SetUp(plan, nullptr, 0)); }
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
   // The program starts with no signal blocked and every disposition the default, whatever the
@@ -284,7 +299,7 @@ void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec
   // failing with EEXIST, a rename undone).
   const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   // The parent lets this one execve through; the setup socket closes with it on success.
-  const long error = Raw(SYS_execve, Ptr(exec.path), Ptr(exec.argv), Ptr(exec.envp));
+  const long error = RawSyscall(SYS_execve, Ptr(exec.path), Ptr(exec.argv), Ptr(exec.envp));
   Fail(report, SetupStep::kExec, error);
 }
 

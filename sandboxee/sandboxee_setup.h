@@ -39,6 +39,17 @@ struct SandboxeeSetupPlan {
   static constexpr int kMaxResourceLimits = 16;  // RLIM_NLIMITS on Linux
   ResourceLimit resource_limits[kMaxResourceLimits] = {};
   int resource_limit_count = 0;
+  // A Landlock ruleset (kernel/landlock.h) to enforce after no_new_privs, before the filter;
+  // -1 for none. The child first adds `landlock_rules` to it: paths on /proc/self, which name
+  // the child only once it runs. A rule whose path does not exist is skipped.
+  int landlock_fd = -1;
+  struct LandlockRule {
+    const char* path;
+    uint64_t rights;  // LANDLOCK_ACCESS_FS_*
+  };
+  static constexpr int kMaxLandlockRules = 32;
+  LandlockRule landlock_rules[kMaxLandlockRules] = {};
+  int landlock_rule_count = 0;
 };
 
 // What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
@@ -63,6 +74,7 @@ enum class SetupStep : int32_t {
   kCoreDumps = 9,          // prlimit64(RLIMIT_CORE) to 0, hard limit included
   kCapabilities = 10,      // dropping every capability (bounding, ambient, permitted)
   kResourceLimits = 11,    // prlimit64 of the plan's resource limits
+  kLandlock = 12,          // landlock_add_rule of a /proc/self rule, landlock_restrict_self
 };
 
 const char* SetupStepName(SetupStep step);
@@ -76,7 +88,8 @@ struct SetupReport {
 };
 
 // Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
-// it), no core dumps, the plan's resource limits, no capabilities, no_new_privs, seccomp, report.
+// it), no core dumps, the plan's resource limits, no capabilities, no_new_privs, Landlock (when
+// the plan has a ruleset), seccomp, report.
 // Returns only on success: the filter is installed, and the channel (as kSandboxeeChannelFd) and
 // stdio are the only open descriptors, besides the file redirection handler's own channel
 // (close-on-exec) when it was installed. On failure it reports the step and errno to the parent and

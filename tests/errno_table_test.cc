@@ -692,11 +692,11 @@ TEST_P(ErrnoTableTest, Row_D3) {
   Launcher launcher = Make(FilePolicy::Builder().AllowReadFile(file));
   RunRawProbes(launcher, {
                              {"op 0", Raw(0, 0x1500).Bytes(), {}, ENOSYS, 0, 0x1500, reason},
-                             {"op 21 (kLastOp is 20)",
-                              Raw(21, 0x1501).Path(file).Bytes(),
+                             {"op 22 (kLastOp is 21)",
+                              Raw(22, 0x1501).Path(file).Bytes(),
                               {},
                               ENOSYS,
-                              21,
+                              22,
                               0x1501,
                               reason},
                              {"op 0xffff, fd_paths set",
