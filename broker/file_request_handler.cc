@@ -817,10 +817,11 @@ void Handler::DoChdir() {
 // the log its line.
 void Handler::DoExec() {
   const bool follow = !(request_.flags & AT_SYMLINK_NOFOLLOW);
-  if (!Locate(false, follow, &first_) || !Require(first_, kExecute, "exec needs x")) return;
+  if (!Locate(false, follow, &first_) || !Covered(first_, false)) return;
+  // Looked up first: a symlink met on the way is walked and the file it names judged.
   UniqueFd owned;
   const int fd = Lookup(first_, follow ? 0 : O_NOFOLLOW, &owned);
-  if (fd < 0) return;
+  if (fd < 0 || !Require(first_, kExecute, "exec needs x")) return;
   struct stat st;
   if (fstat(fd, &st) != 0) {
     verdict_.Fail(errno);

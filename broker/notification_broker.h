@@ -112,11 +112,12 @@ class NotificationBroker {
 
   // Reads one pending notification and answers it. The very first notification, if it is the
   // child's execve from its thread group leader and Options::first_exec_is_launchers, is the
-  // launcher's own exec of the program and is let through; later execs as Options says. An exit_group is returned as ListenerEvent::exit_id, unanswered. Any other
-  // call that is not redirected (a second execve, a syscall the policy does not allow) is
-  // returned as a decoded violation with its thread still blocked: the caller kills the
-  // sandboxee. An empty event when the call was answered or nothing was pending. An error
-  // Status only when the listener itself fails.
+  // launcher's own exec of the program and is let through; later execs as Options says. An
+  // exit_group is returned as ListenerEvent::exit_id, unanswered. Any other call that is not
+  // redirected (a second execve, a syscall the policy does not allow) is returned as a decoded
+  // violation with its thread still blocked: the caller kills the sandboxee. An empty event when
+  // the call was answered or nothing was pending. An error Status only when the listener itself
+  // fails.
   absl::StatusOr<ListenerEvent> ServeOne();
 
   // Whether the broker answers x86_64 syscall `number`: the calls of

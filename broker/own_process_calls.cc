@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "broker/syscall_reach.h"
+#include "proto/unique_fd.h"
 
 namespace sbox {
 namespace {
@@ -112,6 +115,28 @@ OwnProcessAnswer Flock(const uint64_t args[6], CallerMemory& memory) {
   return {false, false, 0};
 }
 
+// Whether `pid` (a process or a thread) is `sandboxee` or one of its descendants, by the parent
+// links in /proc/<pid>/stat. Only a report depends on it (see AnswerOwnProcessCall): a pid that
+// is reused meanwhile is judged as its new process, which Landlock's scoping still keeps out
+// of reach.
+bool InSandboxTree(pid_t pid, pid_t sandboxee) {
+  for (int depth = 0; depth < 64 && pid > 1; ++depth) {
+    if (pid == sandboxee) return true;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return false;
+    char text[512];
+    const ssize_t size = read(fd.get(), text, sizeof(text) - 1);
+    if (size <= 0) return false;
+    text[size] = '\0';
+    // "pid (comm) state ppid ...": comm may hold any byte but NUL, ')' included.
+    const char* close = strrchr(text, ')');
+    if (close == nullptr || sscanf(close + 1, " %*c %d", &pid) != 1) return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool IsOwnProcessCall(int number) {
@@ -136,7 +161,8 @@ bool IsOwnProcessCall(int number) {
 
 OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
                                       pid_t sandboxee, CallerMemory& memory, bool signals_scoped) {
-  if (signals_scoped && (number == SYS_kill || number == SYS_tgkill || number == SYS_tkill)) {
+  if (signals_scoped && (number == SYS_kill || number == SYS_tgkill || number == SYS_tkill) &&
+      static_cast<pid_t>(args[0]) > 0 && InSandboxTree(static_cast<pid_t>(args[0]), sandboxee)) {
     return kLetThrough;
   }
   switch (number) {

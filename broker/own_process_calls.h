@@ -74,8 +74,9 @@ struct OwnProcessAnswer {
 // Decides call `number` with `args`, made by thread `thread` of the sandboxee `sandboxee`.
 // `number` must be an own-process call. `signals_scoped`: the sandboxee's Landlock domain
 // scopes signals (ABI 6), so the kernel itself refuses (EPERM) any signal that would leave the
-// sandbox's processes; kill, tgkill and tkill are then let through whatever pid they name,
-// which lets the processes of a sandboxed shell signal one another.
+// sandbox's processes; kill, tgkill and tkill of a pid in the sandboxee's process tree (itself
+// or a descendant) are then let through, which lets the processes of a sandboxed shell signal
+// one another. Any other pid stays a violation, reported: the kernel would refuse it anyway.
 OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
                                       pid_t sandboxee, CallerMemory& memory,
                                       bool signals_scoped = false);

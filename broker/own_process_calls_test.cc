@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -117,6 +118,43 @@ TEST_F(OwnProcessCallsTest, SignalsOnlyToItself) {
   EXPECT_TRUE(Answer(SYS_tkill,
                      static_cast<uint64_t>(sandboxee_ == thread_ ? getppid() : sandboxee_), SIGKILL)
                   .violation);
+}
+
+// With Landlock scoping signals to the sandbox, its processes may signal one another: a
+// grandchild of the sandboxee is inside, the launcher and other processes stay violations.
+TEST_F(OwnProcessCallsTest, ScopedSignalsReachTheSandboxeesDescendants) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    const pid_t grandchild = fork();
+    if (grandchild == 0) {
+      pause();
+      _exit(0);
+    }
+    write(ready[1], &grandchild, sizeof(grandchild));
+    pause();
+    _exit(0);
+  }
+  pid_t grandchild = 0;
+  ASSERT_EQ(read(ready[0], &grandchild, sizeof(grandchild)), static_cast<ssize_t>(sizeof(pid_t)));
+  const auto scoped = [&](int number, pid_t a0, uint64_t a1) {
+    const uint64_t args[6] = {static_cast<uint64_t>(a0), a1, SIGTERM, 0, 0, 0};
+    return AnswerOwnProcessCall(number, args, thread_, sandboxee_, memory_, true);
+  };
+  EXPECT_TRUE(scoped(SYS_kill, grandchild, SIGTERM).let_through);
+  EXPECT_TRUE(scoped(SYS_tgkill, grandchild, static_cast<uint64_t>(grandchild)).let_through);
+  EXPECT_TRUE(scoped(SYS_tkill, child, SIGTERM).let_through);
+  EXPECT_TRUE(scoped(SYS_kill, getppid(), SIGTERM).violation);
+  EXPECT_TRUE(scoped(SYS_kill, 0, SIGTERM).violation);
+  EXPECT_TRUE(scoped(SYS_kill, -1, SIGTERM).violation);
+  // Unscoped, a descendant is a pid the filter cannot tell from one outside.
+  EXPECT_TRUE(Answer(SYS_kill, static_cast<uint64_t>(grandchild), SIGTERM).violation);
+  kill(grandchild, SIGKILL);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
 }
 
 TEST_F(OwnProcessCallsTest, CapgetIsAnsweredWithTheCallersCapabilities) {

@@ -35,9 +35,9 @@ struct SyscallViolation {
 
 // The Landlock layer that confined the sandboxee (broker/landlock_mirror.h).
 struct LandlockReport {
-  int abi = 0;              // the ABI enforced; 0 when none was
-  uint64_t fs_rights = 0;   // the filesystem rights handled: denied except where granted
-  uint64_t scopes = 0;      // LANDLOCK_SCOPE_* enforced
+  int abi = 0;               // the ABI enforced; 0 when none was
+  uint64_t fs_rights = 0;    // the filesystem rights handled: denied except where granted
+  uint64_t scopes = 0;       // LANDLOCK_SCOPE_* enforced
   std::string not_enforced;  // abi 0: why ("this kernel offers no Landlock", "turned off")
 
   // "Landlock ABI 7: filesystem rights execute,write_file,...; scoped

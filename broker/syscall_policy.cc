@@ -80,7 +80,7 @@ constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 
 // Open flags that make an open more than a read (Builder::FastReads). O_TMPFILE is
 // __O_TMPFILE | O_DIRECTORY: the first bit alone says it.
-constexpr uint64_t kNotReadOnlyBits[] = {O_WRONLY, O_RDWR,  O_CREAT,
+constexpr uint64_t kNotReadOnlyBits[] = {O_WRONLY, O_RDWR, O_CREAT,
                                          O_TRUNC,  O_PATH, O_TMPFILE & ~O_DIRECTORY};
 constexpr uint64_t kNotReadOnly =
     O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_PATH | (O_TMPFILE & ~O_DIRECTORY);
@@ -148,6 +148,7 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                                         {"fstatfs"},
                                         {"getdents64"},
                                         {"dup"},
+                                        {"dup2"},
                                         {"dup3"}},
                                        KeptInside("fcntl"),
                                        {{"ftruncate"},

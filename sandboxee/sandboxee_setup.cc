@@ -95,7 +95,8 @@ long DropCapabilities() {
       const long held_in_bounding_set = RawSyscall(SYS_prctl, PR_CAPBSET_READ, capability);
       if (held_in_bounding_set < 0) break;
       if (held_in_bounding_set == 0) continue;
-      if (const long error = RawSyscall(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0) return error;
+      if (const long error = RawSyscall(SYS_prctl, PR_CAPBSET_DROP, capability); error != 0)
+        return error;
     }
   }
   if (const long error = RawSyscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -245,7 +246,8 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   for (int i = 0; i < plan.resource_limit_count; ++i) {
     const SandboxeeSetupPlan::ResourceLimit& limit = plan.resource_limits[i];
     const uint64_t value[2] = {limit.soft, limit.hard};  // struct rlimit64
-    if (const long error = RawSyscall(SYS_prlimit64, 0, limit.resource, Ptr(value), 0); error != 0) {
+    if (const long error = RawSyscall(SYS_prlimit64, 0, limit.resource, Ptr(value), 0);
+        error != 0) {
       Fail(report, SetupStep::kResourceLimits, error);
     }
   }
@@ -271,9 +273,9 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
     RawSyscall(SYS_close, kLandlockFd);
   }
 
-  const long listener =
-      RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-          static_cast<long>(SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags), Ptr(&plan.filter));
+  const long listener = RawSyscall(
+      SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+      static_cast<long>(SECCOMP_FILTER_FLAG_NEW_LISTENER | filter_flags), Ptr(&plan.filter));
   if (listener < 0) Fail(report, SetupStep::kSeccomp, listener);
 
   // From here on only the runtime syscalls every policy allows: sendmsg, close.
@@ -286,7 +288,9 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
 
 }  // namespace
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) { RawSyscall(SYS_close, SetUp(plan, nullptr, 0)); }
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
+  RawSyscall(SYS_close, SetUp(plan, nullptr, 0));
+}
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
   // The program starts with no signal blocked and every disposition the default, whatever the

@@ -207,21 +207,23 @@ struct PermissionTrees {
     no_w = make("no_w");
     no_c = make("no_c");
     no_d = make("no_d");
-    no_x = make("no_x");
+    no_s = make("no_s");
   }
 
   FilePolicy::Builder Policy() const {
     FilePolicy::Builder files;
-    files.AllowTree(all, kAllPermissions)
-        .AllowTree(no_r, kAllPermissions & ~kRead)
-        .AllowTree(no_w, kAllPermissions & ~kWrite)
-        .AllowTree(no_c, kAllPermissions & ~kCreate)
-        .AllowTree(no_d, kAllPermissions & ~kDelete)
-        .AllowTree(no_x, kAllPermissions & ~kConnect);
+    // The broker's permissions; x, which the kernel enforces, has tests/exec_test.cc.
+    constexpr Permissions kAll = kAllPermissions & ~kExecute;
+    files.AllowTree(all, kAll)
+        .AllowTree(no_r, kAll & ~kRead)
+        .AllowTree(no_w, kAll & ~kWrite)
+        .AllowTree(no_c, kAll & ~kCreate)
+        .AllowTree(no_d, kAll & ~kDelete)
+        .AllowTree(no_s, kAll & ~kConnect);
     return files;
   }
 
-  std::string all, no_r, no_w, no_c, no_d, no_x;
+  std::string all, no_r, no_w, no_c, no_d, no_s;
 };
 
 class FileOperationsTest : public ::testing::TestWithParam<ChannelType> {
@@ -291,7 +293,7 @@ TEST_P(FileOperationsTest, OpenNeedsReadForReadingWriteForWritingAndCreateForCre
       {"O_RDONLY needs only r (no w)", OpenReads(t.no_w + "/f", O_RDONLY, "contents"), 0},
       {"O_RDONLY needs only r (no c)", OpenReads(t.no_c + "/f", O_RDONLY, "contents"), 0},
       {"O_RDONLY needs only r (no d)", OpenReads(t.no_d + "/f", O_RDONLY, "contents"), 0},
-      {"O_RDONLY needs only r (no x)", OpenReads(t.no_x + "/f", O_RDONLY, "contents"), 0},
+      {"O_RDONLY needs only r (no s)", OpenReads(t.no_s + "/f", O_RDONLY, "contents"), 0},
       {"O_WRONLY with w", OpenWrites(t.all + "/written", O_WRONLY, "ab"), 0},
       {"O_WRONLY without w", OpenCall(t.no_w + "/written", O_WRONLY), EACCES},
       {"O_WRONLY needs no r", OpenWrites(t.no_r + "/written", O_WRONLY, "cd"), 0},
@@ -364,18 +366,18 @@ TEST_P(FileOperationsTest, AccessNeedsReadForReadAndExecuteWriteForWriteAndAnyRu
       {"R_OK without r", access(t.no_r + "/f", R_OK), EACCES},
       {"X_OK with r", access(t.all + "/f", X_OK), 0},
       {"X_OK without r", access(t.no_r + "/f", X_OK), EACCES},
-      {"X_OK needs r, not x", access(t.no_x + "/f", X_OK), 0},
+      {"X_OK needs r, not s", access(t.no_s + "/f", X_OK), 0},
       {"W_OK with w", access(t.all + "/f", W_OK), 0},
       {"W_OK without w", access(t.no_w + "/f", W_OK), EACCES},
       {"W_OK needs no r", access(t.no_r + "/f", W_OK), 0},
       {"R_OK|W_OK without w", access(t.no_w + "/f", R_OK | W_OK), EACCES},
       {"R_OK|W_OK|X_OK with everything", access(t.all + "/f", R_OK | W_OK | X_OK), 0},
-      {"F_OK under rwcdx", access(t.all + "/f", F_OK), 0},
+      {"F_OK under rwcds", access(t.all + "/f", F_OK), 0},
       {"F_OK without r", access(t.no_r + "/f", F_OK), 0},
       {"F_OK without w", access(t.no_w + "/f", F_OK), 0},
       {"F_OK without c", access(t.no_c + "/f", F_OK), 0},
       {"F_OK without d", access(t.no_d + "/f", F_OK), 0},
-      {"F_OK without x", access(t.no_x + "/f", F_OK), 0},
+      {"F_OK without s", access(t.no_s + "/f", F_OK), 0},
       {"F_OK outside the policy", access(outside, F_OK), ENOENT},
       {"R_OK outside the policy", access(outside, R_OK), ENOENT},
       {"F_OK of a missing file in a tree", access(t.all + "/missing", F_OK), ENOENT},
@@ -416,7 +418,7 @@ TEST_P(FileOperationsTest, StatAndLstatNeedOnlySomeAllowRule) {
       {"stat without w", stat_is(t.no_w + "/f", true, S_IFREG, 8), 0},
       {"stat without c", stat_is(t.no_c + "/f", true, S_IFREG, 8), 0},
       {"stat without d", stat_is(t.no_d + "/f", true, S_IFREG, 8), 0},
-      {"stat without x", stat_is(t.no_x + "/f", true, S_IFREG, 8), 0},
+      {"stat without s", stat_is(t.no_s + "/f", true, S_IFREG, 8), 0},
       {"stat under a create-only file rule", stat_is(create_only, true, S_IFREG, 5), 0},
       {"stat of a tree's root", stat_is(t.all, true, S_IFDIR, -1), 0},
       {"stat of a directory in a tree", stat_is(t.all + "/d", true, S_IFDIR, -1), 0},
@@ -832,7 +834,7 @@ TEST_P(FileOperationsTest, ConnectNeedsConnectPermissionAndReturnsAConnectedSock
   const PermissionTrees t(dir);
   EchoPlusOneServer server(t.all, "sock");
   ASSERT_TRUE(server.bound()) << strerror(errno);
-  EchoPlusOneServer refused(t.no_x, "sock");
+  EchoPlusOneServer refused(t.no_s, "sock");
   ASSERT_TRUE(refused.bound()) << strerror(errno);
   const std::string sock = t.all + "/sock";
   const auto connect_call = [](std::string path, int type) {
@@ -861,7 +863,7 @@ TEST_P(FileOperationsTest, ConnectNeedsConnectPermissionAndReturnsAConnectedSock
          return fcntl(fd->get(), F_GETFD) == FD_CLOEXEC ? 0 : kWrongResult;
        },
        0},
-      {"connect without x", connect_call(t.no_x + "/sock", SOCK_STREAM), EACCES},
+      {"connect without s", connect_call(t.no_s + "/sock", SOCK_STREAM), EACCES},
       {"a regular file", connect_call(t.all + "/f", SOCK_STREAM), ECONNREFUSED},
       {"a directory", connect_call(t.all + "/d", SOCK_STREAM), ECONNREFUSED},
       {"a missing path", connect_call(t.all + "/missing", SOCK_STREAM), ENOENT},

@@ -38,6 +38,8 @@
 namespace sbox {
 namespace {
 
+using testing::Capture;
+
 using testing::CountOpenFds;
 using testing::ScratchDir;
 
@@ -74,32 +76,6 @@ Launcher MakeProgramLauncher(const FilePolicy::Builder& files) {
 std::string ProbePath() {
   return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/tests/exec_probe");
 }
-
-// A pipe whose read end collects what the program wrote to its write end.
-class Capture {
- public:
-  Capture() {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) abort();
-    read_end_.reset(fds[0]);
-    write_end_.reset(fds[1]);
-  }
-  int write_fd() const { return write_end_.get(); }
-  // Everything written, once the program has exited. Programs here write less than a pipe
-  // holds, so they never block on it.
-  std::string Take() {
-    write_end_.reset();
-    std::string text;
-    char buffer[4096];
-    ssize_t got;
-    while ((got = read(read_end_.get(), buffer, sizeof(buffer))) > 0) text.append(buffer, got);
-    return text;
-  }
-
- private:
-  UniqueFd read_end_;
-  UniqueFd write_end_;
-};
 
 TEST(RunProgram, TrueExitsZero) {
   Launcher launcher = MakeProgramLauncher(LoaderFiles());

@@ -4,13 +4,18 @@
 // Helpers shared by the integration tests: a scratch directory, file helpers, a launcher
 // builder and a way to carry a sandboxee's observations back to the test.
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "broker/decision.h"
-#include "launcher/launcher.h"
 #include "gtest/gtest.h"
+#include "launcher/launcher.h"
+#include "proto/unique_fd.h"
 #include "tests/fd_count.h"
 
 namespace sbox::testing {
@@ -50,6 +55,32 @@ class SharedInts {
  private:
   int* values_;
   size_t count_;
+};
+
+// A pipe whose read end collects what the program wrote to its write end.
+class Capture {
+ public:
+  Capture() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) abort();
+    read_end_.reset(fds[0]);
+    write_end_.reset(fds[1]);
+  }
+  int write_fd() const { return write_end_.get(); }
+  // Everything written, once the program has exited. Programs here write less than a pipe
+  // holds, so they never block on it.
+  std::string Take() {
+    write_end_.reset();
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = read(read_end_.get(), buffer, sizeof(buffer))) > 0) text.append(buffer, got);
+    return text;
+  }
+
+ private:
+  UniqueFd read_end_;
+  UniqueFd write_end_;
 };
 
 // For INSTANTIATE_TEST_SUITE_P over both channel types:

@@ -483,7 +483,7 @@ TEST(AuditLint, DangerousFileGrants) {
       {"file c /root/.ssh", {"writes home directories: /root/.ssh"}},
       {"tree r /dev", {"reaches kernel interfaces: /dev"}},
       {"file rw /dev/tty", {"reaches kernel interfaces: /dev"}},
-      {"file x /dev/log", {"reaches kernel interfaces: /dev"}},
+      {"file s /dev/log", {"reaches kernel interfaces: /dev"}},
       {"file w /proc/self/mem", {"reaches kernel interfaces: /proc"}},
       {"file r /proc/1/environ", {"reaches kernel interfaces: /proc"}},
       {"tree r /sys", {"reaches kernel interfaces: /sys"}},

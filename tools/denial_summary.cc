@@ -38,7 +38,10 @@ std::string DenialSummary::Hint(const Decision& decision) {
       writes = (decision.flags & O_ACCMODE) != O_RDONLY || (decision.flags & (O_CREAT | O_TRUNC));
       break;
     case proto::Op::kConnect:
-      return absl::StrCat("to grant it, the policy line `file x ", path, "`");
+      return absl::StrCat("to grant it, the policy line `file s ", path, "`");
+    case proto::Op::kExec:
+      return absl::StrCat("to grant it: --allow-exec ", path, ", or the policy line `file rx ",
+                          path, "` with `allow group processes`");
     case proto::Op::kGetcwd:
     case proto::Op::kNewChannel:
       return "";

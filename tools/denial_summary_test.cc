@@ -135,7 +135,7 @@ TEST(DenialSummary, HintsByOperationAndRule) {
       DenialSummary::Hint(Refused(proto::Op::kOpen, "/home/u/.ssh/id", O_RDONLY, EACCES, &deny)),
       "a deny rule decides: `deny /home/u/.ssh` at t.policy:4");
   EXPECT_EQ(DenialSummary::Hint(Refused(proto::Op::kConnect, "/run/s.sock")),
-            "to grant it, the policy line `file x /run/s.sock`");
+            "to grant it, the policy line `file s /run/s.sock`");
   EXPECT_EQ(DenialSummary::Hint(Refused(proto::Op::kUnlink, "/a")),
             "to grant it: --allow-write /a, or the policy line `file rwcd /a`");
   EXPECT_EQ(DenialSummary::Hint(Refused(proto::Op::kChdir, "/a")),

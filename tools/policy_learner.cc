@@ -263,6 +263,9 @@ void PolicyLearner::AddDecision(const Decision& d) {
     case proto::Op::kConnect:
       first = kConnect;
       break;
+    case proto::Op::kExec:
+      first = kExecute;
+      break;
     case proto::Op::kNewChannel:
     case proto::Op::kGetcwd:  // needs no permission
       return;

@@ -121,11 +121,13 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       if (equals != std::string::npos) {
         return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
       }
-      (name == "--private-tmp"    ? options.private_tmp
-       : name == "--keep-env-all" ? options.keep_env_all
-       : name == "--allow-jit"    ? options.allow_jit
-       : name == "--force"        ? options.force
-                                  : options.verbose) = true;
+      (name == "--private-tmp"        ? options.private_tmp
+       : name == "--keep-env-all"     ? options.keep_env_all
+       : name == "--allow-jit"        ? options.allow_jit
+       : name == "--force"            ? options.force
+       : name == "--fast-reads"       ? options.fast_reads
+       : name == "--require-landlock" ? options.require_landlock
+                                      : options.verbose) = true;
       continue;
     }
     std::string value;
@@ -138,7 +140,7 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
     }
     if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(name, " is empty"));
     const bool repeatable = name == "--allow-read" || name == "--allow-write" ||
-                            name == "--setenv" || name == "--keep-env";
+                            name == "--allow-exec" || name == "--setenv" || name == "--keep-env";
     if (!repeatable && !seen.insert(name).second) {
       return absl::InvalidArgumentError(absl::StrCat(name, " is given twice"));
     }
@@ -146,6 +148,8 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       options.allow_read.push_back(value);
     } else if (name == "--allow-write") {
       options.allow_write.push_back(value);
+    } else if (name == "--allow-exec") {
+      options.allow_exec.push_back(value);
     } else if (name == "--setenv") {
       const size_t separator = value.find('=');
       if (separator == std::string::npos || separator == 0) {

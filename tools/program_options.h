@@ -31,6 +31,7 @@ struct ProgramOptions {
   std::string policy;                                        // --policy
   std::vector<std::string> allow_read;                       // --allow-read, repeatable
   std::vector<std::string> allow_write;                      // --allow-write, repeatable
+  std::vector<std::string> allow_exec;                       // --allow-exec, repeatable
   std::string out;                                           // --out
   std::string merge;                                         // --merge POLICY
   bool force = false;                                        // --force
@@ -46,6 +47,8 @@ struct ProgramOptions {
   bool keep_env_all = false;                                 // --keep-env-all
   bool verbose = false;                                      // -v, --verbose
   bool allow_jit = false;                                    // --allow-jit
+  bool fast_reads = false;                                   // --fast-reads
+  bool require_landlock = false;                             // --require-landlock
   // --rlimit-as, --rlimit-cpu, --rlimit-fsize, --rlimit-nofile, --rlimit-nproc: RLIMIT_* to
   // the value (bytes, seconds or a count).
   std::map<int, rlim_t> rlimits;
@@ -56,7 +59,8 @@ struct ProgramOptions {
 // The options that take no value; every other option takes one.
 inline const std::set<std::string>& ProgramOptionFlags() {
   static const std::set<std::string>* const flags = new std::set<std::string>{
-      "--private-tmp", "--keep-env-all", "--verbose", "--allow-jit", "--force"};
+      "--private-tmp", "--keep-env-all", "--verbose",         "--allow-jit",
+      "--force",       "--fast-reads",   "--require-landlock"};
   return *flags;
 }
 

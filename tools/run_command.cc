@@ -59,6 +59,17 @@ options:
                        --allow-write)
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
+  --allow-exec PATH    let the program run the programs at PATH (a file, or a whole tree), and
+                       read them: the `x` and `r` permissions, and allow group processes, so
+                       that it may start them (`sh -c`, scripts, helpers). The kernel decides
+                       each exec (Landlock's execute right): a file swapped in after the
+                       broker's check is refused all the same
+  --fast-reads         read-only opens go straight to the kernel, which Landlock's mirror of
+                       the file policy decides: direct-open speed; such an open of a path no
+                       rule grants fails with EACCES (not ENOENT), and the audit log and -v do
+                       not see these opens
+  --require-landlock   fail (status 125) where the kernel offers no Landlock, instead of running
+                       under the broker and the filter alone
   --allow-jit          let the program make memory executable (allow group executable-memory):
                        what a JIT compiler needs (node, java); nothing outside becomes
                        reachable, but a bug in the program becomes easier to exploit
@@ -83,7 +94,8 @@ options:
                        the channel to trust, since the program shares stderr and chooses its
                        own exit status; refused when the policy lets the program write FILE
   --report-fd N        the same, to descriptor N (3 or above), which the program never holds
-  -v, --verbose        print each refused file operation on stderr as it happens
+  -v, --verbose        print each refused file operation on stderr as it happens, and at exit
+                       which Landlock ABI and rights confined the program
   --help               this text
 
 environment: PATH=/usr/local/bin:/usr/bin:/bin, the caller's HOME, LANG, TZ and TERM when set,
@@ -104,9 +116,8 @@ executable; 127 when it is not found
 // Grants are names: a path that does not exist yet is granted as a tree (whatever the program
 // creates there is covered), a directory as a tree, a file as a file. A symlink to a file
 // grants what it names as well, hop by hop, since the broker judges every hop.
-void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
-  const Permissions permissions = write ? (kRead | kWrite | kCreate | kDelete) : kRead;
-  const std::string source = write ? "--allow-write" : "--allow-read";
+void AddGrant(FilePolicy::Builder& files, const std::string& path, Permissions permissions,
+              const std::string& source) {
   // The sandboxee's own /proc entries (FilePolicy::ForSandboxee): what they are and name here
   // is sbox's, not the program's. A name as given.
   if (ProcSelfPrefix(path) != 0) {
@@ -155,6 +166,7 @@ void AddGrant(FilePolicy::Builder& files, const std::string& path, bool write) {
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
   std::set<std::string> accepted = {"--policy",      "--allow-read", "--allow-write",
+                                    "--allow-exec",  "--fast-reads", "--require-landlock",
                                     "--cwd",         "--audit-log",  "--audit-log-max-bytes",
                                     "--timeout",     "--report",     "--report-fd",
                                     "--private-tmp", "--verbose",    "--allow-jit"};
@@ -223,14 +235,21 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
             options.private_tmp ? "--private-tmp" : absl::StrCat(policy_name, ": private-tmp"))
         .AliasPath("/tmp", private_tmp->path());
   }
-  for (const auto& [paths, write] :
-       {std::make_pair(&options.allow_read, false), std::make_pair(&options.allow_write, true)}) {
-    for (const std::string& given : *paths) {
+  // --allow-exec grants reading too: an interpreter reads the script it runs.
+  const struct {
+    const std::vector<std::string>* paths;
+    Permissions permissions;
+    const char* source;
+  } grants[] = {{&options.allow_read, kRead, "--allow-read"},
+                {&options.allow_write, kRead | kWrite | kCreate | kDelete, "--allow-write"},
+                {&options.allow_exec, kRead | kExecute, "--allow-exec"}};
+  for (const auto& grant : grants) {
+    for (const std::string& given : *grant.paths) {
       absl::StatusOr<std::string> path = AbsolutePath(given, here);
       if (!path.ok()) {
         return setup_failed(kRunSetupFailed, absl::StrCat("run: ", path.status().message()));
       }
-      AddGrant(parsed->files, *path, write);
+      AddGrant(parsed->files, *path, grant.permissions, grant.source);
     }
   }
   absl::StatusOr<FilePolicy> files = parsed->files.Build();
@@ -249,9 +268,13 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
   }
   if (options.allow_jit) parsed->syscalls.AllowGroup(SyscallGroup::kExecutableMemory);
+  if (!options.allow_exec.empty()) parsed->syscalls.AllowGroup(SyscallGroup::kProcesses);
+  if (options.fast_reads) parsed->syscalls.FastReads();
   // The built-in policy's filter was compiled with sbox.
+  const bool built_in_filter = options.policy.empty() && !options.allow_jit &&
+                               options.allow_exec.empty() && !options.fast_reads;
   absl::StatusOr<SyscallPolicy> syscalls =
-      options.policy.empty() && !options.allow_jit
+      built_in_filter
           ? SyscallPolicy::FromCompiledProgram(
                 std::vector<sock_filter>(kDefaultPolicyProgram,
                                          kDefaultPolicyProgram + kDefaultPolicyProgramLength),
@@ -283,6 +306,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   const DecisionLog audit = audit_log != nullptr ? audit_log->AsLog() : DecisionLog();
   Launcher launcher(*std::move(files), *std::move(syscalls));
   launcher.SetWorkingDirectory(program.cwd).SetTimeout(options.timeout);
+  if (options.require_landlock) launcher.SetLandlock(LandlockMode::kRequired);
   for (const auto& [resource, value] : options.rlimits) launcher.SetResourceLimit(resource, value);
   launcher.SetDecisionLog([&denials, &audit](const Decision& decision) {
     denials.Add(decision);
@@ -305,6 +329,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return setup_failed(kRunSetupFailed, absl::StrCat("run: ", result.status().message()));
   }
   report.result = *result;
+  if (options.verbose) err << "sbox: " << result->landlock.ToString() << "\n";
   if (result->outcome != SandboxResult::Outcome::kViolation) {
     const int status = ExitStatusOf(*result, options, err);
     // After the outcome's own line: a refusal may be why the program failed.
