@@ -652,9 +652,13 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
       const unsigned flags_arg = nr == SYS_open ? 1 : 2;
       const scmp_arg_cmp read_only = {flags_arg, SCMP_CMP_MASKED_EQ, kNotReadOnly, 0};
       int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &read_only);
+      // The rest is the default action's when that notifies too (libseccomp refuses a rule
+      // that repeats it).
       for (uint64_t bit : kNotReadOnlyBits) {
         const scmp_arg_cmp with_bit = {flags_arg, SCMP_CMP_MASKED_EQ, bit, bit};
-        if (rc == 0) rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &with_bit);
+        if (rc == 0 && default_action != SCMP_ACT_NOTIFY) {
+          rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &with_bit);
+        }
       }
       if (rc != 0) {
         return absl::InvalidArgumentError(
