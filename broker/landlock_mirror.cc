@@ -131,7 +131,8 @@ absl::StatusOr<LandlockMirror> LandlockMirror::Build(const FilePolicy& files,
   }
   for (const std::string& program : options.programs) {
     absl::StatusOr<std::vector<std::string>> chain = ExecChain(program, options.working_directory);
-    if (!chain.ok()) return chain.status();
+    // The exec itself will fail, and say why in its own words.
+    if (!chain.ok()) continue;
     for (const std::string& file : *chain) {
       const UniqueFd fd(open(file.c_str(), O_PATH | O_CLOEXEC));
       if (!fd.valid()) continue;  // the exec itself will say why

@@ -67,7 +67,8 @@ class LandlockMirror {
   // Errors name the rule or file: FailedPrecondition for a policy or option that needs
   // Landlock (an `x` grant, fast reads) on a kernel without it or in LandlockMode::kOff, or
   // required and missing; InvalidArgument for a carve-out Landlock cannot express (above), fast
-  // reads with a path alias; ExecChain's errors for `programs`; Landlock's own errors.
+  // reads with a path alias; Landlock's own errors. A program whose ExecChain fails gets no
+  // grant: its exec fails, with the kernel's errno.
   static absl::StatusOr<LandlockMirror> Build(const FilePolicy& files,
                                               const LandlockMirrorOptions& options,
                                               LandlockMode mode);

@@ -41,7 +41,8 @@ struct SandboxeeSetupPlan {
   int resource_limit_count = 0;
   // A Landlock ruleset (kernel/landlock.h) to enforce after no_new_privs, before the filter;
   // -1 for none. The child first adds `landlock_rules` to it: paths on /proc/self, which name
-  // the child only once it runs. A rule whose path does not exist is skipped.
+  // the child only once it runs. A rule whose path does not exist, or names a pipe or socket
+  // (on which Landlock takes no rule), is skipped.
   int landlock_fd = -1;
   struct LandlockRule {
     const char* path;

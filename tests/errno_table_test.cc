@@ -62,6 +62,10 @@
 namespace sbox {
 namespace {
 
+// The permissions the broker enforces; x is the kernel's (tests/exec_test.cc), and Landlock
+// cannot mirror a deny rule inside an x tree.
+constexpr Permissions kBrokerPermissions = kAllPermissions & ~kExecute;
+
 using sandboxee::BrokerClient;
 using sandboxee::ErrnoOf;
 using testing::MakeLauncher;
@@ -1197,7 +1201,7 @@ TEST_P(ErrnoTableTest, Row_P3) {
 TEST_P(ErrnoTableTest, Row_P4) {
   ScratchDir dir;
   const std::string sub = dir.path() + "/sub";
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   RunProbes(launcher, {{"a deleted directory as the directory descriptor",
                         [&](BrokerClient& c) {
                           if (!c.Mkdir(sub, 0700).ok()) return -1;
@@ -1214,7 +1218,7 @@ TEST_P(ErrnoTableTest, Row_P6) {
   const std::string file = dir.WriteFile("f", "x");
   const std::string doomed = dir.path() + "/doomed";
   const char* reason = "the descriptor has no path the policy can judge";
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   proto::Request chmod = Req(proto::Op::kChmod, file);
   chmod.mode = 0600;
   RunProbes(
@@ -1473,7 +1477,7 @@ TEST_P(ErrnoTableTest, Row_P10) {
   const std::string link = dir.Symlink("link", "real");
   const char* reason = "the path is only an ancestor of a grant";
   Launcher launcher =
-      Make(FilePolicy::Builder().AllowFile(f, kAllPermissions).AllowReadFile(link + "/g"));
+      Make(FilePolicy::Builder().AllowFile(f, kBrokerPermissions).AllowReadFile(link + "/g"));
   RunProbes(
       launcher,
       {
@@ -1610,7 +1614,7 @@ TEST_P(ErrnoTableTest, Row_A4) {
   const std::string a = dir.WriteFile("a", "x");
   const std::string b = dir.path() + "/b";
   const char* reason = "rename flags other than RENAME_NOREPLACE or RENAME_EXCHANGE";
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   RunProbes(launcher, {
                           {"RENAME_WHITEOUT", [&](BrokerClient& c) { return E(c.Rename(a, b, 4)); },
                            EINVAL, reason},
@@ -1680,7 +1684,7 @@ TEST_P(ErrnoTableTest, Row_A8) {
 
 TEST_P(ErrnoTableTest, Row_A9) {
   ScratchDir dir;
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   RunProbes(launcher,
             {{"empty target", [&](BrokerClient& c) { return E(c.Symlink("", dir.path() + "/l")); },
               ENOENT, "symlink target is empty or has a NUL"}});
@@ -1688,7 +1692,7 @@ TEST_P(ErrnoTableTest, Row_A9) {
 
 TEST_P(ErrnoTableTest, Row_A10) {
   ScratchDir dir;
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   RunProbes(
       launcher,
       {{"a NUL in the target",
@@ -1777,7 +1781,7 @@ TEST_P(ErrnoTableTest, Row_A19) {
   const std::string d = dir.path();
   const std::string names[] = {d + "/a", d + "/b", d + "/c", d + "/d", d + "/e", d + "/f"};
   const char* reason = "mknod makes regular files and FIFOs only";
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(d, kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(d, kBrokerPermissions));
   const auto mknod = [](BrokerClient& c, const std::string& path, uint32_t mode) {
     proto::Request request = Req(proto::Op::kMknod, path);
     request.mode = mode;
@@ -1836,7 +1840,7 @@ TEST_P(ErrnoTableTest, Row_A15) {
   ScratchDir dir;
   dir.WriteFile("f", "x");
   const std::string link = dir.Symlink("l", "f");
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   const auto chmod = [&](BrokerClient& c, uint32_t flags) {
     proto::Request request = Req(proto::Op::kChmod, link);
     request.mode = 0600;
@@ -2025,9 +2029,9 @@ TEST_P(ErrnoTableTest, Row_W9) {
   const std::string later = dir.path() + "/later";  // no directory yet
   const char* reason = "a name operation on a rule's own root (its parent is outside)";
   Launcher launcher = Make(FilePolicy::Builder()
-                               .AllowTree(tree, kAllPermissions)
+                               .AllowTree(tree, kBrokerPermissions)
                                .AllowTemporaryFiles(temp)
-                               .AllowTree(later, kAllPermissions));
+                               .AllowTree(later, kBrokerPermissions));
   RunProbes(
       launcher,
       {
@@ -2063,7 +2067,7 @@ TEST_P(ErrnoTableTest, Row_W10) {
   dir.MakeDir("tree/x");
   const char* reason = "renaming would move paths that other rules name";
   Launcher launcher =
-      Make(FilePolicy::Builder().AllowTree(tree, kAllPermissions).Deny(d + "/secret"));
+      Make(FilePolicy::Builder().AllowTree(tree, kBrokerPermissions).Deny(d + "/secret"));
   RunProbes(
       launcher,
       {
@@ -2081,8 +2085,8 @@ TEST_P(ErrnoTableTest, Row_W11) {
   const std::string f = dir.WriteFile("f", "x");
   const std::string sub = dir.MakeDir("sub");
   const char* reason = "chmod beyond the policy's create mode";
-  Launcher launcher =
-      Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions).SetCreateModes(0640, 0750));
+  Launcher launcher = Make(
+      FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions).SetCreateModes(0640, 0750));
   RunProbes(launcher, {
                           {"file, 0644 over 0640",
                            [&](BrokerClient& c) { return E(c.Chmod(f, 0644)); }, EPERM, reason},
@@ -2224,7 +2228,7 @@ TEST_P(ErrnoTableTest, Row_K3) {
   dir.MakeDir("full");
   dir.WriteFile("full/f", "x");
   const std::string missing_on_the_way = dir.path() + "/missing/../f";
-  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kAllPermissions));
+  Launcher launcher = Make(FilePolicy::Builder().AllowTree(dir.path(), kBrokerPermissions));
   launcher.SetWorkingDirectory(dir.path());
   RunProbes(
       launcher,

@@ -814,7 +814,7 @@ TEST_P(ProtocolConformanceTest, MalformedRequests) {
 
     // D3: unknown op, echoed as received; it wins over a non-zero reserved field.
     expect(__LINE__, Make(0, 0x60), ENOSYS, 0, 0x60);
-    expect(__LINE__, Make(21, 0x61), ENOSYS, 21, 0x61);  // kLastOp is 20
+    expect(__LINE__, Make(22, 0x61), ENOSYS, 22, 0x61);  // kLastOp is 21
     r = Make(0xFFFF, 0x62);
     r.reserved32 = 1;
     expect(__LINE__, r, ENOSYS, 0xFFFF, 0x62);
