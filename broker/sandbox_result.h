@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "proto/namespaces.h"
 
 namespace sbox {
 
@@ -52,6 +55,16 @@ struct SandboxResult {
   int64_t user_time_us = 0;
   int64_t system_time_us = 0;
   int64_t max_rss_kb = 0;
+
+  // Of the namespaces asked for (Launcher::SetNamespaces): those the sandboxee got, and those
+  // the kernel refused, each with its errno (EPERM: no privilege and no user namespace,
+  // ENOSPC: a max_*_namespaces limit, EINVAL, ...). Both empty when none was asked for.
+  struct NamespaceRefusal {
+    Namespace ns;
+    int error;
+  };
+  NamespaceSet namespaces_created;
+  std::vector<NamespaceRefusal> namespaces_refused;
 
   bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
 

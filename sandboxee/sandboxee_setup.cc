@@ -14,38 +14,23 @@
 #include <cstring>
 
 #include "sandboxee/file_redirection.h"
+#include "sandboxee/raw_syscall.h"
 
 namespace sbox {
 namespace {
+
+using sandboxee::Ptr;
+using sandboxee::Raw;
 
 // The setup socket's number while the steps run: above the channel and stdio.
 constexpr int kReportFd = kSandboxeeChannelFd + 1;
 // Descriptors are first moved at or above this, so that no move can overwrite another.
 constexpr int kScratchFloor = kReportFd + 1;
 
-// A syscall without libc: it returns -errno instead of setting errno. errno lives in the
-// launching thread's TLS, which ExecSandboxee's child shares (CLONE_VM): it must not write it.
-long Raw(long number, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
-         long a5 = 0) {
-  long result;
-  register long r10 asm("r10") = a3;
-  register long r8 asm("r8") = a4;
-  register long r9 asm("r9") = a5;
-  asm volatile("syscall"
-               : "=a"(result)
-               : "a"(number), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return result;
-}
-
-template <typename T>
-long Ptr(T* pointer) {
-  return reinterpret_cast<long>(pointer);
-}
-
-// Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
-long SendReport(int report_fd, const SetupReport& report, int fd) {
-  iovec iov = {const_cast<SetupReport*>(&report), sizeof(report)};
+// Sends `size` bytes of `message`, with `fd` when it is >= 0, on the setup socket. Returns 0 or
+// -errno.
+long SendBytes(int report_fd, const void* message, size_t size, int fd) {
+  iovec iov = {const_cast<void*>(message), size};
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -67,11 +52,15 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
     sent = Raw(SYS_sendmsg, report_fd, Ptr(&msg), MSG_NOSIGNAL);
   } while (sent == -EINTR);
   if (sent < 0) return sent;
-  return sent == static_cast<long>(sizeof(report)) ? 0 : -EMSGSIZE;
+  return sent == static_cast<long>(size) ? 0 : -EMSGSIZE;
 }
 
-[[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
-  SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
+// Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
+long SendReport(int report_fd, const SetupReport& report, int fd) {
+  return SendBytes(report_fd, &report, sizeof(report), fd);
+}
+
+[[noreturn]] void ExitAfterFailure() {
   // Once the filter is installed, exit_group is a notification for a listener that may never
   // have reached the parent: it then fails with ENOSYS, and exit, which every filter allows,
   // ends this single-threaded child.
@@ -79,6 +68,40 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
     Raw(SYS_exit_group, kSetupFailedExitCode);
     Raw(SYS_exit, kSetupFailedExitCode);
   }
+}
+
+[[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
+  SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
+  ExitAfterFailure();
+}
+
+// The namespaces step. Returns in the process that becomes the sandboxee, with `*message`
+// filled and a pidfd of the init or -1: with a pid namespace, that is pid 2 under the init, and
+// the calling process waits for the init and exits. `private_memory`: this child's memory is
+// its own (not the launcher's, shared by CLONE_VM).
+long EnterNamespaces(const SandboxeeSetupPlan& plan, int report, bool private_memory,
+                     NamespaceReport* out) {
+  NamespaceReport& message = *out;
+  message = {SetupStep::kNamespaces, 0, {}};
+  Namespace failed = Namespace::kUser;
+  if (const long error = sandboxee::CreateNamespaces(plan.namespaces, &message.outcome, &failed);
+      error != 0) {
+    // The namespace is named in the outcome: refused, with the errno of the failure.
+    const int index = static_cast<int>(failed);
+    message.error = static_cast<int32_t>(-error);
+    message.outcome.refused_errno[index] = message.error;
+    message.outcome.created &= ~NamespaceSet{failed}.bits();
+    SendBytes(report, &message, sizeof(message), -1);
+    ExitAfterFailure();
+  }
+  long init_pidfd = -1;
+  if (NamespaceSet(message.outcome.created).Has(Namespace::kPid)) {
+    init_pidfd = sandboxee::RunUnderInit(plan.init_status, private_memory);
+    if (init_pidfd < 0) Fail(report, SetupStep::kInit, init_pidfd);
+    // The init's record of this process's exit: not this process's to write.
+    Raw(SYS_munmap, Ptr(plan.init_status), sizeof(*plan.init_status));
+  }
+  return init_pidfd;
 }
 
 // Moves `fd` to a number >= kScratchFloor. Returns the new number or -errno.
@@ -167,6 +190,12 @@ const char* SetupStepName(SetupStep step) {
       return "dropping capabilities (PR_CAPBSET_DROP, PR_CAP_AMBIENT, capset)";
     case SetupStep::kResourceLimits:
       return "prlimit64 of a resource limit";
+    case SetupStep::kNamespaces:
+      return "creating namespaces (unshare, uid_map and gid_map, loopback up)";
+    case SetupStep::kInit:
+      return "forking the pid namespace's init and the sandboxee (fork, pidfd_open)";
+    case SetupStep::kProcessGroup:
+      return "setpgid(0, 0)";
   }
   return "unknown step";
 }
@@ -174,10 +203,10 @@ const char* SetupStepName(SetupStep step) {
 namespace {
 
 // The steps both entry points share. `working_directory`: chdir'ed to before the filter, or
-// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. Returns the setup socket,
-// still open, after the listener has been sent on it.
-int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
-          unsigned long filter_flags) {
+// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. `private_memory`: see
+// EnterNamespaces. Returns the setup socket, still open, after the listener has been sent on it.
+int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory, unsigned long filter_flags,
+          bool private_memory) {
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
@@ -214,6 +243,24 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
   }
   if (const long error = Raw(SYS_close_range, kScratchFloor, ~0U, 0); error != 0) {
     Fail(report, SetupStep::kDescriptors, error);
+  }
+
+  // Before the capabilities go: creating a namespace without a user namespace takes them.
+  const bool namespaces = !plan.namespaces.requested.empty();
+  NamespaceReport namespace_report;
+  const long init_pidfd =
+      namespaces ? EnterNamespaces(plan, report, private_memory, &namespace_report) : -1;
+  // The launcher kills this group once the sandboxee has ended, so that no descendant outlives
+  // the run; setpgid and setsid are in no syscall group, so none can leave it. Before the
+  // namespace report, so that the group exists when the launcher hears of the sandboxee.
+  if (const long error = Raw(SYS_setpgid, 0, 0); error != 0) {
+    Fail(report, SetupStep::kProcessGroup, error);
+  }
+  if (namespaces) {
+    const long sent = SendBytes(report, &namespace_report, sizeof(namespace_report),
+                                static_cast<int>(init_pidfd));
+    if (init_pidfd >= 0) Raw(SYS_close, init_pidfd);
+    if (sent != 0) Fail(report, SetupStep::kNamespaces, sent);
   }
 
   if (working_directory != nullptr) {
@@ -271,7 +318,9 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
 
 }  // namespace
 
-void PrepareSandboxee(const SandboxeeSetupPlan& plan) { Raw(SYS_close, SetUp(plan, nullptr, 0)); }
+void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
+  Raw(SYS_close, SetUp(plan, nullptr, 0, /*private_memory=*/true));
+}
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
   // The program starts with no signal blocked and every disposition the default, whatever the
@@ -282,7 +331,8 @@ void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec
   // Once the broker has received a call, only a fatal signal may end the wait for its answer:
   // an interrupted call would be restarted and performed a second time (an O_EXCL create
   // failing with EEXIST, a rename undone).
-  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                           /*private_memory=*/false);
   // The parent lets this one execve through; the setup socket closes with it on success.
   const long error = Raw(SYS_execve, Ptr(exec.path), Ptr(exec.argv), Ptr(exec.envp));
   Fail(report, SetupStep::kExec, error);
