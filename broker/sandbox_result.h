@@ -68,6 +68,10 @@ struct SandboxResult {
 
   bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
 
+  // "namespaces: created user, net; refused pid (EPERM)"; "namespaces: created none" when every
+  // one asked for was refused; empty when none was asked for.
+  std::string NamespacesText() const;
+
   // "exited with code 0", "killed by signal SIGSEGV", "syscall violation: openat (257) ...",
   // "timed out".
   std::string ToString() const;
