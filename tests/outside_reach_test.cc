@@ -631,10 +631,9 @@ int AsNobody(const std::function<int()>& body) {
     // Root drops to nobody; an unprivileged caller already is someone without privilege.
     if (geteuid() == 0 &&
         (setgroups(0, nullptr) != 0 || setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
-         setresuid(kNobody, kNobody, kNobody) != 0)) {
+         setresuid(kNobody, kNobody, kNobody) != 0 || geteuid() != kNobody)) {
       _exit(200);
     }
-    if (geteuid() == 0 || testing::CapabilitiesHeld() != 0) _exit(200);
     _exit(body());
   }
   int status = 0;
