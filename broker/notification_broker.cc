@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "broker/own_process_calls.h"
+#include "broker/pid_namespace.h"
 #include "broker/violation_listener.h"
 #include "proto/codec.h"
 #include "proto/file_call.h"
@@ -328,6 +329,13 @@ NotificationBroker::NotificationBroker(const FileRequestHandler& handler, Sandbo
       own_process_calls_(std::move(own_process_calls)),
       options_(options) {}
 
+absl::Status NotificationBroker::SandboxeeHasOwnPidNamespace() {
+  absl::StatusOr<pid_t> named = InnermostPid(sandboxee_);
+  if (!named.ok()) return named.status();
+  named_sandboxee_ = *named;
+  return absl::OkStatus();
+}
+
 bool NotificationBroker::Answers(int number) {
   return proto::IsBrokeredFileSyscall(number) || IsOwnProcessCall(number);
 }
@@ -377,9 +385,26 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       uint64_t args[6];
       std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
       CallMemory memory(call);
+      const pid_t thread = static_cast<pid_t>(notif.pid);
+      CallerNames names{thread, sandboxee_};
+      const bool names_a_process =
+          notif.data.nr != SYS_ioctl && notif.data.nr != SYS_fcntl && notif.data.nr != SYS_flock;
+      if (named_sandboxee_.has_value() && names_a_process) {
+        // The thread is blocked in the call: its id names it until the answer.
+        absl::StatusOr<pid_t> named_thread = InnermostPid(thread);
+        if (!named_thread.ok()) {
+          call.Fail(ESRCH);
+          return event;
+        }
+        names = {*named_thread, *named_sandboxee_};
+      }
+      // Under a pid namespace of its own, signals to its other processes stay violations: the
+      // descendants' check reads the broker's pids.
       const OwnProcessAnswer answer =
-          AnswerOwnProcessCall(notif.data.nr, args, static_cast<pid_t>(notif.pid), sandboxee_,
-                               memory, options_.signals_scoped);
+          named_sandboxee_.has_value()
+              ? AnswerOwnProcessCall(notif.data.nr, args, thread, names, memory)
+              : AnswerOwnProcessCall(notif.data.nr, args, thread, sandboxee_, memory,
+                                     options_.signals_scoped);
       if (answer.violation) {
         event.violation = DecodeNotification(listener_, notif);
       } else if (answer.let_through) {

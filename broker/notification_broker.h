@@ -132,6 +132,12 @@ class NotificationBroker {
   using Observer = std::function<void(const seccomp_data&)>;
   void ObserveAndLetThrough(Observer observer) { observer_ = std::move(observer); }
 
+  // The sandboxee has a pid namespace of its own: the pid arguments of its own-process calls
+  // are read in it, so the caller's names for itself and the sandboxee are read from
+  // /proc/<id>/status (broker/pid_namespace.h), the thread's at each call that names a process.
+  // The Status says why the sandboxee's could not be read.
+  [[nodiscard]] absl::Status SandboxeeHasOwnPidNamespace();
+
  private:
   const FileRequestHandler& handler_;
   SandboxState& sandbox_;
@@ -141,6 +147,7 @@ class NotificationBroker {
   const Options options_;
   bool first_seen_ = false;
   Observer observer_;
+  std::optional<pid_t> named_sandboxee_;  // in its own pid namespace, when it has one
 };
 
 }  // namespace sbox

@@ -31,9 +31,9 @@ bool InsideByReachTable(const char* name, const uint64_t args[6]) {
 
 // A pid argument that names the caller: 0, its own thread, or the sandboxee. Compared as the
 // int the kernel reads.
-bool NamesCaller(uint64_t arg, pid_t thread, pid_t sandboxee) {
+bool NamesCaller(uint64_t arg, CallerNames names) {
   const pid_t pid = static_cast<pid_t>(arg);
-  return pid == 0 || pid == thread || pid == sandboxee;
+  return pid == 0 || pid == names.thread || pid == names.sandboxee;
 }
 
 constexpr OwnProcessAnswer kLetThrough = {true, false, 0};
@@ -41,13 +41,13 @@ constexpr OwnProcessAnswer kViolation = {false, true, 0};
 constexpr OwnProcessAnswer Refuse(int error) { return {false, false, -error}; }
 
 // capget, performed by the broker on the calling thread's behalf.
-OwnProcessAnswer Capget(const uint64_t args[6], pid_t thread, pid_t sandboxee,
+OwnProcessAnswer Capget(const uint64_t args[6], pid_t thread, CallerNames names,
                         CallerMemory& memory) {
   __user_cap_header_struct header = {};
   if (const int error = memory.Read(args[0], &header, sizeof(header)); error != 0) {
     return Refuse(error);
   }
-  if (!NamesCaller(static_cast<uint32_t>(header.pid), thread, sandboxee)) return kViolation;
+  if (!NamesCaller(static_cast<uint32_t>(header.pid), names)) return kViolation;
   const uint32_t asked_version = header.version;
   header.pid = thread;
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
@@ -165,32 +165,36 @@ OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t 
       static_cast<pid_t>(args[0]) > 0 && InSandboxTree(static_cast<pid_t>(args[0]), sandboxee)) {
     return kLetThrough;
   }
+  return AnswerOwnProcessCall(number, args, thread, CallerNames{thread, sandboxee}, memory);
+}
+
+OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
+                                      CallerNames names, CallerMemory& memory) {
   switch (number) {
     case SYS_ioctl:
       return InsideByReachTable("ioctl", args) ? kLetThrough : Refuse(ENOTTY);
     case SYS_sched_getaffinity:
     case SYS_sched_getparam:
     case SYS_sched_getscheduler:
-      return NamesCaller(args[0], thread, sandboxee) ? kLetThrough : kViolation;
+      return NamesCaller(args[0], names) ? kLetThrough : kViolation;
     case SYS_prlimit64: {
-      if (!NamesCaller(args[0], thread, sandboxee)) return kViolation;
+      if (!NamesCaller(args[0], names)) return kViolation;
       uint64_t as_self[6];
       std::copy(args, args + 6, as_self);
       as_self[0] = 0;
       return InsideByReachTable("prlimit64", as_self) ? kLetThrough : kViolation;
     }
     case SYS_getpriority:
-      return static_cast<int>(args[0]) == PRIO_PROCESS && NamesCaller(args[1], thread, sandboxee)
-                 ? kLetThrough
-                 : kViolation;
+      return static_cast<int>(args[0]) == PRIO_PROCESS && NamesCaller(args[1], names) ? kLetThrough
+                                                                                      : kViolation;
     case SYS_kill:
-      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : kViolation;
+      return static_cast<pid_t>(args[0]) == names.sandboxee ? kLetThrough : kViolation;
     case SYS_tgkill:
-      return static_cast<pid_t>(args[0]) == sandboxee ? kLetThrough : kViolation;
+      return static_cast<pid_t>(args[0]) == names.sandboxee ? kLetThrough : kViolation;
     case SYS_tkill:
-      return static_cast<pid_t>(args[0]) == thread ? kLetThrough : kViolation;
+      return static_cast<pid_t>(args[0]) == names.thread ? kLetThrough : kViolation;
     case SYS_capget:
-      return Capget(args, thread, sandboxee, memory);
+      return Capget(args, thread, names, memory);
     case SYS_fcntl:
       return Fcntl(args, memory);
     case SYS_flock:

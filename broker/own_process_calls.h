@@ -71,12 +71,26 @@ struct OwnProcessAnswer {
   long result = 0;           // otherwise the call's value, or -errno
 };
 
-// Decides call `number` with `args`, made by thread `thread` of the sandboxee `sandboxee`.
-// `number` must be an own-process call. `signals_scoped`: the sandboxee's Landlock domain
-// scopes signals (ABI 6), so the kernel itself refuses (EPERM) any signal that would leave the
-// sandbox's processes; kill, tgkill and tkill of a pid in the sandboxee's process tree (itself
-// or a descendant) are then let through, which lets the processes of a sandboxed shell signal
-// one another. Any other pid stays a violation, reported: the kernel would refuse it anyway.
+// How the caller names itself: its thread id and the sandboxee's pid in its own pid namespace,
+// which are the broker's ids unless the sandboxee has a pid namespace of its own
+// (broker/pid_namespace.h translates them). A pid argument is read in the caller's namespace,
+// as the kernel reads it.
+struct CallerNames {
+  pid_t thread;
+  pid_t sandboxee;
+};
+
+// Decides call `number` with `args`, made by thread `thread` (in the broker's pid namespace) of
+// the sandboxee, which names itself and the sandboxee as `names` says. `number` must be an
+// own-process call.
+OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
+                                      CallerNames names, CallerMemory& memory);
+// The same for a sandboxee in the broker's pid namespace: `sandboxee` is its pid.
+// `signals_scoped`: the sandboxee's Landlock domain scopes signals (ABI 6), so the kernel itself
+// refuses (EPERM) any signal that would leave the sandbox's processes; kill, tgkill and tkill
+// of a pid in the sandboxee's process tree (itself or a descendant) are then let through, which
+// lets the processes of a sandboxed shell signal one another. Any other pid stays a violation,
+// reported: the kernel would refuse it anyway.
 OwnProcessAnswer AnswerOwnProcessCall(int number, const uint64_t args[6], pid_t thread,
                                       pid_t sandboxee, CallerMemory& memory,
                                       bool signals_scoped = false);

@@ -9,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "kernel/landlock.h"
+#include "proto/errno_name.h"
 #include "proto/file_syscalls.h"
 
 namespace sbox {
@@ -77,6 +79,22 @@ std::string SandboxResult::ToString() const {
       return "timed out";
   }
   return "unknown outcome";
+}
+
+std::string SandboxResult::NamespacesText() const {
+  if (namespaces_created.empty() && namespaces_refused.empty()) return "";
+  std::vector<std::string> created;
+  for (Namespace ns : kAllNamespaces) {
+    if (namespaces_created.Has(ns)) created.push_back(NamespaceName(ns));
+  }
+  std::string text =
+      absl::StrCat("namespaces: created ", created.empty() ? "none" : absl::StrJoin(created, ", "));
+  std::vector<std::string> refused;
+  for (const NamespaceRefusal& refusal : namespaces_refused) {
+    refused.push_back(absl::StrCat(NamespaceName(refusal.ns), " (", ErrnoName(refusal.error), ")"));
+  }
+  if (!refused.empty()) absl::StrAppend(&text, "; refused ", absl::StrJoin(refused, ", "));
+  return text;
 }
 
 }  // namespace sbox

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "proto/namespaces.h"
 
 namespace sbox {
 
@@ -67,7 +70,21 @@ struct SandboxResult {
 
   LandlockReport landlock;
 
+  // Of the namespaces asked for (Launcher::SetNamespaces): those the sandboxee got, and those
+  // the kernel refused, each with its errno (EPERM: no privilege and no user namespace,
+  // ENOSPC: a max_*_namespaces limit, EINVAL, ...). Both empty when none was asked for.
+  struct NamespaceRefusal {
+    Namespace ns;
+    int error;
+  };
+  NamespaceSet namespaces_created;
+  std::vector<NamespaceRefusal> namespaces_refused;
+
   bool ok() const { return outcome == Outcome::kExited && exit_code == 0; }
+
+  // "namespaces: created user, net; refused pid (EPERM)"; "namespaces: created none" when every
+  // one asked for was refused; empty when none was asked for.
+  std::string NamespacesText() const;
 
   // "exited with code 0", "killed by signal SIGSEGV", "syscall violation: openat (257) ...",
   // "timed out".

@@ -31,6 +31,7 @@
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
 #include "broker/violation_listener.h"
+#include "launcher/sandboxee_process.h"
 #include "proto/fd_transport.h"
 #include "sandboxee/sandboxee_setup.h"
 
@@ -59,44 +60,8 @@ int PollTimeout(absl::Time deadline) {
   return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
 }
 
-// The child, owned: killed and reaped on every path that does not reap it first.
-class Child {
- public:
-  Child(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() {
-    if (reaped_) return;
-    Kill();
-    siginfo_t info;
-    Wait(&info).IgnoreError();
-  }
-
-  int pidfd() const { return pidfd_.get(); }
-
-  void Kill() { syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0); }
-
-  // Reaps the child; blocks until it has exited. `usage`, when not null, receives its
-  // resource usage (the waitid syscall's fifth argument, which glibc's wrapper does not take).
-  absl::Status Wait(siginfo_t* info, struct rusage* usage = nullptr) {
-    *info = {};
-    long rc;
-    do {
-      rc = syscall(SYS_waitid, P_PIDFD, pidfd_.get(), info, WEXITED, usage);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return ErrnoError(errno, absl::StrFormat("waitid(P_PIDFD) for pid %d", pid_));
-    reaped_ = true;
-    return absl::OkStatus();
-  }
-
- private:
-  pid_t pid_;
-  UniqueFd pidfd_;
-  bool reaped_ = false;
-};
-
 // Reads the child's set-up report: the seccomp listener, or the step that failed.
-absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const Child& child,
+absl::StatusOr<UniqueFd> ReceiveSetupReport(int report_fd, const SandboxeeProcess& child,
                                             absl::Time deadline) {
   pollfd fds[2] = {{report_fd, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
   for (;;) {
@@ -149,6 +114,26 @@ class ChildStack {
 
  private:
   void* base_;
+};
+
+// A MAP_SHARED page for the pid namespace's init to write the sandboxee's exit into: shared
+// across the forks between the launcher and the init.
+class InitStatusPage {
+ public:
+  InitStatusPage()
+      : page_(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) {}
+  ~InitStatusPage() {
+    if (valid()) munmap(page_, kSize);
+  }
+  InitStatusPage(const InitStatusPage&) = delete;
+  InitStatusPage& operator=(const InitStatusPage&) = delete;
+
+  bool valid() const { return page_ != MAP_FAILED; }
+  sandboxee::InitStatus* get() const { return static_cast<sandboxee::InitStatus*>(page_); }
+
+ private:
+  static constexpr size_t kSize = 4096;
+  void* page_;
 };
 
 // What the cloned child of RunProgram runs.
@@ -214,6 +199,12 @@ Launcher& Launcher::ObserveAndLetThrough(NotificationBroker::Observer observer) 
 
 Launcher& Launcher::SetLandlock(LandlockMode mode) {
   landlock_mode_ = mode;
+  return *this;
+}
+
+Launcher& Launcher::SetNamespaces(NamespaceSet namespaces, bool required) {
+  namespaces_ = namespaces;
+  namespaces_required_ = required;
   return *this;
 }
 
@@ -338,6 +329,22 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
                                                                                        : value;
     plan.resource_limits[plan.resource_limit_count++] = {resource, value, hard};
   }
+  plan.namespaces = {namespaces_, namespaces_required_};
+  // The pid namespace's init writes the sandboxee's exit here; declared before the child, so
+  // unmapped only once the child (which outlives the init) has been reaped.
+  std::optional<InitStatusPage> init_status;
+  if (namespaces_.Has(Namespace::kPid)) {
+    init_status.emplace();
+    if (!init_status->valid()) return ErrnoError(errno, "mmap of the init's status page");
+    plan.init_status = init_status->get();
+  }
+  // The namespace report's sender is the sandboxee, whose pid (in a pid namespace of its own,
+  // or past an init) only SCM_CREDENTIALS tells.
+  const int pass_credentials = 1;
+  if (!namespaces_.empty() && setsockopt(report->first.get(), SOL_SOCKET, SO_PASSCRED,
+                                         &pass_credentials, sizeof(pass_credentials)) != 0) {
+    return ErrnoError(errno, "setsockopt(SO_PASSCRED) on the set-up socket");
+  }
   plan.landlock_fd = landlock->ruleset_fd();
   for (const LandlockMirror::ChildRule& rule : landlock->child_rules()) {
     plan.landlock_rules[plan.landlock_rule_count++] = {rule.path.c_str(), rule.rights};
@@ -393,11 +400,27 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     waitpid(pid, nullptr, 0);
     return ErrnoError(error, absl::StrFormat("pidfd_open(%d)", pid));
   }
-  Child child(pid, std::move(pidfd));
+  SandboxeeProcess child(pid, std::move(pidfd));
+  // With namespaces, the sandboxee says which it got, and may be a process further down.
+  pid_t sandboxee_pid = pid;
+  SandboxResult result;
+  if (!namespaces_.empty()) {
+    absl::StatusOr<NamespacesEntered> entered =
+        ReceiveNamespaceReport(report->first.get(), child.pidfd(), deadline);
+    if (!entered.ok()) return entered.status();
+    sandboxee_pid = entered->sandboxee_pid;
+    if (entered->init_pidfd.valid()) child.SetInit(std::move(entered->init_pidfd));
+    result.namespaces_created = entered->created;
+    for (Namespace ns : kAllNamespaces) {
+      if (const int error = entered->refused_errno[static_cast<int>(ns)]; error != 0) {
+        result.namespaces_refused.push_back({ns, error});
+      }
+    }
+  }
   // Rules on /proc/self name the sandboxee's entries, which exist from now on.
   std::optional<FilePolicy> own_process_files;
   if (files_.HasOwnProcessRules()) {
-    absl::StatusOr<FilePolicy> rebuilt = files_.ForSandboxee(pid);
+    absl::StatusOr<FilePolicy> rebuilt = files_.ForSandboxee(sandboxee_pid);
     if (!rebuilt.ok()) return rebuilt.status();
     own_process_files.emplace(*std::move(rebuilt));
   }
@@ -407,8 +430,8 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // (Op::kNewChannel) while the child sets up. Nothing but sbox's own set-up code runs in the
   // child until the report comes.
   // A copy: a child cloned with CLONE_VM reads `working_directory` until it has exec'ed.
-  BrokerServer server(files, BrokerServer::Options{channel_type_, max_channels_, decision_log_, pid,
-                                                   working_directory});
+  BrokerServer server(files, BrokerServer::Options{channel_type_, max_channels_, decision_log_,
+                                                   sandboxee_pid, working_directory});
   if (absl::Status served = server.Serve(std::move(channel->first)); !served.ok()) return served;
 
   absl::StatusOr<UniqueFd> listener = ReceiveSetupReport(report->first.get(), child, deadline);
@@ -429,12 +452,16 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     options.serve_exec = landlock->report().abi != 0 && files.GrantsExec();
     options.kernel_follows_working_directory = options.serve_exec || syscalls_.fast_reads();
     options.signals_scoped = (landlock->report().scopes & landlock::kScopeSignal) != 0;
-    notifications.emplace(handler, server.sandbox_state(), listener->get(), pid,
+    notifications.emplace(handler, server.sandbox_state(), listener->get(), sandboxee_pid,
                           syscalls_.own_process_calls(), options);
     if (observer_) notifications->ObserveAndLetThrough(observer_);
+    if (result.namespaces_created.Has(Namespace::kPid)) {
+      if (absl::Status named = notifications->SandboxeeHasOwnPidNamespace(); !named.ok()) {
+        return named;
+      }
+    }
   }
 
-  SandboxResult result;
   bool timed_out = false;
   // exit_group calls held until the reports queued beside them have been read. The kernel
   // queues notifications in order and this loop reads them in order, so every call made
@@ -494,7 +521,12 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
 
   siginfo_t info;
   struct rusage usage = {};
-  if (absl::Status waited = child.Wait(&info, &usage); !waited.ok()) return waited;
+  if (absl::Status waited = child.Finish(&info, &usage); !waited.ok()) return waited;
+  // The child waited for the init, which saw the sandboxee's end.
+  if (init_status.has_value() && init_status->get()->code != 0) {
+    info.si_code = init_status->get()->code;
+    info.si_status = init_status->get()->status;
+  }
   result.wall_time_us = absl::ToInt64Microseconds(absl::Now() - start);
   result.user_time_us = int64_t{usage.ru_utime.tv_sec} * 1000000 + usage.ru_utime.tv_usec;
   result.system_time_us = int64_t{usage.ru_stime.tv_sec} * 1000000 + usage.ru_stime.tv_usec;

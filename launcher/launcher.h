@@ -17,6 +17,7 @@
 #include "broker/notification_broker.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_policy.h"
+#include "proto/namespaces.h"
 #include "proto/unique_fd.h"
 
 namespace sbox {
@@ -55,6 +56,10 @@ struct Program {
 // the parent: it must not use locks other threads of the parent may have held at fork (glibc's
 // malloc is safe). Its return value is the exit code; stdio is flushed then, as by exit(3),
 // but no atexit handler or static destructor of the parent's runs.
+//
+// The sandboxee leads a process group of its own; when it ends (exit, signal, timeout,
+// violation), every process left in the group is killed before Run returns
+// (launcher/sandboxee_process.h says how, and what only a pid namespace adds).
 //
 // sbox needs no privilege: no root, no capability, no user namespace.
 class Launcher {
@@ -99,6 +104,18 @@ class Launcher {
   // policy with fast reads, needs it: Run and RunProgram then fail with FailedPrecondition
   // where it is missing or kOff. SandboxResult::landlock says what was enforced.
   Launcher& SetLandlock(LandlockMode mode);
+  // Namespaces for the sandboxee, each made in the child before the filter with an unshare(2)
+  // of its own (sandboxee/namespaces.h): user (the caller's uid and gid mapped to themselves;
+  // made first, so that an unprivileged caller may make the others), net (only a loopback
+  // interface, up: nothing outside the sandboxee's own namespace is reachable by socket), ipc
+  // (System V IPC and POSIX message queues of its own), uts (a host name of its own), pid (the
+  // sandboxee is pid 2 under an init, pid 1, which reaps and reports its exit; when the init
+  // dies the kernel kills every process of the namespace). One the kernel refuses (EPERM
+  // without privilege or user namespace, ENOSPC at a max_*_namespaces limit, EINVAL, ...) is
+  // left out and listed in SandboxResult::namespaces_refused; with `required`, a refusal fails
+  // Run and RunProgram instead (a set-up failure naming the namespace and errno). Default:
+  // none, and no extra process.
+  Launcher& SetNamespaces(NamespaceSet namespaces, bool required);
 
   // Runs `sandboxee` in a new sandboxed child and waits for it. Several runs, one after another
   // or at once from several threads, may share one Launcher. The calling thread is the child's
@@ -154,6 +171,8 @@ class Launcher {
   NotificationBroker::Observer observer_;
   LandlockMode landlock_mode_ = LandlockMode::kBestEffort;
   std::vector<std::pair<int, rlim_t>> resource_limits_;  // (resource, value), one per resource
+  NamespaceSet namespaces_;
+  bool namespaces_required_ = false;
 };
 
 }  // namespace sbox

@@ -30,9 +30,10 @@ constexpr int kScratchFloor = kLandlockFd + 1;
 using kernel::Ptr;
 using kernel::RawSyscall;
 
-// Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
-long SendReport(int report_fd, const SetupReport& report, int fd) {
-  iovec iov = {const_cast<SetupReport*>(&report), sizeof(report)};
+// Sends `size` bytes of `message`, with `fd` when it is >= 0, on the setup socket. Returns 0 or
+// -errno.
+long SendBytes(int report_fd, const void* message, size_t size, int fd) {
+  iovec iov = {const_cast<void*>(message), size};
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -54,11 +55,15 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
     sent = RawSyscall(SYS_sendmsg, report_fd, Ptr(&msg), MSG_NOSIGNAL);
   } while (sent == -EINTR);
   if (sent < 0) return sent;
-  return sent == static_cast<long>(sizeof(report)) ? 0 : -EMSGSIZE;
+  return sent == static_cast<long>(size) ? 0 : -EMSGSIZE;
 }
 
-[[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
-  SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
+// Sends `report`, with `fd` when it is >= 0, on the setup socket. Returns 0 or -errno.
+long SendReport(int report_fd, const SetupReport& report, int fd) {
+  return SendBytes(report_fd, &report, sizeof(report), fd);
+}
+
+[[noreturn]] void ExitAfterFailure() {
   // Once the filter is installed, exit_group is a notification for a listener that may never
   // have reached the parent: it then fails with ENOSYS, and exit, which every filter allows,
   // ends this single-threaded child.
@@ -66,6 +71,40 @@ long SendReport(int report_fd, const SetupReport& report, int fd) {
     RawSyscall(SYS_exit_group, kSetupFailedExitCode);
     RawSyscall(SYS_exit, kSetupFailedExitCode);
   }
+}
+
+[[noreturn]] void Fail(int report_fd, SetupStep step, long error) {
+  SendReport(report_fd, SetupReport{step, static_cast<int32_t>(-error)}, -1);
+  ExitAfterFailure();
+}
+
+// The namespaces step. Returns in the process that becomes the sandboxee, with `*message`
+// filled and a pidfd of the init or -1: with a pid namespace, that is pid 2 under the init, and
+// the calling process waits for the init and exits. `private_memory`: this child's memory is
+// its own (not the launcher's, shared by CLONE_VM).
+long EnterNamespaces(const SandboxeeSetupPlan& plan, int report, bool private_memory,
+                     NamespaceReport* out) {
+  NamespaceReport& message = *out;
+  message = {SetupStep::kNamespaces, 0, {}};
+  Namespace failed = Namespace::kUser;
+  if (const long error = sandboxee::CreateNamespaces(plan.namespaces, &message.outcome, &failed);
+      error != 0) {
+    // The namespace is named in the outcome: refused, with the errno of the failure.
+    const int index = static_cast<int>(failed);
+    message.error = static_cast<int32_t>(-error);
+    message.outcome.refused_errno[index] = message.error;
+    message.outcome.created &= ~NamespaceSet{failed}.bits();
+    SendBytes(report, &message, sizeof(message), -1);
+    ExitAfterFailure();
+  }
+  long init_pidfd = -1;
+  if (NamespaceSet(message.outcome.created).Has(Namespace::kPid)) {
+    init_pidfd = sandboxee::RunUnderInit(plan.init_status, private_memory);
+    if (init_pidfd < 0) Fail(report, SetupStep::kInit, init_pidfd);
+    // The init's record of this process's exit: not this process's to write.
+    RawSyscall(SYS_munmap, Ptr(plan.init_status), sizeof(*plan.init_status));
+  }
+  return init_pidfd;
 }
 
 // Moves `fd` to a number >= kScratchFloor. Returns the new number or -errno.
@@ -155,6 +194,12 @@ const char* SetupStepName(SetupStep step) {
       return "dropping capabilities (PR_CAPBSET_DROP, PR_CAP_AMBIENT, capset)";
     case SetupStep::kResourceLimits:
       return "prlimit64 of a resource limit";
+    case SetupStep::kNamespaces:
+      return "creating namespaces (unshare, uid_map and gid_map, loopback up)";
+    case SetupStep::kInit:
+      return "forking the pid namespace's init and the sandboxee (fork, pidfd_open)";
+    case SetupStep::kProcessGroup:
+      return "setpgid(0, 0)";
     case SetupStep::kLandlock:
       return "enforcing the Landlock ruleset (landlock_add_rule, landlock_restrict_self)";
   }
@@ -164,10 +209,10 @@ const char* SetupStepName(SetupStep step) {
 namespace {
 
 // The steps both entry points share. `working_directory`: chdir'ed to before the filter, or
-// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. Returns the setup socket,
-// still open, after the listener has been sent on it.
-int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
-          unsigned long filter_flags) {
+// nullptr. `filter_flags` adds to SECCOMP_FILTER_FLAG_NEW_LISTENER. `private_memory`: see
+// EnterNamespaces. Returns the setup socket, still open, after the listener has been sent on it.
+int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory, unsigned long filter_flags,
+          bool private_memory) {
   int report = plan.report_fd;
 
   // Die with the thread that launched us; and if the parent is already gone, do not run at all.
@@ -216,6 +261,24 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
           RawSyscall(SYS_close_range, landlock >= 0 ? kScratchFloor : kLandlockFd, ~0U, 0);
       error != 0) {
     Fail(report, SetupStep::kDescriptors, error);
+  }
+
+  // Before the capabilities go: creating a namespace without a user namespace takes them.
+  const bool namespaces = !plan.namespaces.requested.empty();
+  NamespaceReport namespace_report;
+  const long init_pidfd =
+      namespaces ? EnterNamespaces(plan, report, private_memory, &namespace_report) : -1;
+  // The launcher kills this group once the sandboxee has ended, so that no descendant outlives
+  // the run; setpgid and setsid are in no syscall group, so none can leave it. Before the
+  // namespace report, so that the group exists when the launcher hears of the sandboxee.
+  if (const long error = RawSyscall(SYS_setpgid, 0, 0); error != 0) {
+    Fail(report, SetupStep::kProcessGroup, error);
+  }
+  if (namespaces) {
+    const long sent = SendBytes(report, &namespace_report, sizeof(namespace_report),
+                                static_cast<int>(init_pidfd));
+    if (init_pidfd >= 0) RawSyscall(SYS_close, init_pidfd);
+    if (sent != 0) Fail(report, SetupStep::kNamespaces, sent);
   }
 
   if (working_directory != nullptr) {
@@ -293,7 +356,7 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory,
 }  // namespace
 
 void PrepareSandboxee(const SandboxeeSetupPlan& plan) {
-  RawSyscall(SYS_close, SetUp(plan, nullptr, 0));
+  RawSyscall(SYS_close, SetUp(plan, nullptr, 0, /*private_memory=*/true));
 }
 
 void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec) {
@@ -305,7 +368,8 @@ void ExecSandboxee(const SandboxeeSetupPlan& plan, const SandboxeeExecPlan& exec
   // Once the broker has received a call, only a fatal signal may end the wait for its answer:
   // an interrupted call would be restarted and performed a second time (an O_EXCL create
   // failing with EEXIST, a rename undone).
-  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  const int report = SetUp(plan, exec.working_directory, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                           /*private_memory=*/false);
   // The parent lets this one execve through; the setup socket closes with it on success.
   const long error = RawSyscall(SYS_execve, Ptr(exec.path), Ptr(exec.argv), Ptr(exec.envp));
   Fail(report, SetupStep::kExec, error);

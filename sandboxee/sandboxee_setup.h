@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "sandboxee/namespaces.h"
+
 namespace sbox {
 
 // The descriptor number of the broker channel in the sandboxee.
@@ -51,6 +53,12 @@ struct SandboxeeSetupPlan {
   static constexpr int kMaxLandlockRules = 32;
   LandlockRule landlock_rules[kMaxLandlockRules] = {};
   int landlock_rule_count = 0;
+  // Namespaces made after the descriptors (sandboxee/namespaces.h). When any is requested, the
+  // process that becomes the sandboxee first sends a NamespaceReport.
+  sandboxee::NamespacePlan namespaces = {};
+  // Where a pid namespace's init writes the sandboxee's exit: a MAP_SHARED page, which the
+  // sandboxee unmaps. Needed when namespaces.requested has Namespace::kPid.
+  sandboxee::InitStatus* init_status = nullptr;
 };
 
 // What ExecSandboxee runs, prepared by the parent before fork (nothing may be allocated after).
@@ -75,7 +83,10 @@ enum class SetupStep : int32_t {
   kCoreDumps = 9,          // prlimit64(RLIMIT_CORE) to 0, hard limit included
   kCapabilities = 10,      // dropping every capability (bounding, ambient, permitted)
   kResourceLimits = 11,    // prlimit64 of the plan's resource limits
-  kLandlock = 12,          // landlock_add_rule of a /proc/self rule, landlock_restrict_self
+  kNamespaces = 12,        // unshare(2) of a required namespace, the id maps, loopback up
+  kInit = 13,              // forking the pid namespace's init or the sandboxee under it
+  kProcessGroup = 14,      // setpgid(0, 0)
+  kLandlock = 15,          // landlock_add_rule of a /proc/self rule, landlock_restrict_self
 };
 
 const char* SetupStepName(SetupStep step);
@@ -88,9 +99,24 @@ struct SetupReport {
   int32_t error;  // errno of the failing step; 0 for kReady
 };
 
-// Runs the steps: parent death signal, descriptors, file redirection (when the plan asks for
-// it), no core dumps, the plan's resource limits, no capabilities, no_new_privs, Landlock (when
-// the plan has a ruleset), seccomp, report.
+// The first message when the plan asks for namespaces, before any SetupReport but a failure:
+// step kNamespaces, error 0, what was created and refused. Sent by the process that becomes
+// the sandboxee, so that the parent learns its pid in the parent's own pid namespace from
+// SCM_CREDENTIALS (SO_PASSCRED on the parent's end); with a pid namespace it carries a pidfd
+// of the namespace's init.
+struct NamespaceReport {
+  SetupStep step;
+  int32_t error;
+  sandboxee::NamespaceOutcome outcome;
+};
+
+// Runs the steps: parent death signal, descriptors, namespaces (when the plan asks for them;
+// with a pid namespace the sandboxee goes on as pid 2 under an init, see
+// sandboxee::RunUnderInit, and the calling process becomes its waiter), a process group of its
+// own (setpgid(0, 0): the launcher kills the group when the sandboxee ends, and no syscall
+// group lets a descendant leave it), file redirection (when the plan asks for it), no core
+// dumps, the plan's resource limits, no capabilities, no_new_privs, Landlock (when the plan
+// has a ruleset), seccomp, report.
 // Returns only on success: the filter is installed, and the channel (as kSandboxeeChannelFd) and
 // stdio are the only open descriptors, besides the file redirection handler's own channel
 // (close-on-exec) when it was installed. On failure it reports the step and errno to the parent and

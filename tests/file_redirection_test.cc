@@ -942,7 +942,7 @@ TEST_P(FileRedirectionTest, ConnectGetsTheBrokersConnectedSocket) {
   std::thread server([&] {
     const int peer = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (peer >= 0) {
-      write(peer, "hello", 5);
+      EXPECT_EQ(write(peer, "hello", 5), 5);
       close(peer);
     }
   });

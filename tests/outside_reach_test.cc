@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -475,30 +476,64 @@ TEST(OutsideReach, AForgedViolationReportIsAnExitEverywhere) {
 
 // ---- Capabilities -------------------------------------------------------------------------------
 
-TEST(OutsideReach, TheSandboxeeHasNoCapabilities) {
-  ASSERT_GT(testing::CapabilitiesHeld(), 0) << "the test runs without capabilities to drop";
-  absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::BrokeredParser()
-                                               .Allow("capget")
-                                               .Allow("prctl", {Arg(0).Eq(PR_CAPBSET_READ)})
-                                               .Build();
-  absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
-  ASSERT_TRUE(syscalls.ok() && files.ok());
-  Launcher launcher(*std::move(files), *std::move(syscalls));
-  absl::StatusOr<SandboxResult> result =
-      launcher.Run([](UniqueFd) { return testing::CapabilitiesHeld() == 0 ? 0 : 1; });
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_TRUE(result->ok()) << result->ToString();
-
-  // An exec'ed program, which as uid 0 would get the bounding set back.
-  ScratchDir dir;
-  const std::string policy =
-      dir.WriteFile("caps.policy", absl::StrCat("include \"", Runfile("policies/default.policy"),
-                                                "\"\nallow capget\nallow prctl if arg0 == 23\n"));
-  for (const char* probe : kProbes) {
-    const CommandResult r = SboxRun({"--policy", policy}, probe, {"caps"});
-    EXPECT_EQ(r.exit_code, 0) << Describe(r);
-    EXPECT_EQ(r.out, "0\n") << Describe(r);
+// Runs `body` holding capabilities for sbox to drop: this process's own when it has some (as
+// root); else, unprivileged, in a forked child that is uid 0 of a user namespace of its own,
+// with every capability there (an exec as uid 0 would get its bounding set back there too).
+void WithCapabilities(const std::function<void()>& body) {
+  if (testing::CapabilitiesHeld() > 0) {
+    body();
+    return;
   }
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (unshare(CLONE_NEWUSER) != 0) _exit(100);
+    const auto write = [](const std::string& path, const std::string& text) {
+      std::FILE* f = std::fopen(path.c_str(), "w");
+      return f != nullptr && std::fputs(text.c_str(), f) >= 0 && std::fclose(f) == 0;
+    };
+    if (!write("/proc/self/uid_map", absl::StrCat("0 ", uid, " 1\n")) ||
+        !write("/proc/self/setgroups", "deny") ||
+        !write("/proc/self/gid_map", absl::StrCat("0 ", gid, " 1\n"))) {
+      _exit(101);
+    }
+    body();
+    _exit(::testing::Test::HasFailure() ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "in a user namespace of the test's own: " << status;
+}
+
+TEST(OutsideReach, TheSandboxeeHasNoCapabilities) {
+  WithCapabilities([] {
+    ASSERT_GT(testing::CapabilitiesHeld(), 0) << "the test runs without capabilities to drop";
+    absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::BrokeredParser()
+                                                 .Allow("capget")
+                                                 .Allow("prctl", {Arg(0).Eq(PR_CAPBSET_READ)})
+                                                 .Build();
+    absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
+    ASSERT_TRUE(syscalls.ok() && files.ok());
+    Launcher launcher(*std::move(files), *std::move(syscalls));
+    absl::StatusOr<SandboxResult> result =
+        launcher.Run([](UniqueFd) { return testing::CapabilitiesHeld() == 0 ? 0 : 1; });
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(result->ok()) << result->ToString();
+
+    // An exec'ed program, which as uid 0 would get the bounding set back.
+    ScratchDir dir;
+    const std::string policy =
+        dir.WriteFile("caps.policy", absl::StrCat("include \"", Runfile("policies/default.policy"),
+                                                  "\"\nallow capget\nallow prctl if arg0 == 23\n"));
+    for (const char* probe : kProbes) {
+      const CommandResult r = SboxRun({"--policy", policy}, probe, {"caps"});
+      EXPECT_EQ(r.exit_code, 0) << Describe(r);
+      EXPECT_EQ(r.out, "0\n") << Describe(r);
+    }
+  });
 }
 
 // ---- Reports racing an exit ---------------------------------------------------------------------
@@ -593,8 +628,10 @@ int AsNobody(const std::function<int()>& body) {
   const pid_t pid = fork();
   if (pid < 0) return 201;
   if (pid == 0) {
-    if (setgroups(0, nullptr) != 0 || setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
-        setresuid(kNobody, kNobody, kNobody) != 0 || geteuid() != kNobody) {
+    // Root drops to nobody; an unprivileged caller already is someone without privilege.
+    if (geteuid() == 0 &&
+        (setgroups(0, nullptr) != 0 || setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
+         setresuid(kNobody, kNobody, kNobody) != 0 || geteuid() != kNobody)) {
       _exit(200);
     }
     _exit(body());

@@ -121,13 +121,14 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
       if (equals != std::string::npos) {
         return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
       }
-      (name == "--private-tmp"        ? options.private_tmp
-       : name == "--keep-env-all"     ? options.keep_env_all
-       : name == "--allow-jit"        ? options.allow_jit
-       : name == "--force"            ? options.force
-       : name == "--fast-reads"       ? options.fast_reads
-       : name == "--require-landlock" ? options.require_landlock
-                                      : options.verbose) = true;
+      (name == "--private-tmp"          ? options.private_tmp
+       : name == "--keep-env-all"       ? options.keep_env_all
+       : name == "--allow-jit"          ? options.allow_jit
+       : name == "--force"              ? options.force
+       : name == "--fast-reads"         ? options.fast_reads
+       : name == "--require-landlock"   ? options.require_landlock
+       : name == "--require-namespaces" ? options.require_namespaces
+                                        : options.verbose) = true;
       continue;
     }
     std::string value;
@@ -179,6 +180,10 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
         return absl::InvalidArgumentError(
             absl::StrCat("--report-fd: expected a descriptor number, found '", value, "'"));
       }
+    } else if (name == "--unshare") {
+      absl::StatusOr<NamespaceSet> namespaces = ParseNamespaceList(value);
+      if (!namespaces.ok()) return namespaces.status();
+      options.unshare = *namespaces;
     } else if (name == "--audit-log-max-bytes") {
       // Room for at least the summary line and a few decisions.
       if (!absl::SimpleAtoi(value, &options.audit_log_max_bytes) ||
@@ -203,8 +208,28 @@ absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string
   if (seen.count("--audit-log-max-bytes") != 0 && options.audit_log.empty()) {
     return absl::InvalidArgumentError("--audit-log-max-bytes needs --audit-log");
   }
+  if (options.require_namespaces && options.unshare.empty()) {
+    return absl::InvalidArgumentError("--require-namespaces needs --unshare");
+  }
   if (options.command.empty()) return absl::InvalidArgumentError("no PROGRAM given");
   return options;
+}
+
+absl::StatusOr<NamespaceSet> ParseNamespaceList(const std::string& list) {
+  NamespaceSet set;
+  for (absl::string_view name : absl::StrSplit(list, ',')) {
+    Namespace ns;
+    if (name == "all") {
+      set = NamespaceSet::All();
+    } else if (NamespaceByName(std::string_view(name.data(), name.size()), &ns)) {
+      set.Add(ns);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--unshare: expected a comma-separated list of user, net, ipc, uts, pid or all, found '",
+          name, "'"));
+    }
+  }
+  return set;
 }
 
 absl::StatusOr<std::string> AbsolutePath(const std::string& path, const std::string& cwd) {

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "broker/audit_log.h"
 #include "broker/sandbox_result.h"
+#include "proto/namespaces.h"
 
 namespace sbox {
 
@@ -49,6 +50,8 @@ struct ProgramOptions {
   bool allow_jit = false;                                    // --allow-jit
   bool fast_reads = false;                                   // --fast-reads
   bool require_landlock = false;                             // --require-landlock
+  NamespaceSet unshare;                                      // --unshare LIST
+  bool require_namespaces = false;                           // --require-namespaces
   // --rlimit-as, --rlimit-cpu, --rlimit-fsize, --rlimit-nofile, --rlimit-nproc: RLIMIT_* to
   // the value (bytes, seconds or a count).
   std::map<int, rlim_t> rlimits;
@@ -59,8 +62,8 @@ struct ProgramOptions {
 // The options that take no value; every other option takes one.
 inline const std::set<std::string>& ProgramOptionFlags() {
   static const std::set<std::string>* const flags = new std::set<std::string>{
-      "--private-tmp", "--keep-env-all", "--verbose",         "--allow-jit",
-      "--force",       "--fast-reads",   "--require-landlock"};
+      "--private-tmp", "--keep-env-all", "--verbose",          "--allow-jit",
+      "--force",       "--fast-reads",   "--require-landlock", "--require-namespaces"};
   return *flags;
 }
 
@@ -82,11 +85,16 @@ inline constexpr char kProgramPath[] = "/usr/local/bin:/usr/bin:/bin";
 // option, a missing or empty value, a value given to a flag (--force among them), a --timeout that
 // is not a positive number of seconds, an --audit-log-max-bytes that is not a whole number of at
 // least 4096 or comes without --audit-log, a --report-fd that is not a number, --report and
-// --report-fd together, a --setenv without '=' or with an empty name, a --keep-env name that is
-// empty or holds '=', an --rlimit-* value that is not a positive whole number (BYTES may end in
-// K, M or G, powers of 1024), or no PROGRAM.
+// --report-fd together, an --unshare list with a name that is none of user, net, ipc, uts, pid and
+// all, --require-namespaces without --unshare, a --setenv without '=' or with an empty name, a
+// --keep-env name that is empty or holds '=', an --rlimit-* value that is not a positive whole
+// number (BYTES may end in K, M or G, powers of 1024), or no PROGRAM.
 absl::StatusOr<ProgramOptions> ParseProgramOptions(const std::vector<std::string>& args,
                                                    const std::set<std::string>& accepted);
+
+// "net,pid" -> {net, pid}; "all" is every namespace. InvalidArgument naming the first name that
+// is none of user, net, ipc, uts, pid and all (an empty one included).
+absl::StatusOr<NamespaceSet> ParseNamespaceList(const std::string& list);
 
 // `path` made absolute against `cwd` and normalized lexically ("." and ".." folded, "//" and a
 // trailing '/' dropped), the form a policy takes.

@@ -47,6 +47,27 @@ TEST(ProgramOptions, BadEnvironmentOptionsNameTheOption) {
             "--keep-env is empty");
 }
 
+TEST(ProgramOptions, Namespaces) {
+  const std::set<std::string> accepted = {"--unshare", "--require-namespaces"};
+  absl::StatusOr<ProgramOptions> some =
+      ParseProgramOptions({"--unshare", "net,pid", "--require-namespaces", "prog"}, accepted);
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_EQ(some->unshare, (NamespaceSet{Namespace::kNet, Namespace::kPid}));
+  EXPECT_TRUE(some->require_namespaces);
+  absl::StatusOr<ProgramOptions> all = ParseProgramOptions({"--unshare=all", "prog"}, accepted);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->unshare, NamespaceSet::All());
+  EXPECT_FALSE(all->require_namespaces);
+  EXPECT_EQ(ParseProgramOptions({"--unshare", "net,mnt", "prog"}, accepted).status().message(),
+            "--unshare: expected a comma-separated list of user, net, ipc, uts, pid or all, "
+            "found 'mnt'");
+  EXPECT_EQ(ParseProgramOptions({"--unshare", "net,", "prog"}, accepted).status().message(),
+            "--unshare: expected a comma-separated list of user, net, ipc, uts, pid or all, "
+            "found ''");
+  EXPECT_EQ(ParseProgramOptions({"--require-namespaces", "prog"}, accepted).status().message(),
+            "--require-namespaces needs --unshare");
+}
+
 TEST(ProgramOptions, ResourceLimits) {
   absl::StatusOr<ProgramOptions> options =
       ParseProgramOptions({"--rlimit-as", "100M", "--rlimit-cpu=2", "--rlimit-fsize", "4096",

@@ -75,6 +75,11 @@ options:
                        reachable, but a bug in the program becomes easier to exploit
   --private-tmp        a fresh directory of the program's own as TMPDIR and as /tmp, removed
                        after the run (as a policy's `private-tmp` line)
+  --unshare LIST       namespaces of its own, a comma-separated list of user, net (only a
+                       loopback: no network outside), ipc, uts, pid (its own pids, under an
+                       init; the whole tree dies with it even if sbox is killed) or all;
+                       without root add user. One the kernel refuses is left out, and -v says so
+  --require-namespaces a refused --unshare namespace fails the run (exit status 125)
   --cwd DIR            the program's working directory (default: the current one)
   --setenv NAME=VALUE  set a variable in the program's environment (repeatable)
   --keep-env NAME      pass the caller's NAME on to the program (repeatable)
@@ -94,8 +99,9 @@ options:
                        the channel to trust, since the program shares stderr and chooses its
                        own exit status; refused when the policy lets the program write FILE
   --report-fd N        the same, to descriptor N (3 or above), which the program never holds
-  -v, --verbose        print each refused file operation on stderr as it happens, and at exit
-                       which Landlock ABI and rights confined the program
+  -v, --verbose        print each refused file operation on stderr as it happens; at exit,
+                       which Landlock ABI and rights confined the program, and which
+                       --unshare namespaces were made and refused
   --help               this text
 
 environment: PATH=/usr/local/bin:/usr/bin:/bin, the caller's HOME, LANG, TZ and TERM when set,
@@ -165,11 +171,23 @@ void AddGrant(FilePolicy::Builder& files, const std::string& path, Permissions p
 
 int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ProgramOptions options;
-  std::set<std::string> accepted = {"--policy",      "--allow-read", "--allow-write",
-                                    "--allow-exec",  "--fast-reads", "--require-landlock",
-                                    "--cwd",         "--audit-log",  "--audit-log-max-bytes",
-                                    "--timeout",     "--report",     "--report-fd",
-                                    "--private-tmp", "--verbose",    "--allow-jit"};
+  std::set<std::string> accepted = {"--policy",
+                                    "--allow-read",
+                                    "--allow-write",
+                                    "--allow-exec",
+                                    "--fast-reads",
+                                    "--require-landlock",
+                                    "--cwd",
+                                    "--audit-log",
+                                    "--audit-log-max-bytes",
+                                    "--timeout",
+                                    "--report",
+                                    "--report-fd",
+                                    "--private-tmp",
+                                    "--verbose",
+                                    "--allow-jit",
+                                    "--unshare",
+                                    "--require-namespaces"};
   accepted.insert(EnvironmentAndLimitOptions().begin(), EnvironmentAndLimitOptions().end());
   if (const int status = ParseOrExplain(args, accepted, "run", kRunUsage, out, err, &options);
       status >= 0) {
@@ -308,6 +326,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   launcher.SetWorkingDirectory(program.cwd).SetTimeout(options.timeout);
   if (options.require_landlock) launcher.SetLandlock(LandlockMode::kRequired);
   for (const auto& [resource, value] : options.rlimits) launcher.SetResourceLimit(resource, value);
+  if (!options.unshare.empty()) launcher.SetNamespaces(options.unshare, options.require_namespaces);
   launcher.SetDecisionLog([&denials, &audit](const Decision& decision) {
     denials.Add(decision);
     if (audit) audit(decision);
@@ -330,6 +349,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   report.result = *result;
   if (options.verbose) err << "sbox: " << result->landlock.ToString() << "\n";
+  if (options.verbose && !options.unshare.empty()) Report(err, 0, result->NamespacesText());
   if (result->outcome != SandboxResult::Outcome::kViolation) {
     const int status = ExitStatusOf(*result, options, err);
     // After the outcome's own line: a refusal may be why the program failed.
