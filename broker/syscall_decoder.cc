@@ -394,7 +394,17 @@ std::string SuggestRule(const SyscallViolation& violation) {
   }
   if (name == "execve" || name == "execveat") {
     return absl::StrCat("# ", name,
-                        " is refused on purpose: a new program would not use the broker");
+                        " needs an x grant on the program: `tree rx DIR` or `file rx PATH` with "
+                        "`allow group processes` (sbox run --allow-exec PATH); the kernel then "
+                        "decides each exec under Landlock");
+  }
+  constexpr uint64_t kOwnNamespaceOrParent = CLONE_THREAD | CLONE_PARENT | CLONE_NEWNS |
+                                             CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                             CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+  if (name == "fork" || name == "vfork" ||
+      (name == "clone" && (violation.args[0] & kOwnNamespaceOrParent) == 0)) {
+    return "allow group processes  # child processes under the same filter and broker; "
+           "sbox run --allow-exec PATH adds it with the programs they may run";
   }
   if ((name == "mmap" || name == "mprotect" || name == "pkey_mprotect") &&
       (violation.args[2] & PROT_EXEC) != 0) {

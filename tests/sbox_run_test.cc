@@ -523,8 +523,9 @@ class JsonObject {
 // The report's values by key, after checking it is one line holding one JSON object with
 // exactly the documented keys in their order; empty (with a failure) when it is not.
 std::map<std::string, std::string> ReadReport(const std::string& report) {
-  const std::vector<std::string> keys = {"outcome",      "exit_code",    "signal", "violation",
-                                         "file_denials", "wall_time_ms", "rusage", "setup_error"};
+  const std::vector<std::string> keys = {"outcome",   "exit_code",    "signal",
+                                         "violation", "file_denials", "wall_time_ms",
+                                         "rusage",    "landlock",     "setup_error"};
   if (report.empty() || report.back() != '\n' ||
       std::count(report.begin(), report.end(), '\n') != 1) {
     ADD_FAILURE() << "not one line: " << report;
@@ -638,7 +639,8 @@ TEST(SboxReport, SignalsTimeoutsAndSetupErrors) {
   ReadReport(text);
   EXPECT_EQ(text,
             "{\"outcome\":\"setup_error\",\"exit_code\":127,\"signal\":null,\"violation\":"
-            "null,\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,\"setup_error\":"
+            "null,\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,\"landlock\":null,"
+            "\"setup_error\":"
             "\"/nonexistent/program: No such file or directory\"}\n");
 
   r = SboxWithReport(samples, {"--policy", "/nonexistent.policy"}, {kProbe, "exit", "0"}, &text);
@@ -893,6 +895,39 @@ TEST(SboxRun, AJitNeedsAllowJitAndTheViolationSaysSo) {
   r = Sbox({"--allow-jit"}, node);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out, "42\n");
+}
+
+TEST(SboxRun, AShellRunsItsCommandsWithAllowExecAndSaysWhichLandlockConfinedIt) {
+  testing::ScratchDir dir;
+  const std::string input = dir.WriteFile("in.txt", "a\nb\n");
+  const std::vector<std::string> shell = {"/bin/sh", "-c", "sort -r \"$0\" | head -n 1", input};
+  CommandResult r = Sbox({"--allow-read", input}, shell);
+  EXPECT_EQ(r.exit_code, kRunViolation) << Describe(r);
+  EXPECT_NE(r.err.find("allow group processes"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sbox run --allow-exec PATH"), std::string::npos) << r.err;
+  r = Sbox({"-v", "--allow-read", input, "--allow-exec", "/usr/bin", "--allow-exec", "/bin"},
+           shell);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "b\n");
+  EXPECT_NE(r.err.find("sbox: Landlock ABI "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("scoped abstract_unix_socket,signal"), std::string::npos) << r.err;
+}
+
+TEST(SboxRun, FastReadsReadWhatIsGrantedAndNothingElse) {
+  testing::ScratchDir dir;
+  const std::string input = dir.WriteFile("in.txt", "fast\n");
+  const std::string secret = dir.WriteFile("secret.txt", "s3cret\n");
+  CommandResult r = Sbox({"--fast-reads", "--allow-read", input}, {"/bin/cat", input});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "fast\n");
+  r = Sbox({"--fast-reads", "--allow-read", input}, {"/bin/cat", secret});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  // A path alias and fast reads cannot be combined.
+  r = Sbox({"--fast-reads", "--private-tmp"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, kRunSetupFailed) << Describe(r);
+  EXPECT_NE(r.err.find("fast reads cannot be combined with a path alias"), std::string::npos)
+      << r.err;
 }
 
 // --allow-read /proc/self/... grants the program's own entry, whatever its pid, not sbox's.

@@ -185,7 +185,10 @@ TEST(SyscallDecoder, Suggestions) {
   EXPECT_EQ(SuggestRule(Made("openat", {})),
             "allow group file-redirection  # openat names a file: the broker performs it under "
             "the file rules (or call BrokerClient)");
-  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("execve", {})), "# execve is refused on purpose"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("execve", {})),
+                               "# execve needs an x grant on the program"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("clone", {SIGCHLD})), "allow group processes"));
+  EXPECT_TRUE(absl::StartsWith(SuggestRule(Made("fork", {})), "allow group processes"));
   EXPECT_EQ(SuggestRule(Made("mprotect", {0, 4096, PROT_READ | PROT_EXEC})),
             "allow group executable-memory  # what a JIT compiler (node, java) needs; it "
             "reaches nothing outside but makes a bug easier to exploit (sbox run --allow-jit)");

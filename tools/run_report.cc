@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "broker/json_string.h"
 #include "broker/path_check.h"
+#include "kernel/landlock.h"
 
 namespace sbox {
 namespace {
@@ -73,19 +74,21 @@ std::string RunReportJson(const RunReport& report) {
   std::string json =
       absl::StrCat("{\"outcome\":\"", Outcome(report), "\",\"exit_code\":", report.exit_status);
   if (!report.result) {
-    absl::StrAppend(
-        &json, ",\"signal\":null,\"violation\":null,\"file_denials\":", report.file_denials,
-        ",\"wall_time_ms\":null,\"rusage\":null,\"setup_error\":", Quoted(report.setup_error),
-        "}\n");
+    absl::StrAppend(&json,
+                    ",\"signal\":null,\"violation\":null,\"file_denials\":", report.file_denials,
+                    ",\"wall_time_ms\":null,\"rusage\":null,\"landlock\":null,\"setup_error\":",
+                    Quoted(report.setup_error), "}\n");
     return json;
   }
   const SandboxResult& r = *report.result;
-  absl::StrAppend(&json, ",\"signal\":", Signal(r), ",\"violation\":", Violation(report),
-                  ",\"file_denials\":", report.file_denials,
-                  ",\"wall_time_ms\":", Milliseconds(r.wall_time_us),
-                  ",\"rusage\":{\"user_ms\":", Milliseconds(r.user_time_us),
-                  ",\"system_ms\":", Milliseconds(r.system_time_us),
-                  ",\"max_rss_kb\":", r.max_rss_kb, "},\"setup_error\":null}\n");
+  absl::StrAppend(
+      &json, ",\"signal\":", Signal(r), ",\"violation\":", Violation(report),
+      ",\"file_denials\":", report.file_denials, ",\"wall_time_ms\":", Milliseconds(r.wall_time_us),
+      ",\"rusage\":{\"user_ms\":", Milliseconds(r.user_time_us),
+      ",\"system_ms\":", Milliseconds(r.system_time_us), ",\"max_rss_kb\":", r.max_rss_kb,
+      "},\"landlock\":{\"abi\":", r.landlock.abi,
+      ",\"fs_rights\":", Quoted(landlock::FsRightsText(r.landlock.fs_rights)),
+      ",\"scoped\":", Quoted(landlock::ScopesText(r.landlock.scopes)), "},\"setup_error\":null}\n");
   return json;
 }
 

@@ -37,7 +37,9 @@ TEST(RunReportJson, Exited) {
   EXPECT_EQ(RunReportJson(report),
             "{\"outcome\":\"exited\",\"exit_code\":159,\"signal\":null,\"violation\":null,"
             "\"file_denials\":2,\"wall_time_ms\":12.345,\"rusage\":{\"user_ms\":2.000,"
-            "\"system_ms\":0.500,\"max_rss_kb\":4096},\"setup_error\":null}\n");
+            "\"system_ms\":0.500,\"max_rss_kb\":4096},\"landlock\":{\"abi\":0,\"fs_rights\":"
+            "\"none\",\"scoped\":\"none\"},"
+            "\"setup_error\":null}\n");
 }
 
 TEST(RunReportJson, SignaledAndTimedOut) {
@@ -91,7 +93,7 @@ TEST(RunReportJson, SetupErrorHasNoRun) {
   report.setup_error = "nosuch: command not found";
   EXPECT_EQ(RunReportJson(report),
             "{\"outcome\":\"setup_error\",\"exit_code\":127,\"signal\":null,\"violation\":null,"
-            "\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,"
+            "\"file_denials\":0,\"wall_time_ms\":null,\"rusage\":null,\"landlock\":null,"
             "\"setup_error\":\"nosuch: command not found\"}\n");
 }
 
