@@ -31,6 +31,7 @@
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
 #include "broker/violation_listener.h"
+#include "launcher/group_guard.h"
 #include "launcher/sandboxee_process.h"
 #include "proto/fd_transport.h"
 #include "sandboxee/sandboxee_setup.h"
@@ -401,6 +402,13 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     return ErrnoError(error, absl::StrFormat("pidfd_open(%d)", pid));
   }
   SandboxeeProcess child(pid, std::move(pidfd));
+  // Without a pid namespace, whose init does it, the group dies with the launching thread too.
+  std::optional<GroupGuard> guard;
+  if (!namespaces_.Has(Namespace::kPid)) {
+    absl::StatusOr<GroupGuard> started = GroupGuard::Start(pid);
+    if (!started.ok()) return started.status();
+    guard.emplace(*std::move(started));
+  }
   // With namespaces, the sandboxee says which it got, and may be a process further down.
   pid_t sandboxee_pid = pid;
   SandboxResult result;

@@ -20,9 +20,9 @@
 // orphan, costs a process per run, and still needs the group to find the descendants that
 // have not been orphaned yet; it adds nothing the group kill and the pid namespace lack.
 // When the launching thread dies, the sandboxee (and, with a pid namespace, its init and the
-// waiter) die by PR_SET_PDEATHSIG; without a pid namespace the sandboxee's descendants then
-// live on, still under the filter, with every brokered call failing: only a pid namespace
-// (or a cgroup) ties a whole tree to one process's death.
+// waiter) die by PR_SET_PDEATHSIG; without a pid namespace a GroupGuard (launcher/
+// group_guard.h), a small process outside the sandbox with a death signal of its own, kills
+// the sandboxee's group then.
 
 #include <sys/resource.h>
 #include <sys/types.h>

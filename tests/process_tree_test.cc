@@ -234,6 +234,41 @@ TEST_P(ProcessTree, AProgramsGrandchildsViolationEndsTheTree) {
   RunProbe(GetParam(), "grandchild-violates", SandboxResult::Outcome::kViolation);
 }
 
+// The launching process is killed mid-run: nothing of the tree outlives it for long (the kill
+// reaches the descendants asynchronously, through the group guard or the pid namespace's init).
+TEST_P(ProcessTree, DescendantsDieWithTheLauncher) {
+  const std::string marker = NewMarker();
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  const pid_t host = fork();
+  if (host == 0) {
+    close(out[0]);
+    absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
+    absl::StatusOr<SyscallPolicy> syscalls =
+        Forking(SyscallPolicy::ProgramDefault()).Build(Redirection::kUserNotification);
+    if (!files.ok() || !syscalls.ok()) _exit(1);
+    Launcher launcher(*std::move(files), *std::move(syscalls));
+    if (GetParam()) launcher.SetNamespaces({Namespace::kUser, Namespace::kPid}, true);
+    launcher.SetStdioFds(-1, out[1], -1);
+    launcher.RunProgram({ProbePath(), {"tree_probe", marker, "sleep"}, {}}).IgnoreError();
+    _exit(2);
+  }
+  close(out[1]);
+  char buffer[16] = {};
+  ASSERT_EQ(read(out[0], buffer, 8), 8);  // "started\n": both grandchildren are up
+  close(out[0]);
+  EXPECT_GE(Running(marker).size(), 2u);  // the probe and its two grandchildren
+  kill(host, SIGKILL);
+  waitpid(host, nullptr, 0);
+  std::vector<pid_t> left = Running(marker);
+  for (int i = 0; i < 500 && !left.empty(); ++i) {
+    usleep(10000);
+    left = Running(marker);
+  }
+  EXPECT_EQ(left, std::vector<pid_t>());
+  for (pid_t pid : left) kill(pid, SIGKILL);
+}
+
 INSTANTIATE_TEST_SUITE_P(PidNamespace, ProcessTree, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? std::string("WithPidNamespace")
