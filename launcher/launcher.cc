@@ -33,6 +33,7 @@
 #include "broker/violation_listener.h"
 #include "launcher/group_guard.h"
 #include "launcher/sandboxee_process.h"
+#include "launcher/terminal_foreground.h"
 #include "proto/fd_transport.h"
 #include "sandboxee/sandboxee_setup.h"
 
@@ -425,6 +426,15 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
       }
     }
   }
+  // An interactive sandboxee reads its terminal as the foreground job. Its group is made by the
+  // child, and without namespaces here too, as a shell does, whichever runs first (with them,
+  // it exists by the namespace report).
+  if (stdio_ == Stdio::kInherit && namespaces_.empty()) setpgid(pid, pid);
+  const std::optional<TerminalForeground> foreground =
+      stdio_ == Stdio::kInherit
+          ? TerminalForeground::HandTo(stdio_fds_[0] >= 0 ? stdio_fds_[0] : STDIN_FILENO,
+                                       sandboxee_pid)
+          : std::nullopt;
   // Rules on /proc/self name the sandboxee's entries, which exist from now on.
   std::optional<FilePolicy> own_process_files;
   if (files_.HasOwnProcessRules()) {

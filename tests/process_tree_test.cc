@@ -5,12 +5,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -267,6 +270,51 @@ TEST_P(ProcessTree, DescendantsDieWithTheLauncher) {
   }
   EXPECT_EQ(left, std::vector<pid_t>());
   for (pid_t pid : left) kill(pid, SIGKILL);
+}
+
+// The sandboxee's own process group is the terminal's foreground job while it runs: a program
+// reading its terminal is not stopped (SIGTTIN), and the launcher gets the terminal back after.
+TEST(ProcessTreeTerminal, AnInteractiveProgramReadsItsTerminal) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const std::string slave_path = ptsname(master);
+  const pid_t host = fork();
+  if (host == 0) {
+    // A session of its own with the pty as its terminal: the host is its foreground job.
+    const int slave = setsid() < 0 ? -1 : open(slave_path.c_str(), O_RDWR);
+    if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) != 0) _exit(10);
+    for (int fd = 0; fd < 3; ++fd) dup2(slave, fd);
+    FilePolicy::Builder builder;
+    builder.AllowReadFile("/etc/ld.so.cache").AllowReadTree("/usr/lib").AllowReadTree("/lib");
+    absl::StatusOr<FilePolicy> files = builder.Build();
+    absl::StatusOr<SyscallPolicy> syscalls =
+        SyscallPolicy::ProgramDefault().Build(Redirection::kUserNotification);
+    if (!files.ok() || !syscalls.ok()) _exit(11);
+    Launcher launcher(*std::move(files), *std::move(syscalls));
+    launcher.SetTimeout(absl::Seconds(20));
+    absl::StatusOr<SandboxResult> result =
+        launcher.RunProgram({"/usr/bin/head", {"head", "-n", "1"}, {}});
+    if (!result.ok() || !result->ok()) _exit(12);
+    // The foreground is the host's again.
+    _exit(tcgetpgrp(0) == getpgrp() ? 0 : 13);
+  }
+  ASSERT_EQ(write(master, "hello\n", 6), 6);
+  std::string seen;
+  char buffer[256];
+  pollfd ready = {master, POLLIN, 0};
+  while (seen.find("hello\r\nhello\r\n") == std::string::npos && poll(&ready, 1, 20000) > 0) {
+    const ssize_t got = read(master, buffer, sizeof(buffer));
+    if (got <= 0) break;
+    seen.append(buffer, got);
+  }
+  int status = 0;
+  waitpid(host, &status, 0);
+  close(master);
+  EXPECT_NE(seen.find("hello\r\nhello\r\n"), std::string::npos) << seen;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(PidNamespace, ProcessTree, ::testing::Bool(),
