@@ -510,7 +510,15 @@ void Handler::DoReadlink() {
 }
 
 void Handler::DoMkdir() {
-  if (!Locate(false, false, &first_) || !Require(first_, kCreate, "mkdir needs c")) return;
+  if (!Locate(false, false, &first_)) return;
+  // An ancestor of a grant exists, as stat already tells: the kernel's EEXIST comes before any
+  // permission check, and `mkdir -p` of a granted tree relies on it.
+  if (first_.ancestor) {
+    verdict_.rule = nullptr;
+    verdict_.Deny(EEXIST, "the path exists: an ancestor of a grant");
+    return;
+  }
+  if (!Require(first_, kCreate, "mkdir needs c")) return;
   if (first_.match.beneath == "." && first_.match.rule->root_rest.empty()) {
     verdict_.Fail(EEXIST);  // a tree's root exists: it was opened when the policy was built
     return;

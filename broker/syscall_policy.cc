@@ -149,7 +149,10 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
                                         {"getdents64"},
                                         {"dup"},
                                         {"dup2"},
-                                        {"dup3"}},
+                                        {"dup3"},
+                                        // Closes (or marks close-on-exec) its own descriptors,
+                                        // as a program does before it execs another.
+                                        {"close_range"}},
                                        KeptInside("fcntl"),
                                        {{"ftruncate"},
                                         {"fsync"},

@@ -87,7 +87,7 @@ struct DefaultAction {
 // allowed by AllowGroup unless a condition or an errno answer is given for it.
 enum class SyscallGroup {
   // I/O on descriptors already held: read, readv, pread64, preadv, preadv2, write, writev,
-  // pwrite64, pwritev, pwritev2, lseek, fstat, fstatfs, getdents64, dup, dup2, dup3, fcntl,
+  // pwrite64, pwritev, pwritev2, lseek, fstat, fstatfs, getdents64, dup, dup2, dup3, close_range, fcntl,
   // ftruncate, fsync, fdatasync; waiting on them: poll, ppoll, select, pselect6,
   // epoll_create1, epoll_ctl, epoll_wait, epoll_pwait; and descriptors that name nothing:
   // pipe2, eventfd2. Nothing that takes a path or makes a descriptor from a name. fcntl only with

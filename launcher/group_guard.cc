@@ -35,6 +35,9 @@ struct GuardArgs {
 // locks, no errno.
 int GuardMain(void* raw) {
   const GuardArgs* args = static_cast<const GuardArgs*>(raw);
+  // Its copy of the launcher's descriptor table would hold the broker's ends of the channels
+  // open, and the sandboxee would never see them close.
+  RawSyscall(SYS_close_range, 0, ~0U, 0);
   uint64_t hangup = uint64_t{1} << (SIGHUP - 1);
   if (RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGHUP) == 0 &&
       RawSyscall(SYS_getppid) == args->parent) {

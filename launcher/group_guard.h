@@ -16,7 +16,8 @@ namespace sbox {
 // does: nothing is copied), outside the sandbox: no filter, no Landlock domain, in the
 // launcher's process group, so the sandboxee can neither signal it (Landlock scoping, and the
 // broker refuses a kill of any pid outside the sandboxee's tree) nor see it as one of its own.
-// It sets PR_SET_PDEATHSIG(SIGHUP) and waits for that signal alone; on it, kill(-pgid,
+// It closes every descriptor (its copy of the launcher's table), sets PR_SET_PDEATHSIG(SIGHUP)
+// and waits for that signal alone; on it, kill(-pgid,
 // SIGKILL) and exit. Destroying the guard (the run ended normally) kills and reaps it.
 //
 // The group's id could name another group only if every member had exited and the pid been

@@ -1644,6 +1644,8 @@ TEST_P(FileOperationsTest, JsonAuditLogHasOneLinePerRequestWithTheDecision) {
     EXPECT_EQ(got[i + 1], requests[i].expected_errno)
         << "request " << i << ": got " << ErrnoText(got[i + 1]);
   }
+  // The log's writer thread writes behind the broker: wait for it before reading the file.
+  ASSERT_TRUE((*audit)->Flush(absl::Seconds(30)));
   EXPECT_EQ((*audit)->write_errors(), 0);
 
   const std::string text = ReadFileOrDie(log_path);
