@@ -7,11 +7,15 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -120,6 +124,69 @@ TEST_F(LandlockLayerTest, SignalsAndAbstractSocketsStayInside) {
   EXPECT_EQ(got[0], EPERM);
   EXPECT_EQ(got[1], 0);
   EXPECT_EQ(got[2], EPERM);
+}
+
+// A kernel without Landlock, as this process sees it: a seccomp filter answers
+// landlock_create_ruleset with ENOSYS, as a kernel built without it does. Runs in a forked
+// process; returns its exit code (0: every check held).
+int WithoutLandlock(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    sock_filter program[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_create_ruleset, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog fprog = {static_cast<unsigned short>(std::size(program)), program};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) {
+      _exit(100);
+    }
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(LandlockLayerTest, WithoutLandlockARunGoesOnUnlessLandlockIsRequired) {
+  const std::string granted = scratch_.WriteFile("granted", "ok\n");
+  EXPECT_EQ(WithoutLandlock([&] {
+              if (landlock::Abi() != 0) return 1;
+              absl::StatusOr<FilePolicy> files =
+                  FilePolicy::Builder().AllowReadFile(granted).Build();
+              absl::StatusOr<SyscallPolicy> syscalls = SyscallPolicy::RedirectedParser().Build();
+              if (!files.ok() || !syscalls.ok()) return 2;
+              Launcher launcher(*std::move(files), *std::move(syscalls));
+              // Best effort: the broker and the filter alone, and the result says so.
+              absl::StatusOr<SandboxResult> result =
+                  launcher.Run([&](UniqueFd) { return OpenError(granted, O_RDONLY) == 0 ? 0 : 1; });
+              if (!result.ok() || !result->ok() || result->landlock.abi != 0 ||
+                  result->landlock.ToString() !=
+                      "Landlock: not enforced (this kernel offers no Landlock)") {
+                return 3;
+              }
+              // Required: no sandboxee runs, and the error says why.
+              launcher.SetLandlock(LandlockMode::kRequired);
+              result = launcher.Run([](UniqueFd) { return 0; });
+              if (result.status().code() != absl::StatusCode::kFailedPrecondition ||
+                  !absl::StrContains(result.status().message(), "not offered by this kernel")) {
+                return 4;
+              }
+              // An x grant is refused at load, never left to a path check.
+              absl::StatusOr<FilePolicy> exec =
+                  FilePolicy::Builder().AllowFile("/bin/true", kRead | kExecute).Build();
+              if (!exec.ok()) return 5;
+              Launcher exec_launcher(*std::move(exec), AllowEverything());
+              result = exec_launcher.Run([](UniqueFd) { return 0; });
+              if (result.status().code() != absl::StatusCode::kFailedPrecondition ||
+                  !absl::StrContains(result.status().message(), "the policy grants x (exec)")) {
+                return 6;
+              }
+              return 0;
+            }),
+            0);
 }
 
 TEST_F(LandlockLayerTest, ExecGrantsNeedLandlock) {
