@@ -22,7 +22,7 @@ class ExecChainTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
   }
-  void TearDown() override { system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { EXPECT_EQ(system(("rm -rf " + dir_).c_str()), 0); }
 
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = dir_ + "/" + name;

@@ -60,7 +60,9 @@ class LandlockMirrorTest : public ::testing::Test {
     std::ofstream(dir_ + "/one") << "one";
   }
   void TearDown() override {
-    if (!dir_.empty()) system(("rm -rf " + dir_).c_str());
+    if (!dir_.empty()) {
+      EXPECT_EQ(system(("rm -rf " + dir_).c_str()), 0);
+    }
   }
 
   absl::StatusOr<LandlockMirror> Mirror(const FilePolicy::Builder& builder,

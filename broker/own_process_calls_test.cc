@@ -132,7 +132,7 @@ TEST_F(OwnProcessCallsTest, ScopedSignalsReachTheSandboxeesDescendants) {
       pause();
       _exit(0);
     }
-    write(ready[1], &grandchild, sizeof(grandchild));
+    if (write(ready[1], &grandchild, sizeof(grandchild)) != sizeof(grandchild)) _exit(1);
     pause();
     _exit(0);
   }

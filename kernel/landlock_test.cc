@@ -45,7 +45,9 @@ class LandlockTest : public ::testing::Test {
     }
   }
   void TearDown() override {
-    if (!dir_.empty()) system(("rm -rf " + dir_).c_str());
+    if (!dir_.empty()) {
+      EXPECT_EQ(system(("rm -rf " + dir_).c_str()), 0);
+    }
   }
 
   // 0 when `path` opens read-only, else errno.

@@ -320,7 +320,7 @@ TEST_F(ExecTest, ASetuidProgramGainsNoPrivilege) {
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  system(("rm -rf " + dir).c_str());
+  EXPECT_EQ(system(("rm -rf " + dir).c_str()), 0);
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(out, "65534\n");
