@@ -77,6 +77,13 @@ FilePolicy::Builder& FilePolicy::Builder::AllowTree(std::string path, Permission
   return *this;
 }
 
+FilePolicy::Builder& FilePolicy::Builder::AllowTreeThroughout(std::string path,
+                                                              Permissions permissions,
+                                                              std::string source) {
+  throughout_.emplace_back(path, permissions);
+  return AllowTree(std::move(path), permissions, std::move(source));
+}
+
 FilePolicy::Builder& FilePolicy::Builder::AllowTemporaryFiles(std::string directory,
                                                               std::string source) {
   rules_.push_back(Rule{RuleKind::kTemporary, kRead | kWrite | kCreate, std::move(directory),
@@ -186,6 +193,11 @@ absl::StatusOr<FilePolicy> FilePolicy::Builder::Build() const {
   for (size_t number = 1; number <= rules_.size(); ++number) {
     Rule rule = rules_[number - 1];
     rule.index = policy.rules_.size();
+    if (rule.kind == RuleKind::kFile || rule.kind == RuleKind::kTree) {
+      for (const auto& [tree, permissions] : throughout_) {
+        if (IsWithinPath(rule.path, tree)) rule.permissions |= permissions;
+      }
+    }
     const std::string name = RuleName(rule, number);
     const PathProblem problem = CheckAbsoluteNormalizedPath(rule.path);
     if (problem != PathProblem::kNone) {

@@ -95,6 +95,12 @@ class FilePolicy {
     // `source` names where the rule was written, for errors and audit ("" when unknown).
     Builder& AllowFile(std::string path, Permissions permissions, std::string source = {});
     Builder& AllowTree(std::string path, Permissions permissions, std::string source = {});
+    // AllowTree, and the same permissions added to every file and tree rule at or beneath
+    // `path`, whenever it was added: no narrower allow rule takes them away (a deny rule still
+    // does). What `sbox run --allow-exec DIR` means: every program under DIR, even where
+    // another rule grants less (a policy's `tree r /usr/lib` under `--allow-exec /usr`).
+    Builder& AllowTreeThroughout(std::string path, Permissions permissions,
+                                 std::string source = {});
     // Files beneath `directory` may be created with O_CREAT|O_EXCL and write access; the broker
     // unlinks each right after opening it, so the sandboxee gets an anonymous file.
     Builder& AllowTemporaryFiles(std::string directory, std::string source = {});
@@ -138,6 +144,7 @@ class FilePolicy {
     mode_t directory_mode_ = 0700;
     int uncovered_errno_ = ENOENT;
     std::optional<PathAlias> alias_;
+    std::vector<std::pair<std::string, Permissions>> throughout_;  // AllowTreeThroughout's
   };
 
   struct Match {

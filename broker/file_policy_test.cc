@@ -268,6 +268,28 @@ TEST_F(FilePolicyTest, ExactFileGrantBeatsTheTreeAroundIt) {
   EXPECT_EQ(below.beneath, "f/x");
 }
 
+// AllowTreeThroughout: the narrower rules beneath the tree, added before or after it, get its
+// permissions too; a deny rule still decides its path; a rule outside keeps its own.
+TEST_F(FilePolicyTest, ATreeGrantedThroughoutReachesTheRulesBeneathIt) {
+  const std::string usr = dir_.Mkdir("usr");
+  const std::string lib = dir_.Mkdir("usr/lib");
+  const std::string other = dir_.Mkdir("other");
+  FilePolicy policy = BuildOrDie(FilePolicy::Builder()
+                                     .AllowReadTree(lib)
+                                     .AllowTreeThroughout(usr, kRead | kExecute)
+                                     .AllowFile(usr + "/bin/tool", kWrite)
+                                     .Deny(lib + "/secret")
+                                     .AllowReadTree(other));
+  const std::string in_lib = lib + "/x";
+  EXPECT_EQ(policy.Find(in_lib).rule->permissions, kRead | kExecute);
+  const std::string tool = usr + "/bin/tool";
+  EXPECT_EQ(policy.Find(tool).rule->permissions, kRead | kWrite | kExecute);
+  const std::string secret = lib + "/secret";
+  EXPECT_FALSE(policy.Find(secret).allowed());
+  const std::string elsewhere = other + "/y";
+  EXPECT_EQ(policy.Find(elsewhere).rule->permissions, kRead);
+}
+
 TEST_F(FilePolicyTest, FileGrantCoversNothingBeneathIt) {
   const std::string file = dir_.path() + "/f";
   FilePolicy policy = BuildOrDie(FilePolicy::Builder().AllowReadFile(file));

@@ -911,6 +911,10 @@ TEST(SboxRun, AShellRunsItsCommandsWithAllowExecAndSaysWhichLandlockConfinedIt) 
   EXPECT_EQ(r.out, "b\n");
   EXPECT_NE(r.err.find("sbox: Landlock ABI "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("scoped abstract_unix_socket,signal"), std::string::npos) << r.err;
+  // --allow-exec /usr covers the built-in policy's narrower `tree r /usr/lib` too.
+  r = Sbox({"--allow-exec", "/usr"}, {"/bin/sh", "-c", "/usr/bin/echo hi"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "hi\n");
 }
 
 TEST(SboxRun, FastReadsReadWhatIsGrantedAndNothingElse) {

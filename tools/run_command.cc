@@ -59,8 +59,8 @@ options:
                        --allow-write)
   --allow-read PATH    grant reading PATH: a file, or a whole tree when PATH is a directory
   --allow-write PATH   grant reading, writing, creating and deleting PATH (a file or a tree)
-  --allow-exec PATH    let the program run the programs at PATH (a file, or a whole tree), and
-                       read them: the `x` and `r` permissions, and allow group processes, so
+  --allow-exec PATH    let the program run the programs at PATH (a file, or a whole tree, the
+                       paths other rules grant beneath it included), and read them: the `x` and `r` permissions, and allow group processes, so
                        that it may start them (`sh -c`, scripts, helpers). The kernel decides
                        each exec (Landlock's execute right): a file swapped in after the
                        broker's check is refused all the same
@@ -122,8 +122,17 @@ executable; 127 when it is not found
 // Grants are names: a path that does not exist yet is granted as a tree (whatever the program
 // creates there is covered), a directory as a tree, a file as a file. A symlink to a file
 // grants what it names as well, hop by hop, since the broker judges every hop.
+// `throughout`: a directory's grant reaches the rules beneath it too
+// (FilePolicy::Builder::AllowTreeThroughout), as --allow-exec DIR means.
 void AddGrant(FilePolicy::Builder& files, const std::string& path, Permissions permissions,
-              const std::string& source) {
+              const std::string& source, bool throughout = false) {
+  const auto allow_tree = [&](const std::string& tree) {
+    if (throughout) {
+      files.AllowTreeThroughout(tree, permissions, source);
+    } else {
+      files.AllowTree(tree, permissions, source);
+    }
+  };
   // The sandboxee's own /proc entries (FilePolicy::ForSandboxee): what they are and name here
   // is sbox's, not the program's. A name as given.
   if (ProcSelfPrefix(path) != 0) {
@@ -139,14 +148,14 @@ void AddGrant(FilePolicy::Builder& files, const std::string& path, Permissions p
   for (int hop = 0; hop <= 40; ++hop) {
     struct stat st;
     if (lstat(current.c_str(), &st) != 0) {
-      files.AllowTree(current, permissions, source);
+      allow_tree(current);
       return;
     }
     struct stat target;
     const bool to_directory = stat(current.c_str(), &target) == 0 && S_ISDIR(target.st_mode);
     if (!S_ISLNK(st.st_mode) || to_directory) {
       if (S_ISDIR(st.st_mode) || to_directory) {
-        files.AllowTree(current, permissions, source);
+        allow_tree(current);
       } else {
         files.AllowFile(current, permissions, source);
       }
@@ -267,7 +276,7 @@ int RunRun(const std::vector<std::string>& args, std::ostream& out, std::ostream
       if (!path.ok()) {
         return setup_failed(kRunSetupFailed, absl::StrCat("run: ", path.status().message()));
       }
-      AddGrant(parsed->files, *path, grant.permissions, grant.source);
+      AddGrant(parsed->files, *path, grant.permissions, grant.source, grant.permissions & kExecute);
     }
   }
   absl::StatusOr<FilePolicy> files = parsed->files.Build();
