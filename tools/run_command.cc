@@ -47,6 +47,8 @@ recipes:
       -- convert in.png out/x.ppm          read the inputs, write one output tree
   sbox run --private-tmp --allow-read big.txt -- sort --buffer-size=1K big.txt
                                            a program that needs temporary files
+  sbox run --allow-exec /usr/bin --allow-exec /bin --allow-read in.tgz -- tar -tzf in.tgz
+                                           a program that runs others (sh -c, zcat, tar -z)
   sbox run --allow-jit --allow-read /usr --allow-read app.js -- node app.js
                                            a runtime with a JIT compiler
   sbox learn --out p.policy -- prog input  learn what one trusted run needs, then:
