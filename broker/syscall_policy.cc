@@ -198,6 +198,11 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         {"rt_sigprocmask"},
         {"rt_sigreturn"},
         {"sigaltstack"},
+        // Waiting for its own signals: a shell's `wait`, sigwait(3).
+        {"rt_sigsuspend"},
+        {"rt_sigpending"},
+        {"rt_sigtimedwait"},
+        {"pause"},
         {"restart_syscall"}}},
       {SyscallGroup::kThreads,
        Concat({{{"clone", {Arg(0).MaskedEq(CLONE_THREAD | kNamespaceFlags, CLONE_THREAD)}}},

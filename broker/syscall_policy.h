@@ -109,7 +109,8 @@ enum class SyscallGroup {
   // rt_sigaction for any signal but SIGSYS (arg 0 < SIGSYS, 32..63 or 64, compared on all 64
   // bits: the kernel reads only the low 32 bits of the int, so "arg 0 != SIGSYS" could be
   // passed with a high bit set; the filter's trap signal stays sbox's), rt_sigprocmask,
-  // rt_sigreturn, sigaltstack, restart_syscall.
+  // rt_sigreturn, sigaltstack, rt_sigsuspend, rt_sigpending, rt_sigtimedwait, pause,
+  // restart_syscall.
   kSignals,
   // clone only with CLONE_THREAD and none of the CLONE_NEW* namespace flags in arg 0, futex,
   // set_robust_list, get_robust_list, rseq, sched_yield, gettid, membarrier (a barrier among

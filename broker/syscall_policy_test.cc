@@ -219,6 +219,10 @@ SyscallPolicy::Builder ExplicitBrokeredParser() {
            "sched_yield",
            "rt_sigprocmask",
            "sigaltstack",
+           "rt_sigsuspend",
+           "rt_sigpending",
+           "rt_sigtimedwait",
+           "pause",
            "restart_syscall",
            "gettimeofday",
            "time",
@@ -326,9 +330,9 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
   EXPECT_EQ(
       SyscallPolicy::GroupMembers(SyscallGroup::kTime),
       (V{"clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep", "clock_nanosleep"}));
-  EXPECT_EQ(
-      SyscallPolicy::GroupMembers(SyscallGroup::kSignals),
-      (V{"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall"}));
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kSignals),
+            (V{"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "rt_sigsuspend",
+               "rt_sigpending", "rt_sigtimedwait", "pause", "restart_syscall"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kThreads),
             (V{"clone", "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield",
                "gettid", "membarrier", "sched_getaffinity", "prctl"}));

@@ -119,6 +119,21 @@ TEST_F(ExecTest, AShellPipelineRuns) {
   }
 }
 
+// A background job and the shell's `wait` for it (rt_sigsuspend), and a signal to it (kill of
+// a descendant, which Landlock's scoping keeps inside the sandbox).
+TEST_F(ExecTest, ABackgroundJobIsWaitedForAndSignalled) {
+  std::string out;
+  absl::StatusOr<SandboxResult> result =
+      Run(ShellFiles(),
+          {"/bin/sh",
+           {"sh", "-c", "sleep 0.1 & wait; sleep 100 & kill $!; wait $!; echo \"waited $?\""},
+           {"PATH=/usr/bin:/bin"}},
+          &out);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(out, "waited 143\n");  // 128 + SIGTERM
+}
+
 TEST_F(ExecTest, AShebangScriptRuns) {
   const std::string script = scratch_.WriteFile("count.sh", "#!/bin/sh\necho \"args: $#\"\n");
   ASSERT_EQ(chmod(script.c_str(), 0755), 0);
