@@ -137,7 +137,8 @@ TEST_F(FilePolicyTest, AllowRulesOfOneKindOnOnePathCombine) {
       ASSERT_NE(own.rule, nullptr);
       EXPECT_EQ(own.rule->kind, RuleKind::kFile);
       EXPECT_EQ(own.rule->permissions, kRead | kWrite);
-      const FilePolicy::Match beneath = policy.Find(tree + "/x");
+      const std::string x = tree + "/x";  // outlives the match, whose `beneath` may point in it
+      const FilePolicy::Match beneath = policy.Find(x);
       ASSERT_NE(beneath.rule, nullptr);
       EXPECT_EQ(beneath.rule->kind, RuleKind::kTree);
       EXPECT_EQ(beneath.rule->permissions, kRead);
@@ -251,18 +252,22 @@ TEST_F(FilePolicyTest, ExactFileGrantBeatsTheTreeAroundIt) {
   FilePolicy policy =
       BuildOrDie(FilePolicy::Builder().AllowReadTree(tree).AllowReadWriteFile(tree + "/f"));
 
-  const FilePolicy::Match file = policy.Find(tree + "/f");
+  // Match::beneath may point into the path looked up: each path outlives its match.
+  const std::string file_path = tree + "/f";
+  const std::string sibling_path = tree + "/g";
+  const std::string below_path = tree + "/f/x";
+  const FilePolicy::Match file = policy.Find(file_path);
   ASSERT_NE(file.rule, nullptr);
   EXPECT_EQ(file.rule->kind, RuleKind::kFile);
   EXPECT_EQ(file.beneath, "f");
 
-  const FilePolicy::Match sibling = policy.Find(tree + "/g");
+  const FilePolicy::Match sibling = policy.Find(sibling_path);
   ASSERT_NE(sibling.rule, nullptr);
   EXPECT_EQ(sibling.rule->kind, RuleKind::kTree);
   EXPECT_EQ(sibling.beneath, "g");
 
   // A file grant covers its path only, not what might be beneath it.
-  const FilePolicy::Match below = policy.Find(tree + "/f/x");
+  const FilePolicy::Match below = policy.Find(below_path);
   ASSERT_NE(below.rule, nullptr);
   EXPECT_EQ(below.rule->kind, RuleKind::kTree);
   EXPECT_EQ(below.beneath, "f/x");
@@ -308,12 +313,15 @@ TEST_F(FilePolicyTest, LongestTreeRootWins) {
     if (!inner_first) builder.AllowReadTree(inner);
     FilePolicy policy = BuildOrDie(builder);
 
-    const FilePolicy::Match deep = policy.Find(inner + "/d/e");
+    // The paths outlive their matches, whose `beneath` may point into them.
+    const std::string deep_path = inner + "/d/e";
+    const std::string between_path = outer + "/b/x";
+    const FilePolicy::Match deep = policy.Find(deep_path);
     ASSERT_NE(deep.rule, nullptr);
     EXPECT_EQ(deep.rule->path, inner);
     EXPECT_EQ(deep.beneath, "d/e");
 
-    const FilePolicy::Match between = policy.Find(outer + "/b/x");
+    const FilePolicy::Match between = policy.Find(between_path);
     ASSERT_NE(between.rule, nullptr);
     EXPECT_EQ(between.rule->path, outer);
     EXPECT_EQ(between.beneath, "b/x");
