@@ -47,6 +47,12 @@ absl::StatusOr<uint32_t> RunSeccompFilter(const std::vector<sock_filter>& progra
         if (k % 4 != 0 || k > sizeof(bytes) - 4) return Bad(pc, insn, "load outside seccomp_data");
         std::memcpy(&a, bytes + k, 4);
         break;
+      case BPF_LD | BPF_W | BPF_LEN:
+        a = sizeof(seccomp_data);
+        break;
+      case BPF_LDX | BPF_W | BPF_LEN:
+        x = sizeof(seccomp_data);
+        break;
       case BPF_LD | BPF_IMM:
         a = k;
         break;
@@ -63,11 +69,64 @@ absl::StatusOr<uint32_t> RunSeccompFilter(const std::vector<sock_filter>& progra
         if (insn.code == BPF_ST) mem[k] = a;
         if (insn.code == BPF_STX) mem[k] = x;
         break;
+      case BPF_ALU | BPF_ADD | BPF_K:
+      case BPF_ALU | BPF_ADD | BPF_X:
+      case BPF_ALU | BPF_SUB | BPF_K:
+      case BPF_ALU | BPF_SUB | BPF_X:
+      case BPF_ALU | BPF_MUL | BPF_K:
+      case BPF_ALU | BPF_MUL | BPF_X:
+      case BPF_ALU | BPF_DIV | BPF_K:
+      case BPF_ALU | BPF_DIV | BPF_X:
       case BPF_ALU | BPF_AND | BPF_K:
-        a &= k;
-        break;
+      case BPF_ALU | BPF_AND | BPF_X:
       case BPF_ALU | BPF_OR | BPF_K:
-        a |= k;
+      case BPF_ALU | BPF_OR | BPF_X:
+      case BPF_ALU | BPF_XOR | BPF_K:
+      case BPF_ALU | BPF_XOR | BPF_X:
+      case BPF_ALU | BPF_LSH | BPF_K:
+      case BPF_ALU | BPF_LSH | BPF_X:
+      case BPF_ALU | BPF_RSH | BPF_K:
+      case BPF_ALU | BPF_RSH | BPF_X: {
+        const uint32_t operand = BPF_SRC(insn.code) == BPF_X ? x : k;
+        switch (BPF_OP(insn.code)) {
+          case BPF_ADD:
+            a += operand;
+            break;
+          case BPF_SUB:
+            a -= operand;
+            break;
+          case BPF_MUL:
+            a *= operand;
+            break;
+          case BPF_DIV:
+            // The kernel refuses a constant 0 at load; a 0 in X ends the filter with 0.
+            if (operand == 0) {
+              if (BPF_SRC(insn.code) == BPF_K) return Bad(pc, insn, "division by zero");
+              return uint32_t{0};
+            }
+            a /= operand;
+            break;
+          case BPF_AND:
+            a &= operand;
+            break;
+          case BPF_OR:
+            a |= operand;
+            break;
+          case BPF_XOR:
+            a ^= operand;
+            break;
+          default:  // BPF_LSH, BPF_RSH: the kernel refuses a constant of 32 or more, and
+                    // takes a shift by X modulo 32
+            if (BPF_SRC(insn.code) == BPF_K && operand >= 32) {
+              return Bad(pc, insn, "shift by 32 or more");
+            }
+            a = BPF_OP(insn.code) == BPF_LSH ? a << (operand & 31) : a >> (operand & 31);
+            break;
+        }
+        break;
+      }
+      case BPF_ALU | BPF_NEG:
+        a = 0u - a;
         break;
       case BPF_MISC | BPF_TAX:
         x = a;

@@ -24,10 +24,13 @@ namespace sbox {
 seccomp_data MakeSeccompData(int nr, const std::vector<uint64_t>& args);
 
 // Runs `program` on `data` as the kernel would and returns the filter's SECCOMP_RET_* value.
-// Only the instructions seccomp filters may use are accepted (loads of seccomp_data words,
-// scratch memory, ALU and conditional jumps on constants or X, returns); anything else, an
-// unaligned or out-of-range load, a jump out of the program or running off its end is
-// InvalidArgument naming the instruction.
+// Every instruction the kernel accepts in a seccomp filter runs (seccomp_check_filter's list:
+// loads of seccomp_data words and of its length, immediates, scratch memory, the ALU
+// operations add, sub, mul, div, and, or, xor, lsh, rsh on a constant or X and neg, TAX and TXA,
+// jumps, returns), with the kernel's arithmetic: 32-bit, wrapping; a division by X = 0 ends the
+// filter with 0; a shift by X is taken modulo 32. Anything else, an unaligned or out-of-range
+// load, a division or a shift the kernel refuses at load (by a constant 0, by 32 or more), a
+// jump out of the program or running off its end is InvalidArgument naming the instruction.
 absl::StatusOr<uint32_t> RunSeccompFilter(const std::vector<sock_filter>& program,
                                           const seccomp_data& data);
 
