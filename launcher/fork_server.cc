@@ -105,6 +105,54 @@ bool ValidRequest(const ForkRequest& request, ssize_t size, const proto::Receive
          request.calls >= 1 && fds.fd_count == kRequestFds - (request.has_landlock ? 0 : 1);
 }
 
+// A child forked ahead of the request it will serve, waiting for its plan on a socket of its
+// own: a spawn then costs the host a message, not a fork.
+struct Prefork {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd plan_socket;
+};
+
+// Runs in the prefork child: waits for its request, then becomes the sandboxee. End of the
+// socket (the server died, or the host with it) ends it.
+[[noreturn]] void AwaitPlan(int plan_socket, pid_t host) {
+  auto request = std::make_unique<ForkRequest>();
+  proto::ReceivedMessage fds;
+  const ssize_t size =
+      proto::ReceiveMessage(plan_socket, request.get(), sizeof(*request), kRequestFds, &fds);
+  if (size <= 0 || !ValidRequest(*request, size, fds)) _exit(0);
+  close(plan_socket);
+  RunSandboxee(*request, fds, host);
+}
+
+// Forks the next sandboxee-to-be: a CLONE_PARENT child, the host's own. On failure, `error`.
+Prefork MakePrefork(pid_t host, int* error) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    *error = errno;
+    return {};
+  }
+  int pidfd = -1;
+  clone_args args = {};
+  args.flags = CLONE_PARENT | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  const long pid = syscall(SYS_clone3, &args, sizeof(args));
+  if (pid == 0) {
+    // Nothing of the server's but the plan socket: not the control socket, and no descriptor of
+    // an earlier sandboxee's, whose end-of-file the host waits for.
+    if (pair[1] > 0) syscall(SYS_close_range, 0, pair[1] - 1, 0);
+    syscall(SYS_close_range, pair[1] + 1, ~0U, 0);
+    AwaitPlan(pair[1], host);
+  }
+  close(pair[1]);
+  if (pid < 0) {
+    *error = errno;
+    close(pair[0]);
+    return {};
+  }
+  return Prefork{static_cast<pid_t>(pid), UniqueFd(pidfd), UniqueFd(pair[0])};
+}
+
 // The server: a single-threaded copy of the host, so its children may do anything a child of a
 // single-threaded process may.
 [[noreturn]] void ServerMain(int control, pid_t host) {
@@ -115,24 +163,41 @@ bool ValidRequest(const ForkRequest& request, ssize_t size, const proto::Receive
   if (control > 0) syscall(SYS_close_range, 0, control - 1, 0);
   syscall(SYS_close_range, control + 1, ~0U, 0);
   auto request = std::make_unique<ForkRequest>();
+  int error = 0;
+  Prefork next = MakePrefork(host, &error);
   for (;;) {
     proto::ReceivedMessage fds;
     const ssize_t size =
         proto::ReceiveMessage(control, request.get(), sizeof(*request), kRequestFds, &fds);
     if (size == 0) _exit(0);
     ForkReply reply = {EINVAL, 0};
-    int pidfd = -1;
+    Prefork taken;
     if (size > 0 && ValidRequest(*request, size, fds)) {
-      clone_args args = {};
-      args.flags = CLONE_PARENT | CLONE_PIDFD;
-      args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-      const long pid = syscall(SYS_clone3, &args, sizeof(args));
-      if (pid == 0) RunSandboxee(*request, fds, host);
-      reply = pid < 0 ? ForkReply{errno, 0} : ForkReply{0, static_cast<int32_t>(pid)};
+      if (next.pid < 0) next = MakePrefork(host, &error);
+      int plan_fds[kRequestFds];
+      for (int i = 0; i < fds.fd_count; ++i) plan_fds[i] = fds.fds[i].get();
+      if (next.pid < 0) {
+        reply = {error, 0};
+      } else if (const int sent = proto::SendMessageWithFds(next.plan_socket.get(), request.get(),
+                                                            size, plan_fds, fds.fd_count, 0);
+                 sent != 0) {
+        // The prefork child is gone (killed from outside): this request fails, the next one
+        // gets a new child.
+        reply = {-sent, 0};
+        next = Prefork{};
+      } else {
+        reply = {0, static_cast<int32_t>(next.pid)};
+        taken = std::move(next);
+        next = Prefork{};
+      }
     }
-    const int sent = proto::SendMessage(control, &reply, sizeof(reply), pidfd, 0);
-    if (pidfd >= 0) close(pidfd);
+    const int sent = proto::SendMessage(control, &reply, sizeof(reply),
+                                        taken.pidfd.valid() ? taken.pidfd.get() : -1, 0);
     if (sent != 0) _exit(0);
+    // The sandboxee's descriptors are its own now.
+    for (UniqueFd& fd : fds.fds) fd.reset();
+    // After the reply: the host does not wait for the next fork.
+    if (next.pid < 0) next = MakePrefork(host, &error);
   }
 }
 

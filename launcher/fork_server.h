@@ -18,7 +18,8 @@ namespace sbox {
 //
 // The server is forked at Start and does nothing but wait on its control socket. Each Spawn
 // sends it the sandboxee's set-up plan (the compiled filter, limits, Landlock ruleset and
-// descriptors) and the entry point; it clones a child with CLONE_PARENT, so that the child is
+// descriptors) and the entry point, which it hands to a child it cloned ahead of time (after
+// the previous spawn, so that no spawn waits for a fork), with CLONE_PARENT, so that the child is
 // this process's own: the launcher waits for it, reads its rusage and kills it by pidfd as it
 // does a child it forked itself. The child runs the same set-up as Launcher::Run's
 // (sandboxee/sandboxee_setup.h), then sandboxee::ServeCalls. The server holds no descriptor but
