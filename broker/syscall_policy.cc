@@ -743,6 +743,12 @@ SyscallPolicy::Builder SyscallPolicy::RedirectedParser() {
   return builder;
 }
 
+SyscallPolicy::Builder SyscallPolicy::CallDefault() {
+  Builder builder = RedirectedParser();
+  builder.Allow("memfd_create", {Arg(1).MaskedEq(MFD_HUGETLB, 0)});
+  return builder;
+}
+
 SyscallPolicy::Builder SyscallPolicy::ProgramDefault() {
   Builder builder = RedirectedParser();
   builder.AllowGroup(SyscallGroup::kProgramStartup);

@@ -317,6 +317,13 @@ class SyscallPolicy {
   // works through the broker.
   static Builder RedirectedParser();
 
+  // For an entry point (sandboxee/entry_point.h, call/sandbox.h): RedirectedParser, and
+  // memfd_create without MFD_HUGETLB (arg 1), for an output too large for one message
+  // (sandboxee/call_loop.h): an anonymous file, which names nothing outside; huge pages would
+  // draw on the system's shared pool. call/sandbox.h builds it with kUserNotification, so that
+  // the broker lets a signal to itself (abort, raise) through.
+  static Builder CallDefault();
+
   // For an unmodified, dynamically linked program (Launcher::RunProgram): RedirectedParser
   // with kProgramStartup.
   static Builder ProgramDefault();

@@ -8,7 +8,8 @@
 //     sbox::StartForkServer().IgnoreError();  // first, while the process has one thread
 //     absl::StatusOr<std::unique_ptr<sbox::Sandbox>> sandbox = sbox::Sandbox::Create(
 //         "png_info", sbox::SandboxOptions().SetLimits(
-//                         sbox::Limits().SetAddressSpace(256 << 20).SetWallTime(absl::Seconds(2))));
+//                         sbox::Limits().SetAddressSpace(256 <<
+//                         20).SetWallTime(absl::Seconds(2))));
 //     absl::StatusOr<sbox::CallOutput> out = (*sandbox)->Call(sbox::CallInput(png_bytes));
 //   }
 //
@@ -67,36 +68,71 @@ struct Limits {
   std::optional<uint64_t> processes;  // RLIMIT_NPROC (per uid: see Launcher::SetResourceLimit)
   absl::Duration wall_time = absl::InfiniteDuration();  // the broker kills it (by pidfd) after
 
-  Limits& SetAddressSpace(uint64_t bytes) { address_space_bytes = bytes; return *this; }
-  Limits& SetCpuSeconds(uint64_t seconds) { cpu_seconds = seconds; return *this; }
-  Limits& SetOpenFiles(uint64_t count) { open_files = count; return *this; }
-  Limits& SetFileSize(uint64_t bytes) { file_size_bytes = bytes; return *this; }
-  Limits& SetProcesses(uint64_t count) { processes = count; return *this; }
-  Limits& SetWallTime(absl::Duration duration) { wall_time = duration; return *this; }
+  Limits& SetAddressSpace(uint64_t bytes) {
+    address_space_bytes = bytes;
+    return *this;
+  }
+  Limits& SetCpuSeconds(uint64_t seconds) {
+    cpu_seconds = seconds;
+    return *this;
+  }
+  Limits& SetOpenFiles(uint64_t count) {
+    open_files = count;
+    return *this;
+  }
+  Limits& SetFileSize(uint64_t bytes) {
+    file_size_bytes = bytes;
+    return *this;
+  }
+  Limits& SetProcesses(uint64_t count) {
+    processes = count;
+    return *this;
+  }
+  Limits& SetWallTime(absl::Duration duration) {
+    wall_time = duration;
+    return *this;
+  }
 };
 
+// Move-only, as the policies are; each setter works on a temporary too:
+// Sandbox::Create("x", SandboxOptions().SetLimits(...).SetWarmPool(2)).
 class SandboxOptions {
  public:
   // Paths the entry point may open (through CallContext::Open or redirected libc calls).
   // Default: none, beyond what the host passes as descriptors.
-  SandboxOptions& SetFilePolicy(FilePolicy files);
-  // Default: SyscallPolicy::CallDefault(), basic I/O and memory, the file redirection to the
-  // broker, and the calls the call loop itself makes.
-  SandboxOptions& SetSyscallPolicy(SyscallPolicy syscalls);
+  SandboxOptions& SetFilePolicy(FilePolicy files) &;
+  SandboxOptions&& SetFilePolicy(FilePolicy files) && {
+    return std::move(SetFilePolicy(std::move(files)));
+  }
+  // Default: SyscallPolicy::CallDefault() built with Redirection::kUserNotification: basic I/O
+  // and memory, threads, signals to itself (abort(3) and raise(3) work, checked by the broker),
+  // unmodified libc file calls brokered under the file policy, and the calls the call loop
+  // itself makes. Any call beyond the policy is a violation.
+  SandboxOptions& SetSyscallPolicy(SyscallPolicy syscalls) &;
+  SandboxOptions&& SetSyscallPolicy(SyscallPolicy syscalls) && {
+    return std::move(SetSyscallPolicy(std::move(syscalls)));
+  }
   // Applied to every call unless the call gives its own.
-  SandboxOptions& SetLimits(Limits limits);
+  SandboxOptions& SetLimits(Limits limits) &;
+  SandboxOptions&& SetLimits(Limits limits) && { return std::move(SetLimits(std::move(limits))); }
   // Keep `count` sandboxees started and waiting for a call, so that a call does not wait for a
   // spawn. Each serves one call, then exits; the pool starts a replacement at once. Default 0.
-  SandboxOptions& SetWarmPool(int count);
+  SandboxOptions& SetWarmPool(int count) &;
+  SandboxOptions&& SetWarmPool(int count) && { return std::move(SetWarmPool(std::move(count))); }
   // Weaker isolation, off by default: a pooled sandboxee serves up to `calls` calls before it is
   // replaced, so a call sees whatever an earlier call (an earlier, hostile input) left in its
   // memory, descriptors and threads. A failed call always ends its sandboxee.
-  SandboxOptions& SetReuse(int calls);
+  SandboxOptions& SetReuse(int calls) &;
+  SandboxOptions&& SetReuse(int calls) && { return std::move(SetReuse(std::move(calls))); }
   // The largest output a call may return; a larger one is DataLoss. Default 64 MiB.
-  SandboxOptions& SetMaxOutput(size_t bytes);
+  SandboxOptions& SetMaxOutput(size_t bytes) &;
+  SandboxOptions&& SetMaxOutput(size_t bytes) && {
+    return std::move(SetMaxOutput(std::move(bytes)));
+  }
   // Where the sandboxee's stderr goes: -1 (default) shares the host's; a descriptor of the
   // caller's, which must stay open while the Sandbox lives. stdin and stdout are /dev/null.
-  SandboxOptions& SetStderr(int fd);
+  SandboxOptions& SetStderr(int fd) &;
+  SandboxOptions&& SetStderr(int fd) && { return std::move(SetStderr(std::move(fd))); }
 
  private:
   friend class Sandbox;
@@ -121,8 +157,8 @@ struct CallInput {
 
 // What the sandboxee's resource use cost, measured by the kernel.
 struct CallStats {
-  absl::Duration wall_time;  // from the call to its reply (or the sandboxee's end)
-  absl::Duration user_time;  // the sandboxee's CPU time; of the whole sandboxee's life when it
+  absl::Duration wall_time;    // from the call to its reply (or the sandboxee's end)
+  absl::Duration user_time;    // the sandboxee's CPU time; of the whole sandboxee's life when it
   absl::Duration system_time;  // was reaped after the call, else of the call alone
   int64_t max_rss_kb = 0;      // the sandboxee's peak resident set
   bool from_warm_pool = false;

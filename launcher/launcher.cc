@@ -31,6 +31,7 @@
 #include "broker/notification_broker.h"
 #include "broker/path_check.h"
 #include "broker/violation_listener.h"
+#include "launcher/fork_server.h"
 #include "launcher/group_guard.h"
 #include "launcher/sandboxee_process.h"
 #include "launcher/terminal_foreground.h"
@@ -236,7 +237,19 @@ Launcher& Launcher::SetStdioFds(int stdin_fd, int stdout_fd, int stderr_fd) {
 
 absl::StatusOr<SandboxResult> Launcher::Run(
     absl::FunctionRef<int(UniqueFd channel)> sandboxee) const {
-  return Launch(&sandboxee, nullptr);
+  return Launch(&sandboxee, nullptr, nullptr);
+}
+
+absl::StatusOr<SandboxResult> Launcher::RunEntryPoint(EntryPointLaunch& launch) const {
+  if (ForkServer::Running() == nullptr) {
+    return absl::FailedPreconditionError(
+        "launcher: no fork server runs (sbox::StartForkServer() at the start of main)");
+  }
+  if (!namespaces_.empty()) {
+    return absl::InvalidArgumentError("launcher: entry points run without namespaces");
+  }
+  if (launch.call_fd < 0) return absl::InvalidArgumentError("launcher: no call channel");
+  return Launch(nullptr, nullptr, &launch);
 }
 
 absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const {
@@ -268,14 +281,30 @@ absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const
   envp.push_back(const_cast<char*>(channel_variable.c_str()));
   envp.push_back(nullptr);
   SandboxeeExecPlan exec{program.path.c_str(), argv.data(), envp.data(), nullptr};
-  return Launch(nullptr, &exec);
+  return Launch(nullptr, &exec, nullptr);
 }
 
 absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
-                                               SandboxeeExecPlan* exec) const {
+                                               SandboxeeExecPlan* exec,
+                                               EntryPointLaunch* entry) const {
   const absl::Time start = absl::Now();
+  const absl::Duration timeout =
+      entry != nullptr && entry->timeout != absl::InfiniteDuration() ? entry->timeout : timeout_;
   const absl::Time deadline =
-      timeout_ == absl::InfiniteDuration() ? absl::InfiniteFuture() : start + timeout_;
+      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : start + timeout;
+  std::vector<std::pair<int, rlim_t>> resource_limits = resource_limits_;
+  if (entry != nullptr) {
+    for (const auto& [resource, value] : entry->resource_limits) {
+      auto same =
+          std::find_if(resource_limits.begin(), resource_limits.end(),
+                       [resource = resource](const auto& set) { return set.first == resource; });
+      if (same != resource_limits.end()) {
+        same->second = value;
+      } else {
+        resource_limits.emplace_back(resource, value);
+      }
+    }
+  }
   std::string working_directory = working_directory_;
   if (working_directory.empty()) {
     char cwd[PATH_MAX];
@@ -318,7 +347,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
                           {stdio_fds_[0], stdio_fds_[1], stdio_fds_[2]},
                           syscalls_.fprog(),
                           file_redirection};
-  for (const auto& [resource, value] : resource_limits_) {
+  for (const auto& [resource, value] : resource_limits) {
     if (resource < 0 || resource >= RLIM_NLIMITS || resource == RLIMIT_CORE ||
         plan.resource_limit_count == SandboxeeSetupPlan::kMaxResourceLimits) {
       return absl::InvalidArgumentError(
@@ -362,7 +391,19 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   ChildStack stack;
   const ExecChild exec_child{&plan, exec};
   pid_t pid;
-  if (exec != nullptr) {
+  UniqueFd pidfd;
+  if (entry != nullptr) {
+    plan.call_fd = entry->call_fd;
+    // The server's own stdio is closed: "inherit" means this process's.
+    for (int i = 0; i < 3; ++i) {
+      if (plan.stdio_fds[i] < 0) plan.stdio_fds[i] = i;
+    }
+    absl::StatusOr<ForkServer::Spawned> spawned =
+        ForkServer::Running()->Spawn(plan, entry->name, entry->calls);
+    if (!spawned.ok()) return spawned.status();
+    pid = spawned->pid;
+    pidfd = std::move(spawned->pidfd);
+  } else if (exec != nullptr) {
     // A child that shares this process's memory until it execs, as posix_spawn's: no page
     // table to copy and no copy-on-write fault after, which fork costs a large parent.
     if (!stack.valid()) return ErrnoError(errno, "mmap of the child's stack");
@@ -395,7 +436,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   channel->second.reset();
   report->second.reset();
   null_fd.reset();
-  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) {
     const int error = errno;
     kill(pid, SIGKILL);
@@ -457,6 +498,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   // An exec'ed child still reports on the setup socket: end-of-file once execve succeeded,
   // a kExec failure otherwise.
   if (exec == nullptr) report->first.reset();
+  if (entry != nullptr && entry->on_started) entry->on_started();
 
   // The file calls the filter sends to the listener (an exec'ed program's, or a function
   // sandboxee's under Redirection::kUserNotification): decided by the same handler as the
@@ -488,10 +530,12 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   std::vector<uint64_t> held_exits;
   int drain_left = 0;
   constexpr int kMaxDrainedBeforeExit = 256;
-  pollfd fds[3] = {
-      {child.pidfd(), POLLIN, 0}, {listener->get(), POLLIN, 0}, {report->first.get(), POLLIN, 0}};
+  pollfd fds[4] = {{child.pidfd(), POLLIN, 0},
+                   {listener->get(), POLLIN, 0},
+                   {report->first.get(), POLLIN, 0},
+                   {entry != nullptr ? entry->cancel_fd : -1, POLLIN, 0}};
   for (;;) {
-    const int ready = poll(fds, 3, timed_out ? -1 : PollTimeout(deadline));
+    const int ready = poll(fds, 4, timed_out ? -1 : PollTimeout(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return ErrnoError(errno, "poll on the sandboxee");
     if (fds[2].revents != 0) {
@@ -501,6 +545,13 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
       fds[2].fd = -1;
     }
     if (fds[0].revents != 0) break;
+    if (fds[3].revents != 0 && !timed_out) {
+      timed_out = true;
+      child.Kill();
+      fds[1].fd = -1;
+      fds[3].fd = -1;
+      continue;
+    }
     // Checked on the clock, not on poll timing out: a sandboxee that keeps the listener busy
     // would otherwise never time out.
     if (!timed_out && deadline != absl::InfiniteFuture() && absl::Now() >= deadline) {

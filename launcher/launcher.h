@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -29,6 +30,23 @@ struct Program {
   std::string path;  // the executable, as given to execve: no PATH search
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "NAME=value"
+};
+
+// An entry point (sandboxee/entry_point.h) for Launcher::RunEntryPoint.
+struct EntryPointLaunch {
+  std::string name;  // registered in this binary
+  int calls = 1;     // served before the sandboxee exits (sandboxee::ServeCalls)
+  int call_fd = -1;  // the sandboxee's end of the call channel; stays the caller's
+  // When readable (an eventfd the caller writes), the sandboxee is killed and the outcome is
+  // kTimedOut: how a caller enforces a deadline of its own. -1 for none.
+  int cancel_fd = -1;
+  // Resource limits for this sandboxee, as SetResourceLimit's, replacing the launcher's for the
+  // same resource; and a timeout replacing the launcher's when finite.
+  std::vector<std::pair<int, rlim_t>> resource_limits;
+  absl::Duration timeout = absl::InfiniteDuration();
+  // Called on the launching thread once the sandboxee is set up (its filter installed), before
+  // it serves its first call.
+  absl::AnyInvocable<void()> on_started;
 };
 
 // Runs sandboxee code in a forked child confined by a seccomp filter, and brokers its file
@@ -151,13 +169,25 @@ class Launcher {
   // naming execve, the path and its errno (NotFound for ENOENT, PermissionDenied for EACCES, ...).
   absl::StatusOr<SandboxResult> RunProgram(const Program& program) const;
 
+  // Runs an entry point of this binary in a sandboxee forked from the fork server
+  // (launcher/fork_server.h), never from this process, which may have many threads: set up as
+  // for Run, it then serves `launch.calls` calls on launch.call_fd (sandboxee/call_loop.h) and
+  // exits. The caller talks to it on its end of the call channel, from any thread, while this
+  // supervises it (broker, violations, timeout, launch.cancel_fd) until it exits. Stdio
+  // descriptors left -1 are this process's own 0, 1 and 2.
+  //
+  // FailedPrecondition when no fork server runs (ForkServer::Start); InvalidArgument with
+  // namespaces, which entry points do not take; otherwise as Run.
+  absl::StatusOr<SandboxResult> RunEntryPoint(EntryPointLaunch& launch) const;
+
   const FilePolicy& file_policy() const { return files_; }
 
  private:
-  // Run's and RunProgram's work: `exec` nullptr runs `sandboxee` in the forked child, else
-  // `exec`'s program, whose working directory Launch fills in.
+  // The work of Run, RunProgram and RunEntryPoint: the one of `sandboxee` (run in a forked
+  // child), `exec` (a program, whose working directory Launch fills in) and `entry` (from the
+  // fork server) that is not nullptr.
   absl::StatusOr<SandboxResult> Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
-                                       SandboxeeExecPlan* exec) const;
+                                       SandboxeeExecPlan* exec, EntryPointLaunch* entry) const;
 
   FilePolicy files_;
   SyscallPolicy syscalls_;

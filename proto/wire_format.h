@@ -95,8 +95,9 @@ inline constexpr size_t kReplyHeaderSize = 16;
 inline constexpr size_t kMaxReplyPayload = 4096;
 inline constexpr size_t kMaxReplySize = kReplyHeaderSize + kMaxReplyPayload;
 
-// A request carries at most two descriptors (directories, see fd_paths), a reply at most one.
-inline constexpr int kMaxDescriptorsPerMessage = 2;
+// A broker request carries at most two descriptors (directories, see fd_paths), a reply at most
+// one. A call (proto/call_message.h) carries up to 17: its input's memfd and 16 of the host's.
+inline constexpr int kMaxDescriptorsPerMessage = 18;
 inline constexpr int kMaxRequestDescriptors = 2;
 inline constexpr int kMaxReplyDescriptors = 1;
 

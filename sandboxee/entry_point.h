@@ -29,11 +29,15 @@
 #include "proto/unique_fd.h"
 
 namespace sbox {
+namespace sandboxee {
+class BrokerClient;
+}  // namespace sandboxee
 
 class CallContext {
  public:
-  CallContext(absl::string_view input, std::vector<UniqueFd> fds, int broker_channel)
-      : input_(input), fds_(std::move(fds)), broker_channel_(broker_channel) {}
+  // Made by the call loop (sandboxee/call_loop.h) for each call.
+  CallContext(absl::string_view input, std::vector<UniqueFd> fds, sandboxee::BrokerClient* broker)
+      : input_(input), fds_(std::move(fds)), broker_(broker) {}
   CallContext(const CallContext&) = delete;
   CallContext& operator=(const CallContext&) = delete;
 
@@ -54,7 +58,7 @@ class CallContext {
  private:
   absl::string_view input_;
   std::vector<UniqueFd> fds_;
-  int broker_channel_;
+  sandboxee::BrokerClient* broker_;
   std::string output_;
 };
 
@@ -63,10 +67,12 @@ class CallContext {
 // call: std::bad_alloc as ResourceExhausted (memory), any other as Internal.
 using EntryPoint = absl::Status (*)(CallContext& call);
 
-// Registers `function` under `name` (letters, digits, '_', '-', '.'; at most 63 characters).
-// Registration happens at static initialization, before main, so that the fork server, a copy
-// of the process made at its start, knows every entry point. Returns true; a name registered
-// twice, or not valid, aborts the program at start with a message naming it.
+// Registers `function` under `name` (letters, digits, '_', '-', '.'; at most 63 characters; at
+// most 256 entry points). Registration happens at static initialization, before main, so that
+// the fork server, a copy of the process made at its start, knows every entry point: define
+// them in the binary's own sources, or in a cc_library with `alwayslink = True` (the linker
+// drops an unreferenced object of a static library, and its registration with it). Returns
+// true; a name registered twice, or not valid, aborts the program at start naming it.
 bool RegisterEntryPoint(const char* name, EntryPoint function);
 
 // The entry point registered under `name`, or nullptr.
@@ -79,9 +85,8 @@ EntryPoint FindEntryPoint(absl::string_view name);
 // Registers `function` as the entry point `name` (an identifier-like token: SBOX_ENTRY_POINT(
 // png_decode, DecodePng) registers "png_decode"). At namespace scope, in any source file of the
 // binary.
-#define SBOX_ENTRY_POINT(name, function)                                         \
-  [[maybe_unused]] static const bool SBOX_ENTRY_POINT_CONCAT(sbox_entry_point_, \
-                                                             __COUNTER__) =      \
+#define SBOX_ENTRY_POINT(name, function)                                                       \
+  [[maybe_unused]] static const bool SBOX_ENTRY_POINT_CONCAT(sbox_entry_point_, __COUNTER__) = \
       ::sbox::RegisterEntryPoint(#name, function)
 
 #endif  // SBOX_SANDBOXEE_ENTRY_POINT_H_

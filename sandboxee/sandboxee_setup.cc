@@ -20,8 +20,8 @@
 namespace sbox {
 namespace {
 
-// The setup socket's number while the steps run: above the channel and stdio.
-constexpr int kReportFd = kSandboxeeChannelFd + 1;
+// The setup socket's number while the steps run: above the channels and stdio.
+constexpr int kReportFd = kSandboxeeCallFd + 1;
 // The Landlock ruleset's, until it is enforced.
 constexpr int kLandlockFd = kReportFd + 1;
 // Descriptors are first moved at or above this, so that no move can overwrite another.
@@ -233,6 +233,11 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory, unsigne
     landlock = ToScratch(plan.landlock_fd);
     if (landlock < 0) Fail(report, SetupStep::kDescriptors, landlock);
   }
+  long call = -1;
+  if (plan.call_fd >= 0) {
+    call = ToScratch(plan.call_fd);
+    if (call < 0) Fail(report, SetupStep::kDescriptors, call);
+  }
   long stdio[3];
   for (int i = 0; i < 3; ++i) {
     stdio[i] = plan.stdio_fds[i] >= 0 ? ToScratch(plan.stdio_fds[i]) : -1;
@@ -249,6 +254,12 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory, unsigne
   }
   // The channel stays open across exec: an exec'ed sandboxee speaks to the broker through it.
   if (const long moved = RawSyscall(SYS_dup3, channel, kSandboxeeChannelFd, 0); moved < 0) {
+    Fail(report, SetupStep::kDescriptors, moved);
+  }
+  // Without a call channel, the number is closed like every other inherited descriptor.
+  if (const long moved = call >= 0 ? RawSyscall(SYS_dup3, call, kSandboxeeCallFd, O_CLOEXEC)
+                                   : RawSyscall(SYS_close, kSandboxeeCallFd);
+      moved < 0 && moved != -EBADF) {
     Fail(report, SetupStep::kDescriptors, moved);
   }
   for (int i = 0; i < 3; ++i) {

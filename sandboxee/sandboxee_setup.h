@@ -18,6 +18,8 @@ namespace sbox {
 
 // The descriptor number of the broker channel in the sandboxee.
 inline constexpr int kSandboxeeChannelFd = 3;
+// The call channel's, in a sandboxee that serves an entry point's calls (sandboxee/call_loop.h).
+inline constexpr int kSandboxeeCallFd = 4;
 
 // Prepared by the parent before fork; read-only in the child.
 struct SandboxeeSetupPlan {
@@ -53,6 +55,8 @@ struct SandboxeeSetupPlan {
   static constexpr int kMaxLandlockRules = 32;
   LandlockRule landlock_rules[kMaxLandlockRules] = {};
   int landlock_rule_count = 0;
+  // The call channel, which becomes kSandboxeeCallFd (close-on-exec); -1 for none.
+  int call_fd = -1;
   // Namespaces made after the descriptors (sandboxee/namespaces.h). When any is requested, the
   // process that becomes the sandboxee first sends a NamespaceReport.
   sandboxee::NamespacePlan namespaces = {};

@@ -1,0 +1,123 @@
+#include "sandboxee/call_loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/call_message.h"
+#include "proto/fd_transport.h"
+#include "sandboxee/broker_client.h"
+#include "sandboxee/entry_point.h"
+#include "sandboxee/sandboxee_setup.h"
+
+namespace sbox::sandboxee {
+namespace {
+
+int64_t Micros(const timeval& tv) { return int64_t{tv.tv_sec} * 1000000 + tv.tv_usec; }
+
+[[noreturn]] void Exit(int code) {
+  fflush(nullptr);
+  _exit(code);
+}
+
+// Sends the header and `payload` (inline) or `memfd` (its output).
+bool SendReply(proto::CallReplyHeader header, absl::string_view payload, int memfd) {
+  std::string message(reinterpret_cast<const char*>(&header), sizeof(header));
+  message.append(payload.data(), payload.size());
+  return proto::SendMessage(kSandboxeeCallFd, message.data(), message.size(), memfd, 0) == 0;
+}
+
+bool ReplyOk(proto::CallReplyHeader header, const std::string& output) {
+  header.kind = proto::kReplyOk;
+  header.size = output.size();
+  if (output.size() <= proto::kMaxInlineCallBytes) return SendReply(header, output, -1);
+  // Too big for one message: in a memfd, which the host reads after checking it is one.
+  const UniqueFd memfd(static_cast<int>(memfd_create("sbox-call-output", MFD_CLOEXEC)));
+  if (!memfd.valid()) return false;
+  for (size_t done = 0; done < output.size();) {
+    const ssize_t wrote = write(memfd.get(), output.data() + done, output.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return false;
+    done += static_cast<size_t>(wrote);
+  }
+  header.flags = proto::kOutputInMemfd;
+  return SendReply(header, "", memfd.get());
+}
+
+bool ReplyError(proto::CallReplyHeader header, const absl::Status& status) {
+  header.kind = proto::kReplyError;
+  header.status_code = static_cast<int32_t>(status.code());
+  const absl::string_view message = status.message().substr(0, proto::kMaxErrorMessage);
+  header.size = message.size();
+  return SendReply(header, message, -1);
+}
+
+}  // namespace
+
+void ServeCalls(const char* name, int calls) {
+  const EntryPoint entry = FindEntryPoint(name);
+  if (entry == nullptr) Exit(kCallLoopUnknownEntryPoint);
+  BrokerClient broker{UniqueFd(kSandboxeeChannelFd)};
+  std::vector<char> buffer(proto::kMaxCallMessage);
+  for (int served = 0; served < calls; ++served) {
+    proto::ReceivedMessage message;
+    const ssize_t size = proto::ReceiveMessage(kSandboxeeCallFd, buffer.data(), buffer.size(),
+                                               proto::kMaxCallDescriptors + 1, &message);
+    if (size == 0) Exit(0);
+    if (size < 0) Exit(kCallLoopChannelError);
+    proto::CallRequest request;
+    if (!proto::ParseCallRequest(buffer.data(), static_cast<size_t>(size), message, &request)
+             .empty()) {
+      Exit(kCallLoopBadRequest);
+    }
+    std::vector<UniqueFd> fds;
+    for (int i = 0; i < request.fd_count; ++i) fds.push_back(std::move(request.fds[i]));
+
+    rusage before = {};
+    getrusage(RUSAGE_SELF, &before);
+    absl::Status status;
+    std::string output;
+    try {
+      CallContext call(request.input, std::move(fds), &broker);
+      status = entry(call);
+      if (status.ok()) output = std::move(call.output());
+    } catch (const std::bad_alloc&) {
+      status = absl::ResourceExhaustedError("out of memory (std::bad_alloc)");
+    } catch (const std::exception& e) {
+      status = absl::InternalError(std::string("exception: ") + e.what());
+    } catch (...) {
+      status = absl::InternalError("exception of an unknown type");
+    }
+    // The input may be the largest thing the process holds: gone before the reply is built.
+    std::string().swap(request.input);
+    rusage after = {};
+    getrusage(RUSAGE_SELF, &after);
+    proto::CallReplyHeader header = {};
+    header.magic = proto::kCallMagic;
+    header.user_time_us = Micros(after.ru_utime) - Micros(before.ru_utime);
+    header.system_time_us = Micros(after.ru_stime) - Micros(before.ru_stime);
+    header.max_rss_kb = after.ru_maxrss;
+    bool sent = false;
+    try {
+      sent = status.ok() ? ReplyOk(header, output) : ReplyError(header, status);
+    } catch (const std::bad_alloc&) {
+      sent = ReplyError(header, absl::ResourceExhaustedError("out of memory (std::bad_alloc)"));
+    }
+    if (!sent) Exit(kCallLoopChannelError);
+    fflush(nullptr);
+  }
+  Exit(0);
+}
+
+}  // namespace sbox::sandboxee
