@@ -58,7 +58,9 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<std::string> output = ParseInSandbox(entry_point->second, argv[2]);
   if (!output.ok()) {
-    std::fprintf(stderr, "%s\n", output.status().ToString().c_str());
+    // Code and message: the payload CallFailureOf reads is for programs, not people.
+    std::fprintf(stderr, "%s: %s\n", absl::StatusCodeToString(output.status().code()).c_str(),
+                 std::string(output.status().message()).c_str());
     return 1;
   }
   std::fwrite(output->data(), 1, output->size(), stdout);
