@@ -97,8 +97,9 @@ TEST(ParserSandboxTest, SlowXmlEndsAtTheDeadlineAndTheNextCallWorks) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(status.message(),
             "xml_summary: wall-clock deadline of 2s reached; the sandboxee was killed");
+  // Ended by the deadline, well before the parse's own end.
   EXPECT_GE(elapsed, absl::Seconds(2));
-  EXPECT_LT(elapsed, absl::Seconds(3));
+  EXPECT_LT(elapsed, absl::Seconds(4));
 
   EXPECT_EQ(OutputOf(*sandbox, ReadTestdata("good.xml")), "root=catalog elements=8");
 }
