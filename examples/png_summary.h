@@ -23,13 +23,14 @@ struct PngSummary {
 };
 
 // Decodes the PNG in `bytes`, which may be hostile, the way an image decoder does: the whole
-// image is allocated as one buffer of width * height * 4 bytes, and libpng fills it row by row.
-// libpng's own dimension and chunk-size limits are raised far beyond its defaults (to 1,000,000
-// pixels a side and 2^31 - 1 bytes a chunk), so that what stops a decompression bomb is the
-// memory the process may use: std::bad_alloc escapes when the image buffer cannot be had.
+// image is allocated as one buffer of width * height * 4 bytes, and libpng decodes it into one
+// reused row buffer, row by row, copied into the image. libpng's own dimension and chunk-size
+// limits are raised from its defaults (1,000,000 pixels a side, 8 MB a chunk) to the format's
+// maximum, 2^31 - 1, so that what stops a decompression bomb is the memory the process may
+// use: std::bad_alloc escapes when the image buffer cannot be had.
 //
-// Errors are InvalidArgument naming what libpng rejected, e.g. "PNG header: IHDR: CRC error",
-// or "PNG row 12: ..." for a corrupt row.
+// Errors are InvalidArgument naming what libpng rejected and where, e.g. "PNG header: IHDR: CRC
+// error", or "PNG row 12 of 48 (pass 1 of 1): unexpected end of the file".
 absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes);
 
 // "width=64 height=48 bit_depth=8 color_type=6 channels=4 checksum=0x1234abcd"

@@ -47,6 +47,7 @@ absl::StatusOr<XmlSummary> SummarizeXml(absl::string_view bytes) {
   }
   std::unique_ptr<xmlParserCtxt, FreeContext> context(xmlNewParserCtxt());
   if (context == nullptr) throw std::bad_alloc();
+  // NOERROR, NOWARNING: libxml2 would print them to stderr; the error comes back as the Status.
   std::unique_ptr<xmlDoc, FreeDocument> document(
       xmlCtxtReadMemory(context.get(), bytes.data(), static_cast<int>(bytes.size()), "input.xml",
                         nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
