@@ -1,5 +1,5 @@
 // The parser examples in sandboxes, under the limits parse_untrusted uses: good inputs give what
-// the parsers give in-process; a bomb ends at the address-space limit, the slow input at the
+// the parsers give in-process; a bomb ends at the address-space limit, a slow input at the
 // deadline; and the next call works.
 
 #include <cstdio>
@@ -123,6 +123,20 @@ TEST(ParserSandboxTest, ArchiveBombEndsAtTheAddressSpaceLimitAndTheNextCallWorks
   EXPECT_EQ(status.message(),
             "archive_listing: address-space limit (RLIMIT_AS 256 MiB) reached: out of memory "
             "(std::bad_alloc)");
+
+  EXPECT_EQ(OutputOf(*sandbox, ReadTestdata("good.tar.gz")),
+            "6 docs/readme.txt\n1000 docs/notes.txt\n0 empty\n");
+}
+
+// 4 GiB of zeros to decompress: about 10 s in-process (make_testdata.py), in 9 MB.
+TEST(ParserSandboxTest, SlowArchiveEndsAtTheDeadlineAndTheNextCallWorks) {
+  std::unique_ptr<Sandbox> sandbox = ParserSandbox(kArchiveListingEntryPoint);
+  ASSERT_NE(sandbox, nullptr);
+  const absl::Status status = StatusOf(*sandbox, ReadTestdata("slow.tar.bz2"));
+  EXPECT_EQ(CallFailureOf(status), CallFailure::kDeadline);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(status.message(),
+            "archive_listing: wall-clock deadline of 2s reached; the sandboxee was killed");
 
   EXPECT_EQ(OutputOf(*sandbox, ReadTestdata("good.tar.gz")),
             "6 docs/readme.txt\n1000 docs/notes.txt\n0 empty\n");

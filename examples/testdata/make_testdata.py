@@ -2,17 +2,20 @@
 """Writes the parser examples' inputs into this directory. Deterministic: run it again after a
 change and commit what it writes.
 
-  good.png      64x48 8-bit RGBA, a gradient
+  good.png        64x48 8-bit RGBA, a gradient
   interlaced.png  the same pixels, Adam7-interlaced
-  wide.png      1500000x1 8-bit gray: wider than libpng's default limit (1000000)
-  bomb.png      declares 60000x60000 8-bit gray (14.4 GB once decoded to RGBA); its IDAT holds
-                64 MiB of compressed zeros, 65 KB
-  good.xml      a small catalog
-  good.tar.gz   three files
-  bomb.tar.xz   a tar of one 768 MiB file of zeros, 120 KB, whose xz block header asks for a
-                768 MiB dictionary: an xz decoder allocates it before decoding a byte
+  wide.png        1500000x1 8-bit gray: wider than libpng's default limit (1000000)
+  bomb.png        declares 60000x60000 8-bit gray (14.4 GB once decoded to RGBA); its IDAT
+                  holds 64 MiB of compressed zeros, 65 KB
+  good.xml        a small catalog
+  good.tar.gz     three files
+  bomb.tar.xz     a tar of one 768 MiB file of zeros, 115 KB, whose xz block header asks for a
+                  768 MiB dictionary: an xz decoder allocates it before decoding a byte
+  slow.tar.bz2    a tar of one 4 GiB file of zeros, 3 KB: listing it decompresses 4 GiB (about
+                  10 s), in little memory
 """
 
+import bz2
 import gzip
 import io
 import lzma
@@ -147,13 +150,12 @@ def with_xz_dictionary(xz, dict_byte):
     return xz[:start] + bytes(header) + xz[start + header_size:]
 
 
-class XzWriter(io.RawIOBase):
-    """Compresses what tarfile writes as it comes, so that the 768 MiB tar is never in memory."""
+class CompressingWriter(io.RawIOBase):
+    """Compresses what tarfile writes as it comes, so that a tar of gigabytes is never in
+    memory."""
 
-    def __init__(self):
-        self.compressor = lzma.LZMACompressor(
-            format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
-            filters=[{"id": lzma.FILTER_LZMA2, "preset": 0, "dict_size": 1 << 20}])
+    def __init__(self, compressor):
+        self.compressor = compressor
         self.position = 0
         self.out = []
 
@@ -173,18 +175,31 @@ class XzWriter(io.RawIOBase):
         return b"".join(self.out)
 
 
-def bomb_tar_xz():
-    size = 768 << 20
-    sink = XzWriter()
+def tar_of_zeros(compressor, size):
+    sink = CompressingWriter(compressor)
     with tarfile.open(fileobj=sink, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         info = tarfile.TarInfo("zeros")
         info.size = size
         info.mtime = 1700000000
         info.mode = 0o644
         tar.addfile(info, io.BufferedReader(Zeros(size), 1 << 20))
+    return sink.finish()
+
+
+def bomb_tar_xz():
+    xz = tar_of_zeros(
+        lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32,
+                            filters=[{"id": lzma.FILTER_LZMA2, "preset": 0, "dict_size": 1 << 20}]),
+        768 << 20)
     # LZMA2's dictionary byte 35 is 3 << 28 bytes, 768 MiB: under libarchive's xz memory limit
     # (1 GiB), so that libarchive lets liblzma allocate it.
-    return with_xz_dictionary(sink.finish(), 35)
+    return with_xz_dictionary(xz, 35)
+
+
+def slow_tar_bz2():
+    # bzip2 run-length encodes before anything else: 4 GiB of zeros take 3 KB (and 30 s to
+    # compress).
+    return tar_of_zeros(bz2.BZ2Compressor(9), 4 << 30)
 
 
 write("good.png", good_png())
@@ -194,3 +209,4 @@ write("bomb.png", bomb_png())
 write("good.xml", GOOD_XML)
 write("good.tar.gz", good_tar_gz())
 write("bomb.tar.xz", bomb_tar_xz())
+write("slow.tar.bz2", slow_tar_bz2())
