@@ -3,6 +3,7 @@
 #include <png.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -25,6 +26,7 @@ struct Source {
   size_t size;
   size_t offset;
   char error[256];
+  bool out_of_memory;  // an allocation of libpng's failed
 };
 
 void OnError(png_structp png, png_const_charp message) {
@@ -36,6 +38,16 @@ void OnError(png_structp png, png_const_charp message) {
 // Warnings (an unknown chunk, a bad ancillary CRC) do not stop a decoder, and stderr is not
 // the caller's to write to.
 void OnWarning(png_structp, png_const_charp) {}
+
+// libpng's allocations, through malloc as by default, noting a failure: libpng reports it as an
+// error like any other ("Out of memory"), which the caller turns into std::bad_alloc.
+png_voidp Allocate(png_structp png, png_alloc_size_t size) {
+  void* memory = std::malloc(size);
+  if (memory == nullptr) static_cast<Source*>(png_get_mem_ptr(png))->out_of_memory = true;
+  return memory;
+}
+
+void Free(png_structp, png_voidp memory) { std::free(memory); }
 
 void ReadFromSource(png_structp png, png_bytep out, size_t length) {
   auto* source = static_cast<Source*>(png_get_io_ptr(png));
@@ -56,7 +68,8 @@ template <typename Step>
 class ReadStruct {
  public:
   explicit ReadStruct(Source* source) {
-    png_ = png_create_read_struct(PNG_LIBPNG_VER_STRING, source, OnError, OnWarning);
+    png_ = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, source, OnError, OnWarning, source,
+                                    Allocate, Free);
     if (png_ != nullptr) info_ = png_create_info_struct(png_);
   }
   ~ReadStruct() { png_destroy_read_struct(&png_, &info_, nullptr); }
@@ -71,6 +84,13 @@ class ReadStruct {
   png_infop info_ = nullptr;
 };
 
+// The Status of a failed step (`where`: "PNG header", ...), or std::bad_alloc when libpng ran
+// out of memory.
+absl::Status Failed(const Source& source, absl::string_view where) {
+  if (source.out_of_memory) throw std::bad_alloc();
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", source.error));
+}
+
 uint32_t Fnv1a(const std::vector<uint8_t>& bytes) {
   uint32_t hash = 2166136261u;
   for (uint8_t byte : bytes) hash = (hash ^ byte) * 16777619u;
@@ -83,7 +103,7 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
   if (bytes.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8)) {
     return absl::InvalidArgumentError("not a PNG: the first 8 bytes are not the PNG signature");
   }
-  Source source = {bytes.data(), bytes.size(), 0, ""};
+  Source source = {bytes.data(), bytes.size(), 0, "", false};
   ReadStruct read(&source);
   // libpng returns no struct only when it could not allocate one.
   if (read.info() == nullptr) throw std::bad_alloc();
@@ -94,7 +114,7 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
   png_set_chunk_malloc_max(png, kMaxChunkBytes);
 
   if (!Guarded(png, [&] { png_read_info(png, info); })) {
-    return absl::InvalidArgumentError(absl::StrCat("PNG header: ", source.error));
+    return Failed(source, "PNG header");
   }
   PngSummary summary;
   png_get_IHDR(png, info, &summary.width, &summary.height, &summary.bit_depth, &summary.color_type,
@@ -111,7 +131,7 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
         passes = png_set_interlace_handling(png);
         png_read_update_info(png, info);
       })) {
-    return absl::InvalidArgumentError(absl::StrCat("PNG transformation: ", source.error));
+    return Failed(source, "PNG transformation");
   }
   const size_t row_bytes = size_t{summary.width} * 4;
   if (png_get_rowbytes(png, info) != row_bytes) {
@@ -134,15 +154,14 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
       uint8_t* image_row = image.data() + y * row_bytes;
       if (pass > 0) std::memcpy(row.data(), image_row, row_bytes);
       if (!Guarded(png, [&] { png_read_row(png, row.data(), nullptr); })) {
-        return absl::InvalidArgumentError(absl::StrCat("PNG row ", y, " of ", summary.height,
-                                                       " (pass ", pass + 1, " of ", passes,
-                                                       "): ", source.error));
+        return Failed(source, absl::StrCat("PNG row ", y, " of ", summary.height, " (pass ",
+                                           pass + 1, " of ", passes, ")"));
       }
       std::memcpy(image_row, row.data(), row_bytes);
     }
   }
   if (!Guarded(png, [&] { png_read_end(png, nullptr); })) {
-    return absl::InvalidArgumentError(absl::StrCat("PNG end: ", source.error));
+    return Failed(source, "PNG end");
   }
   summary.checksum = Fnv1a(image);
   return summary;

@@ -81,5 +81,13 @@ TEST(PngSummaryDeathTest, BombExhaustsTheAddressSpace) {
               testing::ExitedWithCode(kBadAlloc), "");
 }
 
+// libpng's own row buffer for 100,000,000 pixels of 8-bit RGBA (400 MB) does not fit either:
+// libpng reports "Out of memory" as an error, which SummarizePng turns into std::bad_alloc.
+TEST(PngSummaryDeathTest, RowBombExhaustsTheAddressSpace) {
+  const std::string png = ReadTestdata("row_bomb.png");
+  EXPECT_EXIT(ExitAfterParsingUnderLimit(256 << 20, [&] { (void)SummarizePng(png); }),
+              testing::ExitedWithCode(kBadAlloc), "");
+}
+
 }  // namespace
 }  // namespace sbox::examples

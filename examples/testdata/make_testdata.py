@@ -7,6 +7,8 @@ change and commit what it writes.
   wide.png        1500000x1 8-bit gray: wider than libpng's default limit (1000000)
   bomb.png        declares 60000x60000 8-bit gray (14.4 GB once decoded to RGBA); its IDAT
                   holds 64 MiB of compressed zeros, 65 KB
+  row_bomb.png    declares 100000000x1 8-bit gray: libpng's own row buffer for 8-bit RGBA is
+                  400 MB, allocated before the image; its IDAT holds 1 MiB of zeros, 1 KB
   good.xml        a small catalog
   good.tar.gz     three files
   bomb.tar.xz     a tar of one 768 MiB file of zeros, 115 KB, whose xz block header asks for a
@@ -91,6 +93,10 @@ def wide_png():
 
 def bomb_png():
     return png(60000, 60000, 8, 0, compressed_zeros(zlib.compressobj(9), 64 << 20))
+
+
+def row_bomb_png():
+    return png(100000000, 1, 8, 0, compressed_zeros(zlib.compressobj(9), 1 << 20))
 
 
 GOOD_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -206,6 +212,7 @@ write("good.png", good_png())
 write("interlaced.png", interlaced_png())
 write("wide.png", wide_png())
 write("bomb.png", bomb_png())
+write("row_bomb.png", row_bomb_png())
 write("good.xml", GOOD_XML)
 write("good.tar.gz", good_tar_gz())
 write("bomb.tar.xz", bomb_tar_xz())
