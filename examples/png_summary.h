@@ -27,7 +27,7 @@ struct PngSummary {
 // reused row buffer, row by row, copied into the image. libpng's own dimension and chunk-size
 // limits are raised from its defaults (1,000,000 pixels a side, 8 MB a chunk) to the format's
 // maximum, 2^31 - 1, so that what stops a decompression bomb is the memory the process may
-// use: std::bad_alloc escapes when the image buffer cannot be had.
+// use: std::bad_alloc escapes when the image buffer, or one of libpng's own, cannot be had.
 //
 // Errors are InvalidArgument naming what libpng rejected and where, e.g. "PNG header: IHDR: CRC
 // error", or "PNG row 12 of 48 (pass 1 of 1): unexpected end of the file".
