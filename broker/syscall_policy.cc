@@ -749,6 +749,12 @@ SyscallPolicy::Builder SyscallPolicy::CallDefault() {
   return builder;
 }
 
+SyscallPolicy::Builder SyscallPolicy::CallProgramDefault() {
+  Builder builder = CallDefault();
+  builder.AllowGroup(SyscallGroup::kProgramStartup);
+  return builder;
+}
+
 SyscallPolicy::Builder SyscallPolicy::ProgramDefault() {
   Builder builder = RedirectedParser();
   builder.AllowGroup(SyscallGroup::kProgramStartup);

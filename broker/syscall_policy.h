@@ -323,6 +323,9 @@ class SyscallPolicy {
   // draw on the system's shared pool. call/sandbox.h builds it with kUserNotification, so that
   // the broker lets a signal to itself (abort, raise) through.
   static Builder CallDefault();
+  // For an entry point in a sandboxee binary (//sandboxee:call_main): CallDefault with
+  // kProgramStartup, what a dynamically linked program does before main.
+  static Builder CallProgramDefault();
 
   // For an unmodified, dynamically linked program (Launcher::RunProgram): RedirectedParser
   // with kProgramStartup.

@@ -120,7 +120,8 @@ ReplyState ReceiveReply(int host_end, size_t max_output) {
   std::vector<char> buffer(sizeof(proto::CallReplyHeader) + proto::kMaxInlineCallBytes);
   proto::ReceivedMessage message;
   const ssize_t size = proto::ReceiveMessage(host_end, buffer.data(), buffer.size(), 1, &message);
-  if (size == 0) return state;
+  // ECONNRESET: the sandboxee exited with the call still unread in its queue.
+  if (size == 0 || size == -ECONNRESET) return state;
   state.received = true;
   if (size < 0) {
     state.malformed = absl::StrCat("reply: ", strerror(static_cast<int>(-size)));
@@ -261,6 +262,10 @@ SandboxOptions& SandboxOptions::SetMaxOutput(size_t bytes) & {
   max_output_ = bytes;
   return *this;
 }
+SandboxOptions& SandboxOptions::SetSandboxeeBinary(std::string path) & {
+  binary_ = std::move(path);
+  return *this;
+}
 SandboxOptions& SandboxOptions::SetStderr(int fd) & {
   stderr_fd_ = fd;
   return *this;
@@ -274,10 +279,12 @@ class Sandbox::Impl {
         limits_(options.limits_),
         reuse_(options.reuse_),
         max_output_(options.max_output_),
+        binary_(options.binary_),
         null_fd_(std::move(null_fd)) {
     if (options.warm_pool_ > 0) {
       pool_ = std::make_unique<WarmPool>(
-          launcher_, WarmPool::Spec{name_, reuse_, ResourceLimitsOf(limits_)}, options.warm_pool_);
+          launcher_, WarmPool::Spec{name_, binary_, reuse_, ResourceLimitsOf(limits_)},
+          options.warm_pool_);
     }
   }
 
@@ -285,7 +292,7 @@ class Sandbox::Impl {
   const Limits& limits() const { return limits_; }
 
   absl::StatusOr<CallOutput> Call(const CallInput& input, const Limits& limits) const {
-    if (ForkServer::Running() == nullptr) {
+    if (binary_.empty() && ForkServer::Running() == nullptr) {
       if (absl::Status started = ForkServer::Start(); !started.ok()) {
         return Failure(started.code(), CallFailure::kNotStarted, "",
                        absl::StrCat(name_, ": ", started.message()));
@@ -314,6 +321,7 @@ class Sandbox::Impl {
     if (absl::Status sent = SendCall(host_end.get(), input); !sent.ok()) return sent;
     EntryPointLaunch launch;
     launch.name = name_;
+    launch.program = binary_;
     launch.call_fd = child_end.get();
     launch.resource_limits = ResourceLimitsOf(limits);
     launch.timeout = limits.wall_time;
@@ -378,11 +386,12 @@ class Sandbox::Impl {
       return Conclude(name_, limits_, &*result, reply, stats);
     }
     absl::StatusOr<CallOutput> output = Conclude(name_, limits_, nullptr, reply, stats);
-    // A sandboxee that failed a call, or served its last, ends now rather than when it pleases.
-    if (output.ok() && member.CountCall()) {
-      pool_->Return(std::move(pooled));
-    } else {
+    // One that served its last call exits by itself (ServeCalls); one that failed a call ends
+    // now, rather than when it pleases.
+    if (!output.ok()) {
       member.Cancel();
+    } else if (member.CountCall()) {
+      pool_->Return(std::move(pooled));
     }
     return output;
   }
@@ -392,13 +401,15 @@ class Sandbox::Impl {
   const Limits limits_;
   const int reuse_;
   const size_t max_output_;
+  const std::string binary_;  // a sandboxee binary's entry point, when not empty
   UniqueFd null_fd_;
   std::unique_ptr<WarmPool> pool_;
 };
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(std::string entry_point,
                                                          SandboxOptions options) {
-  if (FindEntryPoint(entry_point) == nullptr) {
+  const bool binary = !options.binary_.empty();
+  if (!binary && FindEntryPoint(entry_point) == nullptr) {
     return absl::NotFoundError(absl::StrFormat(
         "sbox: no entry point \"%s\" is registered in this binary (SBOX_ENTRY_POINT)",
         entry_point));
@@ -407,15 +418,21 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(std::string entry_point
     return absl::InvalidArgumentError("sbox: SetReuse needs at least 1, SetWarmPool at least 0");
   }
   // Started now when it still can be: a later call from a multithreaded host could not.
-  if (ForkServer::Running() == nullptr) ForkServer::Start().IgnoreError();
+  if (!binary && ForkServer::Running() == nullptr) ForkServer::Start().IgnoreError();
   if (!options.files_.has_value()) {
-    absl::StatusOr<FilePolicy> none = FilePolicy::Builder().Build();
+    FilePolicy::Builder files;
+    if (binary) {
+      for (const char* tree : {"/lib", "/lib64", "/usr/lib"}) files.AllowReadTree(tree);
+      files.AllowReadFile("/etc/ld.so.cache");
+    }
+    absl::StatusOr<FilePolicy> none = files.Build();
     if (!none.ok()) return none.status();
     options.files_.emplace(*std::move(none));
   }
   if (!options.syscalls_.has_value()) {
     absl::StatusOr<SyscallPolicy> call_default =
-        SyscallPolicy::CallDefault().Build(Redirection::kUserNotification);
+        (binary ? SyscallPolicy::CallProgramDefault() : SyscallPolicy::CallDefault())
+            .Build(Redirection::kUserNotification);
     if (!call_default.ok()) return call_default.status();
     options.syscalls_.emplace(*std::move(call_default));
   }

@@ -99,7 +99,7 @@ struct Limits {
 class SandboxOptions {
  public:
   // Paths the entry point may open (through CallContext::Open or redirected libc calls).
-  // Default: none, beyond what the host passes as descriptors.
+  // Default: none, beyond what the host passes as descriptors (but see SetSandboxeeBinary).
   SandboxOptions& SetFilePolicy(FilePolicy files) &;
   SandboxOptions&& SetFilePolicy(FilePolicy files) && {
     return std::move(SetFilePolicy(std::move(files)));
@@ -132,6 +132,18 @@ class SandboxOptions {
   // Where the sandboxee's stderr goes: -1 (default) shares the host's; a descriptor of the
   // caller's, which must stay open while the Sandbox lives. stdin and stdout are /dev/null.
   SandboxOptions& SetStderr(int fd) &;
+  // The entry point is a separate sandboxee binary's (linked with //sandboxee:call_main), not
+  // this one's: the binary is started by execve for each sandboxee, from a child that shares
+  // this process's memory until then (as posix_spawn's), so no fork server is needed, and the
+  // sandboxee carries none of the host's code or memory. The default policies are then
+  // SyscallPolicy::CallProgramDefault() and a file policy that lets the dynamic loader read the
+  // shared libraries (/etc/ld.so.cache, /lib, /lib64, /usr/lib); a policy of the caller's must
+  // grant those too, unless the binary is linked -static. A name the binary does not register
+  // fails its calls as kExitedEarly (exit code 120).
+  SandboxOptions& SetSandboxeeBinary(std::string path) &;
+  SandboxOptions&& SetSandboxeeBinary(std::string path) && {
+    return std::move(SetSandboxeeBinary(std::move(path)));
+  }
   SandboxOptions&& SetStderr(int fd) && { return std::move(SetStderr(std::move(fd))); }
 
  private:
@@ -143,6 +155,7 @@ class SandboxOptions {
   int reuse_ = 1;
   size_t max_output_ = size_t{64} << 20;
   int stderr_fd_ = -1;
+  std::string binary_;
 };
 
 // Input of one call: bytes, and descriptors the caller keeps owning (the sandboxee gets

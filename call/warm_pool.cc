@@ -84,6 +84,7 @@ void WarmPool::Supervise() {
     }
     EntryPointLaunch launch;
     launch.name = spec_.entry_point;
+    launch.program = spec_.program;
     launch.calls = spec_.calls_per_sandboxee;
     launch.call_fd = child_end.get();
     launch.cancel_fd = cancel;

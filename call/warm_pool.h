@@ -49,6 +49,7 @@ class WarmPool {
  public:
   struct Spec {
     std::string entry_point;
+    std::string program;  // EntryPointLaunch::program
     int calls_per_sandboxee = 1;
     std::vector<std::pair<int, rlim_t>> resource_limits;
   };

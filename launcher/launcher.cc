@@ -241,6 +241,18 @@ absl::StatusOr<SandboxResult> Launcher::Run(
 }
 
 absl::StatusOr<SandboxResult> Launcher::RunEntryPoint(EntryPointLaunch& launch) const {
+  if (!launch.program.empty()) {
+    if (!namespaces_.empty()) {
+      return absl::InvalidArgumentError("launcher: entry points run without namespaces");
+    }
+    if (launch.call_fd < 0) return absl::InvalidArgumentError("launcher: no call channel");
+    Program program;
+    program.path = launch.program;
+    program.argv = {launch.program};
+    program.env = {absl::StrCat("SBOX_ENTRY_POINT=", launch.name),
+                   absl::StrCat("SBOX_CALLS=", launch.calls)};
+    return StartProgram(program, &launch);
+  }
   if (ForkServer::Running() == nullptr) {
     return absl::FailedPreconditionError(
         "launcher: no fork server runs (sbox::StartForkServer() at the start of main)");
@@ -253,6 +265,11 @@ absl::StatusOr<SandboxResult> Launcher::RunEntryPoint(EntryPointLaunch& launch) 
 }
 
 absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const {
+  return StartProgram(program, nullptr);
+}
+
+absl::StatusOr<SandboxResult> Launcher::StartProgram(const Program& program,
+                                                     EntryPointLaunch* entry) const {
   // A trap-mode filter would send the program's file calls to a SIGSYS handler that an
   // unmodified program does not have.
   if (syscalls_.redirection() != Redirection::kUserNotification) {
@@ -281,7 +298,7 @@ absl::StatusOr<SandboxResult> Launcher::RunProgram(const Program& program) const
   envp.push_back(const_cast<char*>(channel_variable.c_str()));
   envp.push_back(nullptr);
   SandboxeeExecPlan exec{program.path.c_str(), argv.data(), envp.data(), nullptr};
-  return Launch(nullptr, &exec, nullptr);
+  return Launch(nullptr, &exec, entry);
 }
 
 absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
@@ -392,8 +409,8 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   const ExecChild exec_child{&plan, exec};
   pid_t pid;
   UniqueFd pidfd;
-  if (entry != nullptr) {
-    plan.call_fd = entry->call_fd;
+  if (entry != nullptr) plan.call_fd = entry->call_fd;
+  if (entry != nullptr && exec == nullptr) {
     // The server's own stdio is closed: "inherit" means this process's.
     for (int i = 0; i < 3; ++i) {
       if (plan.stdio_fds[i] < 0) plan.stdio_fds[i] = i;

@@ -34,7 +34,11 @@ struct Program {
 
 // An entry point (sandboxee/entry_point.h) for Launcher::RunEntryPoint.
 struct EntryPointLaunch {
-  std::string name;  // registered in this binary
+  // Registered in this binary, or in `program` when it is not empty.
+  std::string name;
+  // A sandboxee binary linked with //sandboxee:call_main, which serves `name`: started by
+  // execve, as RunProgram starts a program, instead of forked from the fork server.
+  std::string program;
   int calls = 1;     // served before the sandboxee exits (sandboxee::ServeCalls)
   int call_fd = -1;  // the sandboxee's end of the call channel; stays the caller's
   // When readable (an eventfd the caller writes), the sandboxee is killed and the outcome is
@@ -172,20 +176,27 @@ class Launcher {
   // Runs an entry point of this binary in a sandboxee forked from the fork server
   // (launcher/fork_server.h), never from this process, which may have many threads: set up as
   // for Run, it then serves `launch.calls` calls on launch.call_fd (sandboxee/call_loop.h) and
-  // exits. The caller talks to it on its end of the call channel, from any thread, while this
-  // supervises it (broker, violations, timeout, launch.cancel_fd) until it exits. Stdio
-  // descriptors left -1 are this process's own 0, 1 and 2.
+  // exits. With launch.program, the entry point is that binary's, which is started as
+  // RunProgram starts a program (a child sharing this process's memory until its execve, as
+  // posix_spawn's: no fork server needed) with SBOX_ENTRY_POINT, SBOX_CALLS and SBOX_BROKER_FD
+  // in its environment; the policy must then be built for RunProgram. The caller talks to it on its
+  // end of the call channel, from any thread, while this supervises it (broker, violations,
+  // timeout, launch.cancel_fd) until it exits. Stdio descriptors left -1 are this process's own 0,
+  // 1 and 2.
   //
-  // FailedPrecondition when no fork server runs (ForkServer::Start); InvalidArgument with
-  // namespaces, which entry points do not take; otherwise as Run.
+  // FailedPrecondition when no fork server runs (ForkServer::Start) and there is no program;
+  // InvalidArgument with namespaces, which entry points do not take; otherwise as Run (and
+  // RunProgram, for a program).
   absl::StatusOr<SandboxResult> RunEntryPoint(EntryPointLaunch& launch) const;
 
   const FilePolicy& file_policy() const { return files_; }
 
  private:
+  // RunProgram's work, and RunEntryPoint's with a program.
+  absl::StatusOr<SandboxResult> StartProgram(const Program& program, EntryPointLaunch* entry) const;
   // The work of Run, RunProgram and RunEntryPoint: the one of `sandboxee` (run in a forked
   // child), `exec` (a program, whose working directory Launch fills in) and `entry` (from the
-  // fork server) that is not nullptr.
+  // fork server) that is not nullptr; or `exec` and `entry` both, for a sandboxee binary.
   absl::StatusOr<SandboxResult> Launch(const absl::FunctionRef<int(UniqueFd)>* sandboxee,
                                        SandboxeeExecPlan* exec, EntryPointLaunch* entry) const;
 

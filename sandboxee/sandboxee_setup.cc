@@ -257,7 +257,8 @@ int SetUp(const SandboxeeSetupPlan& plan, const char* working_directory, unsigne
     Fail(report, SetupStep::kDescriptors, moved);
   }
   // Without a call channel, the number is closed like every other inherited descriptor.
-  if (const long moved = call >= 0 ? RawSyscall(SYS_dup3, call, kSandboxeeCallFd, O_CLOEXEC)
+  // Kept across exec, as the broker channel is: a sandboxee binary serves calls on it.
+  if (const long moved = call >= 0 ? RawSyscall(SYS_dup3, call, kSandboxeeCallFd, 0)
                                    : RawSyscall(SYS_close, kSandboxeeCallFd);
       moved < 0 && moved != -EBADF) {
     Fail(report, SetupStep::kDescriptors, moved);

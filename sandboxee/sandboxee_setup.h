@@ -55,7 +55,7 @@ struct SandboxeeSetupPlan {
   static constexpr int kMaxLandlockRules = 32;
   LandlockRule landlock_rules[kMaxLandlockRules] = {};
   int landlock_rule_count = 0;
-  // The call channel, which becomes kSandboxeeCallFd (close-on-exec); -1 for none.
+  // The call channel, which becomes kSandboxeeCallFd (kept across exec); -1 for none.
   int call_fd = -1;
   // Namespaces made after the descriptors (sandboxee/namespaces.h). When any is requested, the
   // process that becomes the sandboxee first sends a NamespaceReport.
