@@ -5,7 +5,7 @@
 #include <errno.h>
 
 #include <memory>
-#include <new>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -18,20 +18,21 @@ struct FreeArchive {
   void operator()(archive* reader) const { archive_read_free(reader); }
 };
 
-// libarchive's error as a Status; out of memory, in libarchive or the decompressor under it,
-// as the std::bad_alloc C++ code gets.
+// libarchive's error as a Status: ResourceExhausted when it (or the decompressor under it) ran
+// out of memory, which a sandbox reports as its memory limit; InvalidArgument otherwise.
 absl::Status ArchiveError(archive* reader, absl::string_view where) {
-  if (archive_errno(reader) == ENOMEM) throw std::bad_alloc();
   const char* message = archive_error_string(reader);
-  return absl::InvalidArgumentError(
-      absl::StrCat(where, ": ", message != nullptr ? message : "no message from libarchive"));
+  const std::string text =
+      absl::StrCat(where, ": ", message != nullptr ? message : "no message from libarchive");
+  if (archive_errno(reader) == ENOMEM) return absl::ResourceExhaustedError(text);
+  return absl::InvalidArgumentError(text);
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<ArchiveEntry>> ListArchive(absl::string_view bytes) {
   std::unique_ptr<archive, FreeArchive> reader(archive_read_new());
-  if (reader == nullptr) throw std::bad_alloc();
+  if (reader == nullptr) return absl::ResourceExhaustedError("archive: no memory for a reader");
   if (archive_read_support_filter_all(reader.get()) != ARCHIVE_OK ||
       archive_read_support_format_all(reader.get()) != ARCHIVE_OK) {
     return ArchiveError(reader.get(), "archive formats");

@@ -22,7 +22,8 @@ struct ArchiveEntry {
 // InvalidArgument with libarchive's message and what it was reading: "archive: Unrecognized
 // archive format" when the archive does not open, "archive entry 3 (after docs/a.txt): Damaged
 // tar archive" for a header, "archive entry 3 (docs/b.txt) data: ..." for an entry's data.
-// std::bad_alloc escapes when libarchive (or the decompressor under it) runs out of memory.
+// ResourceExhausted, with libarchive's message, when libarchive (or the decompressor under it)
+// runs out of memory, e.g. "archive: Lzma library error: Cannot allocate memory".
 absl::StatusOr<std::vector<ArchiveEntry>> ListArchive(absl::string_view bytes);
 
 // One line per entry, "<size> <path>", the size "?" when unknown; paths C-escaped.

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -40,7 +39,7 @@ void OnError(png_structp png, png_const_charp message) {
 void OnWarning(png_structp, png_const_charp) {}
 
 // libpng's allocations, through malloc as by default, noting a failure: libpng reports it as an
-// error like any other ("Out of memory"), which the caller turns into std::bad_alloc.
+// error like any other ("Out of memory"), which the caller makes ResourceExhausted.
 png_voidp Allocate(png_structp png, png_alloc_size_t size) {
   void* memory = std::malloc(size);
   if (memory == nullptr) static_cast<Source*>(png_get_mem_ptr(png))->out_of_memory = true;
@@ -84,11 +83,12 @@ class ReadStruct {
   png_infop info_ = nullptr;
 };
 
-// The Status of a failed step (`where`: "PNG header", ...), or std::bad_alloc when libpng ran
-// out of memory.
+// The Status of a failed step (`where`: "PNG header", ...): ResourceExhausted when libpng ran
+// out of memory, which a sandbox reports as its memory limit.
 absl::Status Failed(const Source& source, absl::string_view where) {
-  if (source.out_of_memory) throw std::bad_alloc();
-  return absl::InvalidArgumentError(absl::StrCat(where, ": ", source.error));
+  const std::string text = absl::StrCat(where, ": ", source.error);
+  if (source.out_of_memory) return absl::ResourceExhaustedError(text);
+  return absl::InvalidArgumentError(text);
 }
 
 uint32_t Fnv1a(const std::vector<uint8_t>& bytes) {
@@ -106,7 +106,7 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
   Source source = {bytes.data(), bytes.size(), 0, "", false};
   ReadStruct read(&source);
   // libpng returns no struct only when it could not allocate one.
-  if (read.info() == nullptr) throw std::bad_alloc();
+  if (read.info() == nullptr) return absl::ResourceExhaustedError("PNG: no memory for libpng");
   png_structp png = read.png();
   png_infop info = read.info();
   png_set_read_fn(png, &source, ReadFromSource);
@@ -143,7 +143,9 @@ absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes) {
   // The decoded image, as a decoder hands it to its caller: what a bomb's dimensions inflate.
   size_t image_bytes = 0;
   if (__builtin_mul_overflow(row_bytes, size_t{summary.height}, &image_bytes)) {
-    throw std::bad_alloc();
+    return absl::ResourceExhaustedError(absl::StrCat("PNG image: ", summary.width, " x ",
+                                                     summary.height,
+                                                     " pixels of 8-bit RGBA overflow size_t"));
   }
   std::vector<uint8_t> image(image_bytes);
   // libpng decodes into one row; an interlaced image's later passes add to the row's pixels

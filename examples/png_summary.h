@@ -27,10 +27,12 @@ struct PngSummary {
 // reused row buffer, row by row, copied into the image. libpng's own dimension and chunk-size
 // limits are raised from its defaults (1,000,000 pixels a side, 8 MB a chunk) to the format's
 // maximum, 2^31 - 1, so that what stops a decompression bomb is the memory the process may
-// use: std::bad_alloc escapes when the image buffer, or one of libpng's own, cannot be had.
+// use: std::bad_alloc escapes when the image buffer cannot be had, and an allocation of libpng's
+// own that fails is ResourceExhausted, e.g. "PNG transformation: Out of memory" (a sandbox
+// reports either as its memory limit).
 //
-// Errors are InvalidArgument naming what libpng rejected and where, e.g. "PNG header: IHDR: CRC
-// error", or "PNG row 12 of 48 (pass 1 of 1): unexpected end of the file".
+// Other errors are InvalidArgument naming what libpng rejected and where, e.g. "PNG header:
+// IHDR: CRC error", or "PNG row 12 of 48 (pass 1 of 1): unexpected end of the file".
 absl::StatusOr<PngSummary> SummarizePng(absl::string_view bytes);
 
 // "width=64 height=48 bit_depth=8 color_type=6 channels=4 checksum=0x1234abcd"

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "examples/bad_alloc_under_limit.h"
+#include "examples/parse_under_memory_limit.h"
 #include "examples/testdata.h"
 #include "gtest/gtest.h"
 
@@ -77,16 +77,16 @@ TEST(PngSummaryTest, WiderThanLibpngsDefaultLimit) {
 // which the limit confines.
 TEST(PngSummaryDeathTest, BombExhaustsTheAddressSpace) {
   const std::string png = ReadTestdata("bomb.png");
-  EXPECT_EXIT(ExitAfterParsingUnderLimit(256 << 20, [&] { (void)SummarizePng(png); }),
+  EXPECT_EXIT(ExitAfterParsingUnderLimit(256 << 20, [&] { return SummarizePng(png).status(); }),
               testing::ExitedWithCode(kBadAlloc), "");
 }
 
 // libpng's own row buffer for 100,000,000 pixels of 8-bit RGBA (400 MB) does not fit either:
-// libpng reports "Out of memory" as an error, which SummarizePng turns into std::bad_alloc.
+// libpng reports "Out of memory" as an error, which SummarizePng makes ResourceExhausted.
 TEST(PngSummaryDeathTest, RowBombExhaustsTheAddressSpace) {
   const std::string png = ReadTestdata("row_bomb.png");
-  EXPECT_EXIT(ExitAfterParsingUnderLimit(256 << 20, [&] { (void)SummarizePng(png); }),
-              testing::ExitedWithCode(kBadAlloc), "");
+  EXPECT_EXIT(ExitAfterParsingUnderLimit(256 << 20, [&] { return SummarizePng(png).status(); }),
+              testing::ExitedWithCode(kResourceExhausted), "PNG transformation: Out of memory");
 }
 
 }  // namespace

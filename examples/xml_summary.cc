@@ -6,7 +6,7 @@
 
 #include <climits>
 #include <memory>
-#include <new>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -46,7 +46,7 @@ absl::StatusOr<XmlSummary> SummarizeXml(absl::string_view bytes) {
         "XML input: ", bytes.size(), " bytes, more than libxml2 takes (", INT_MAX, ")"));
   }
   std::unique_ptr<xmlParserCtxt, FreeContext> context(xmlNewParserCtxt());
-  if (context == nullptr) throw std::bad_alloc();
+  if (context == nullptr) return absl::ResourceExhaustedError("XML: no memory for a parser");
   // NOERROR, NOWARNING: libxml2 would print them to stderr; the error comes back as the Status.
   std::unique_ptr<xmlDoc, FreeDocument> document(
       xmlCtxtReadMemory(context.get(), bytes.data(), static_cast<int>(bytes.size()), "input.xml",
@@ -54,10 +54,12 @@ absl::StatusOr<XmlSummary> SummarizeXml(absl::string_view bytes) {
   if (document == nullptr) {
     const xmlError* error = xmlCtxtGetLastError(context.get());
     if (error == nullptr) return absl::InvalidArgumentError("XML: not parsed, no error given");
-    if (error->code == XML_ERR_NO_MEMORY) throw std::bad_alloc();
-    return absl::InvalidArgumentError(
+    const std::string text =
         absl::StrCat("XML line ", error->line, ": ",
-                     absl::StripTrailingAsciiWhitespace(error->message ? error->message : "")));
+                     absl::StripTrailingAsciiWhitespace(error->message ? error->message : ""));
+    // A sandbox reports ResourceExhausted as its memory limit.
+    if (error->code == XML_ERR_NO_MEMORY) return absl::ResourceExhaustedError(text);
+    return absl::InvalidArgumentError(text);
   }
   const xmlNode* root = xmlDocGetRootElement(document.get());
   if (root == nullptr) return absl::InvalidArgumentError("XML: no root element");

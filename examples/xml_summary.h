@@ -18,7 +18,7 @@ struct XmlSummary {
 // (XML_PARSE_NONET), and entities left as references rather than substituted, so that neither
 // an external entity nor an entity expansion is read. Errors are InvalidArgument with libxml2's
 // last message and its line, e.g. "XML line 2: Extra content at the end of the document";
-// std::bad_alloc escapes when libxml2 runs out of memory.
+// ResourceExhausted when libxml2 runs out of memory, e.g. "XML line 1: Memory allocation failed".
 absl::StatusOr<XmlSummary> SummarizeXml(absl::string_view bytes);
 
 // "root=catalog elements=8"
