@@ -117,9 +117,11 @@ struct ReplyState {
 
 ReplyState ReceiveReply(int host_end, size_t max_output) {
   ReplyState state;
-  std::vector<char> buffer(sizeof(proto::CallReplyHeader) + proto::kMaxInlineCallBytes);
+  constexpr size_t kBufferSize = sizeof(proto::CallReplyHeader) + proto::kMaxInlineCallBytes;
+  // Not zeroed: only the bytes received are read.
+  const std::unique_ptr<char[]> buffer(new char[kBufferSize]);
   proto::ReceivedMessage message;
-  const ssize_t size = proto::ReceiveMessage(host_end, buffer.data(), buffer.size(), 1, &message);
+  const ssize_t size = proto::ReceiveMessage(host_end, buffer.get(), kBufferSize, 1, &message);
   // ECONNRESET: the sandboxee exited with the call still unread in its queue.
   if (size == 0 || size == -ECONNRESET) return state;
   state.received = true;
@@ -127,7 +129,7 @@ ReplyState ReceiveReply(int host_end, size_t max_output) {
     state.malformed = absl::StrCat("reply: ", strerror(static_cast<int>(-size)));
     return state;
   }
-  state.malformed = proto::ParseCallReply(buffer.data(), static_cast<size_t>(size), message,
+  state.malformed = proto::ParseCallReply(buffer.get(), static_cast<size_t>(size), message,
                                           max_output, &state.reply);
   return state;
 }
@@ -273,17 +275,20 @@ SandboxOptions& SandboxOptions::SetStderr(int fd) & {
 
 class Sandbox::Impl {
  public:
-  Impl(std::string name, Launcher launcher, const SandboxOptions& options, UniqueFd null_fd)
+  Impl(std::string name, Launcher launcher, const SandboxOptions& options, bool single_process,
+       UniqueFd null_fd)
       : name_(std::move(name)),
         launcher_(std::move(launcher)),
         limits_(options.limits_),
         reuse_(options.reuse_),
         max_output_(options.max_output_),
         binary_(options.binary_),
+        single_process_(single_process),
         null_fd_(std::move(null_fd)) {
     if (options.warm_pool_ > 0) {
       pool_ = std::make_unique<WarmPool>(
-          launcher_, WarmPool::Spec{name_, binary_, reuse_, ResourceLimitsOf(limits_)},
+          launcher_,
+          WarmPool::Spec{name_, binary_, reuse_, ResourceLimitsOf(limits_), single_process_},
           options.warm_pool_);
     }
   }
@@ -325,6 +330,7 @@ class Sandbox::Impl {
     launch.call_fd = child_end.get();
     launch.resource_limits = ResourceLimitsOf(limits);
     launch.timeout = limits.wall_time;
+    launch.single_process = single_process_;
     absl::StatusOr<SandboxResult> result = launcher_.RunEntryPoint(launch);
     child_end.reset();
     if (!result.ok()) {
@@ -402,6 +408,8 @@ class Sandbox::Impl {
   const int reuse_;
   const size_t max_output_;
   const std::string binary_;  // a sandboxee binary's entry point, when not empty
+  // The default policy, which makes no process (EntryPointLaunch::single_process).
+  const bool single_process_;
   UniqueFd null_fd_;
   std::unique_ptr<WarmPool> pool_;
 };
@@ -429,6 +437,8 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(std::string entry_point
     if (!none.ok()) return none.status();
     options.files_.emplace(*std::move(none));
   }
+  // The default policies make no process; one of the caller's might.
+  const bool single_process = !options.syscalls_.has_value();
   if (!options.syscalls_.has_value()) {
     absl::StatusOr<SyscallPolicy> call_default =
         (binary ? SyscallPolicy::CallProgramDefault() : SyscallPolicy::CallDefault())
@@ -441,7 +451,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(std::string entry_point
   Launcher launcher(*std::move(options.files_), *std::move(options.syscalls_));
   launcher.SetStdioFds(null_fd.get(), null_fd.get(), options.stderr_fd_);
   return std::unique_ptr<Sandbox>(new Sandbox(std::make_unique<Impl>(
-      std::move(entry_point), std::move(launcher), options, std::move(null_fd))));
+      std::move(entry_point), std::move(launcher), options, single_process, std::move(null_fd))));
 }
 
 Sandbox::Sandbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -89,6 +89,7 @@ void WarmPool::Supervise() {
     launch.call_fd = child_end.get();
     launch.cancel_fd = cancel;
     launch.resource_limits = spec_.resource_limits;
+    launch.single_process = spec_.single_process;
     launch.on_started = [this, member] {
       absl::MutexLock lock(&mutex_);
       ready_.push_back(member);

@@ -52,6 +52,7 @@ class WarmPool {
     std::string program;  // EntryPointLaunch::program
     int calls_per_sandboxee = 1;
     std::vector<std::pair<int, rlim_t>> resource_limits;
+    bool single_process = false;  // EntryPointLaunch::single_process
   };
   // `launcher` must outlive the pool.
   WarmPool(const Launcher& launcher, Spec spec, int size);

@@ -463,7 +463,7 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
   SandboxeeProcess child(pid, std::move(pidfd));
   // Without a pid namespace, whose init does it, the group dies with the launching thread too.
   std::optional<GroupGuard> guard;
-  if (!namespaces_.Has(Namespace::kPid)) {
+  if (!namespaces_.Has(Namespace::kPid) && !(entry != nullptr && entry->single_process)) {
     absl::StatusOr<GroupGuard> started = GroupGuard::Start(pid);
     if (!started.ok()) return started.status();
     guard.emplace(*std::move(started));

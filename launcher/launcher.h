@@ -48,6 +48,10 @@ struct EntryPointLaunch {
   // same resource; and a timeout replacing the launcher's when finite.
   std::vector<std::pair<int, rlim_t>> resource_limits;
   absl::Duration timeout = absl::InfiniteDuration();
+  // The syscall policy lets the sandboxee make no process (no kProcesses group, no fork, vfork
+  // or clone without CLONE_THREAD): its group is itself alone, which PR_SET_PDEATHSIG ends, so
+  // no GroupGuard is started (a clone per launch saved).
+  bool single_process = false;
   // Called on the launching thread once the sandboxee is set up (its filter installed), before
   // it serves its first call.
   absl::AnyInvocable<void()> on_started;

@@ -57,6 +57,14 @@ absl::Status Violate(CallContext&) {
 }
 SBOX_ENTRY_POINT(violate, Violate);
 
+// The default policy makes no process: the sandboxee is alone in its group, which is why no
+// group guard is needed for it (EntryPointLaunch::single_process).
+absl::Status Fork(CallContext&) {
+  if (fork() == 0) _exit(0);
+  return absl::OkStatus();
+}
+SBOX_ENTRY_POINT(fork_child, Fork);
+
 absl::Status Spin(CallContext&) {
   for (volatile uint64_t i = 0;; i = i + 1) {
   }
@@ -232,6 +240,8 @@ TEST(Call, EveryWayACallFailsIsAPreciseStatusAndTheNextCallWorks) {
        CallFailure::kViolation,
        "socket",
        ""},
+      {"fork_child", "", {}, absl::StatusCode::kPermissionDenied, CallFailure::kViolation,
+       "clone", ""},
       {"sleep_forever", "", Limits().SetWallTime(absl::Milliseconds(300)),
        absl::StatusCode::kDeadlineExceeded, CallFailure::kDeadline, "deadline of 300ms", ""},
       {"spin", "", Limits().SetCpuSeconds(1), absl::StatusCode::kResourceExhausted,
