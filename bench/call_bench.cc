@@ -1,28 +1,33 @@
-// The call API's cost, against baselines measured in the same run:
-//   BM_SeqpacketRoundTrip   1 KiB there and back between two processes (the floor of a call)
-//   BM_HostFork             fork + _exit + waitpid of this process (what a fork per call costs)
-//   BM_InProcess            the entry point called directly, unsandboxed
-//   BM_ForkPerCall          Launcher::Run: the host forked per call (today's Launcher)
-//   BM_ForkServer           Sandbox::Call, a new sandboxee from the fork server per call
-//   BM_WarmPool             Sandbox::Call served by a pre-started sandboxee (one per call)
-//   BM_WarmPoolReused       the same, a sandboxee serving many calls (SetReuse: weaker isolation)
-// Each reports the per-call p50 and p99 (µs) as counters; run with 2 threads
-// (BM_..._Threads) the calls per second give the scaling. Run:
+// The call API's cost, against baselines measured in the same run, for a trivial entry point
+// (echo of 1 KiB) and a real one (libpng decoding examples/testdata/good.png, 64 x 48 RGBA):
+//   SeqpacketRoundTrip/<gap>  1 KiB there and back between two processes: a call's floor
+//   HostFork                  fork + _exit + waitpid of this process: what a fork costs it
+//   <entry>/InProcess         the entry point called directly, unsandboxed
+//   <entry>/ForkPerCall       Launcher::Run: this process forked for each call
+//   <entry>/ForkServer        Sandbox::Call, a new sandboxee from the fork server per call
+//   <entry>/WarmPool/<gap>    served by a pre-started sandboxee (one per call)
+//   <entry>/WarmPoolReused    one sandboxee serving many calls (SetReuse: weaker isolation)
+// <gap>: milliseconds between calls (outside the timing), so that a one-call sandboxee's
+// replacement is ready for the next call, and the sides sleep between calls as a pooled
+// sandboxee does; the round trip is measured with the same gap. Variants with threads:2 give
+// the calls per second of 2 host threads. Each reports the per-call p50 and p99 (µs).
 //   ./bazelw run -c opt //bench:call_bench
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
 #include "call/sandbox.h"
+#include "examples/parser_entry_points.h"
 #include "launcher/launcher.h"
-#include "proto/fd_transport.h"
 #include "sandboxee/entry_point.h"
 
 namespace sbox {
@@ -34,10 +39,10 @@ absl::Status Echo(CallContext& call) {
 }
 SBOX_ENTRY_POINT(bench_echo, Echo);
 
-const std::string& Input() {
-  static const std::string* const kInput = new std::string(1024, 'e');
-  return *kInput;
-}
+struct Workload {
+  const char* entry;
+  std::string input;
+};
 
 // Per-call latencies of one benchmark run, reported as p50 and p99 counters.
 class Latencies {
@@ -48,22 +53,22 @@ class Latencies {
     std::sort(samples_.begin(), samples_.end());
     state.counters["p50_us"] = samples_[samples_.size() / 2];
     state.counters["p99_us"] = samples_[std::min(samples_.size() - 1, samples_.size() * 99 / 100)];
+    state.SetItemsProcessed(state.iterations());
   }
 
  private:
   std::vector<double> samples_;
 };
 
-// With a range argument of 1, the calls are 3 ms apart (outside the timing): both sides then
-// sleep between calls, as a pooled sandboxee waits for its one call, and wake on it.
-void Space(benchmark::State& state) {
-  if (state.range(0) == 0) return;
+void Gap(benchmark::State& state, int gap_ms) {
+  if (gap_ms == 0) return;
   state.PauseTiming();
-  absl::SleepFor(absl::Milliseconds(state.range(0)));
+  absl::SleepFor(absl::Milliseconds(gap_ms));
   state.ResumeTiming();
 }
 
-void BM_SeqpacketRoundTrip(benchmark::State& state) {
+void SeqpacketRoundTrip(benchmark::State& state, int gap_ms) {
+  const std::string input(1024, 'e');
   int pair[2];
   socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair);
   const pid_t pid = fork();
@@ -80,21 +85,20 @@ void BM_SeqpacketRoundTrip(benchmark::State& state) {
   Latencies latencies;
   for (auto _ : state) {
     const absl::Time start = absl::Now();
-    if (write(pair[0], Input().data(), Input().size()) < 0) state.SkipWithError("write");
-    if (read(pair[0], buffer, sizeof(buffer)) <= 0) state.SkipWithError("read");
+    if (write(pair[0], input.data(), input.size()) < 0 ||
+        read(pair[0], buffer, sizeof(buffer)) <= 0) {
+      state.SkipWithError("round trip failed");
+      break;
+    }
     latencies.Add(absl::Now() - start);
-    Space(state);
+    Gap(state, gap_ms);
   }
   close(pair[0]);
   waitpid(pid, nullptr, 0);
   latencies.Report(state);
-  state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SeqpacketRoundTrip)->Arg(0)->UseRealTime();
-BENCHMARK(BM_SeqpacketRoundTrip)->Arg(3)->Iterations(300)->UseRealTime();
-BENCHMARK(BM_SeqpacketRoundTrip)->Arg(20)->Iterations(100)->UseRealTime();
 
-void BM_HostFork(benchmark::State& state) {
+void HostFork(benchmark::State& state) {
   Latencies latencies;
   for (auto _ : state) {
     const absl::Time start = absl::Now();
@@ -104,41 +108,39 @@ void BM_HostFork(benchmark::State& state) {
     latencies.Add(absl::Now() - start);
   }
   latencies.Report(state);
-  state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_HostFork)->Arg(0)->UseRealTime();
 
-void BM_InProcess(benchmark::State& state) {
+void InProcess(benchmark::State& state, const Workload& work) {
+  const EntryPoint entry = FindEntryPoint(work.entry);
   Latencies latencies;
   for (auto _ : state) {
     const absl::Time start = absl::Now();
-    CallContext call(Input(), {}, nullptr);
-    benchmark::DoNotOptimize(Echo(call));
+    CallContext call(work.input, {}, nullptr);
+    if (!entry(call).ok()) state.SkipWithError("entry point failed");
     benchmark::DoNotOptimize(call.output());
     latencies.Add(absl::Now() - start);
   }
   latencies.Report(state);
-  state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_InProcess)->Arg(0)->UseRealTime();
 
-void BM_ForkPerCall(benchmark::State& state) {
+// Launcher::Run: the entry point in a child forked from this process, its input and output
+// through a socket pair as its stdin and stdout.
+void ForkPerCall(benchmark::State& state, const Workload& work) {
   absl::StatusOr<FilePolicy> files = FilePolicy::Builder().Build();
   absl::StatusOr<SyscallPolicy> syscalls =
       SyscallPolicy::CallDefault().Build(Redirection::kUserNotification);
   Launcher launcher(*std::move(files), *std::move(syscalls));
+  const EntryPoint entry = FindEntryPoint(work.entry);
   Latencies latencies;
   for (auto _ : state) {
     const absl::Time start = absl::Now();
     int pair[2];
     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair);
-    if (write(pair[0], Input().data(), Input().size()) < 0) state.SkipWithError("write");
-    // The call channel as the child's stdin and stdout: the only descriptors it keeps.
     launcher.SetStdioFds(pair[1], pair[1], -1);
-    absl::StatusOr<SandboxResult> result = launcher.Run([](UniqueFd) {
-      char buffer[4096];
-      const ssize_t got = read(0, buffer, sizeof(buffer));
-      return write(1, buffer, static_cast<size_t>(got)) == got ? 0 : 1;
+    absl::StatusOr<SandboxResult> result = launcher.Run([&](UniqueFd) {
+      CallContext call(work.input, {}, nullptr);
+      if (!entry(call).ok()) return 1;
+      return write(1, call.output().data(), call.output().size()) > 0 ? 0 : 1;
     });
     close(pair[1]);
     char buffer[4096];
@@ -149,65 +151,83 @@ void BM_ForkPerCall(benchmark::State& state) {
     latencies.Add(absl::Now() - start);
   }
   latencies.Report(state);
-  state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ForkPerCall)->Arg(0)->UseRealTime();
 
-void RunCalls(benchmark::State& state, const Sandbox& sandbox) {
+void Calls(benchmark::State& state, const Sandbox* sandbox, const Workload& work, int gap_ms) {
   Latencies latencies;
   int64_t pooled = 0;
   for (auto _ : state) {
     const absl::Time start = absl::Now();
-    absl::StatusOr<CallOutput> out = sandbox.Call(CallInput(Input()));
+    absl::StatusOr<CallOutput> out = sandbox->Call(CallInput(work.input));
     latencies.Add(absl::Now() - start);
-    if (!out.ok() || out->bytes.size() != Input().size()) state.SkipWithError("call failed");
-    if (out.ok() && out->stats.from_warm_pool) ++pooled;
-    Space(state);
+    if (!out.ok() || out->bytes.empty()) {
+      state.SkipWithError("call failed");
+      break;
+    }
+    if (out->stats.from_warm_pool) ++pooled;
+    Gap(state, gap_ms);
   }
   latencies.Report(state);
-  state.counters["pooled_fraction"] =
+  state.counters["pooled"] =
       static_cast<double>(pooled) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
-  state.SetItemsProcessed(state.iterations());
 }
 
-std::unique_ptr<Sandbox> MakeSandbox(SandboxOptions options) {
-  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
-      Sandbox::Create("bench_echo", std::move(options));
+const Sandbox* MakeSandbox(const char* entry, SandboxOptions options) {
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Create(entry, std::move(options));
   if (!sandbox.ok()) abort();
-  absl::SleepFor(absl::Milliseconds(200));  // the pool, if any, starts
-  return *std::move(sandbox);
+  absl::SleepFor(absl::Milliseconds(300));  // the pool, if any, starts
+  return sandbox->release();                // lives as long as the process
 }
 
-void BM_ForkServer(benchmark::State& state) {
-  static const Sandbox* const sandbox = MakeSandbox(SandboxOptions()).release();
-  RunCalls(state, *sandbox);
+std::string ReadFile(const char* path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return bytes.str();
 }
-BENCHMARK(BM_ForkServer)->Arg(0)->UseRealTime();
-BENCHMARK(BM_ForkServer)->Name("BM_ForkServer_Threads")->Arg(0)->Threads(2)->UseRealTime();
 
-void BM_WarmPool(benchmark::State& state) {
-  static const Sandbox* const sandbox = MakeSandbox(SandboxOptions().SetWarmPool(2)).release();
-  RunCalls(state, *sandbox);
+void Register(const std::string& name, const Workload* work) {
+  using benchmark::RegisterBenchmark;
+  const char* entry = work->entry;
+  RegisterBenchmark((name + "/InProcess").c_str(), InProcess, *work)->UseRealTime();
+  RegisterBenchmark((name + "/ForkPerCall").c_str(), ForkPerCall, *work)->UseRealTime();
+  const Sandbox* fresh = MakeSandbox(entry, SandboxOptions());
+  RegisterBenchmark((name + "/ForkServer").c_str(), Calls, fresh, *work, 0)->UseRealTime();
+  RegisterBenchmark((name + "/ForkServer").c_str(), Calls, fresh, *work, 0)
+      ->Threads(2)
+      ->UseRealTime();
+  const Sandbox* pool = MakeSandbox(entry, SandboxOptions().SetWarmPool(2));
+  RegisterBenchmark((name + "/WarmPool/gap:20").c_str(), Calls, pool, *work, 20)
+      ->Iterations(200)
+      ->UseRealTime();
+  const Sandbox* reused = MakeSandbox(entry, SandboxOptions().SetWarmPool(2).SetReuse(1 << 30));
+  RegisterBenchmark((name + "/WarmPoolReused/gap:0").c_str(), Calls, reused, *work, 0)
+      ->UseRealTime();
+  RegisterBenchmark((name + "/WarmPoolReused/gap:20").c_str(), Calls, reused, *work, 20)
+      ->Iterations(200)
+      ->UseRealTime();
+  RegisterBenchmark((name + "/WarmPoolReused/gap:0").c_str(), Calls, reused, *work, 0)
+      ->Threads(2)
+      ->UseRealTime();
 }
-// A one-call sandboxee is replaced once it has served: spaced calls find the replacement ready.
-BENCHMARK(BM_WarmPool)->Arg(3)->UseRealTime()->Iterations(300);
-BENCHMARK(BM_WarmPool)->Arg(20)->UseRealTime()->Iterations(100);
-
-void BM_WarmPoolReused(benchmark::State& state) {
-  static const Sandbox* const sandbox =
-      MakeSandbox(SandboxOptions().SetWarmPool(2).SetReuse(1 << 30)).release();
-  RunCalls(state, *sandbox);
-}
-BENCHMARK(BM_WarmPoolReused)->Arg(0)->UseRealTime();
-BENCHMARK(BM_WarmPoolReused)->Arg(3)->Iterations(300)->UseRealTime();
-BENCHMARK(BM_WarmPoolReused)->Arg(20)->Iterations(100)->UseRealTime();
-BENCHMARK(BM_WarmPoolReused)->Name("BM_WarmPoolReused_Threads")->Arg(0)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace sbox
 
 int main(int argc, char** argv) {
   if (!sbox::StartForkServer().ok()) return 1;
+  using benchmark::RegisterBenchmark;
+  RegisterBenchmark("SeqpacketRoundTrip/gap:0", sbox::SeqpacketRoundTrip, 0)->UseRealTime();
+  RegisterBenchmark("SeqpacketRoundTrip/gap:20", sbox::SeqpacketRoundTrip, 20)
+      ->Iterations(200)
+      ->UseRealTime();
+  RegisterBenchmark("HostFork", sbox::HostFork)->UseRealTime();
+  static const sbox::Workload echo{"bench_echo", std::string(1024, 'e')};
+  static const sbox::Workload png{sbox::examples::kPngSummaryEntryPoint,
+                                  sbox::ReadFile("examples/testdata/good.png")};
+  if (png.input.empty()) return 1;
+  sbox::Register("echo_1KiB", &echo);
+  sbox::Register("libpng_64x48", &png);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

@@ -67,6 +67,14 @@ bool SameLimits(const Limits& a, const Limits& b) {
 
 absl::Duration Micros(int64_t us) { return absl::Microseconds(us); }
 
+// Milliseconds until `deadline` for poll(2): -1 for none, at least 0.
+int PollMilliseconds(absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+}
+
 // Sends the call on the host's end of a call channel. The input goes inline when it fits a
 // message, else in a sealed memfd.
 absl::Status SendCall(int host_end, const CallInput& input) {
@@ -355,20 +363,29 @@ class Sandbox::Impl {
                                     : start + limits_.wall_time;
     CallStats stats;
     stats.from_warm_pool = true;
+    if (member.TakePingPending()) {
+      // Answered long ago, as a rule: the pong waits in the channel.
+      pollfd fd = {member.host_end(), POLLIN, 0};
+      ReplyState pong;
+      if (poll(&fd, 1, PollMilliseconds(deadline)) == 1) {
+        pong = ReceiveReply(member.host_end(), 0);
+      }
+      if (!pong.received || !pong.malformed.empty() || !pong.reply.ok) {
+        member.Cancel();
+        absl::StatusOr<SandboxResult> result = member.WaitFinished();
+        if (!result.ok()) return result.status();
+        ReplyState none;
+        stats.wall_time = absl::Now() - start;
+        return Conclude(name_, limits_, &*result, none, stats);
+      }
+    }
     if (absl::Status sent = SendCall(member.host_end(), input); !sent.ok()) {
       member.Cancel();
       return sent;
     }
     pollfd fd = {member.host_end(), POLLIN, 0};
     for (;;) {
-      int timeout_ms = -1;
-      if (deadline != absl::InfiniteFuture()) {
-        const absl::Duration left = deadline - absl::Now();
-        timeout_ms = left <= absl::ZeroDuration() ? 0
-                                                  : static_cast<int>(absl::ToInt64Milliseconds(
-                                                        absl::Ceil(left, absl::Milliseconds(1))));
-      }
-      const int ready = poll(&fd, 1, timeout_ms);
+      const int ready = poll(&fd, 1, PollMilliseconds(deadline));
       if (ready < 0 && errno == EINTR) continue;
       if (ready > 0) break;
       if (ready == 0 && absl::Now() < deadline) continue;

@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "proto/call_message.h"
+#include "proto/fd_transport.h"
 
 namespace sbox {
 
@@ -48,8 +50,9 @@ WarmPool::~WarmPool() {
 std::shared_ptr<PoolMember> WarmPool::Take() {
   absl::MutexLock lock(&mutex_);
   if (ready_.empty()) return nullptr;
-  std::shared_ptr<PoolMember> member = std::move(ready_.back());
-  ready_.pop_back();
+  // The one that has waited longest: the newest may still be answering its ping.
+  std::shared_ptr<PoolMember> member = std::move(ready_.front());
+  ready_.erase(ready_.begin());
   return member;
 }
 
@@ -91,6 +94,11 @@ void WarmPool::Supervise() {
     launch.resource_limits = spec_.resource_limits;
     launch.single_process = spec_.single_process;
     launch.on_started = [this, member] {
+      // Its first run of the call path happens now, not in a caller's call.
+      const proto::CallRequestHeader ping = {proto::kCallMagic, proto::kPing, 0, 0, 0};
+      if (proto::SendMessage(member->host_end(), &ping, sizeof(ping), -1, MSG_DONTWAIT) == 0) {
+        member->SetPingPending();
+      }
       absl::MutexLock lock(&mutex_);
       ready_.push_back(member);
     };

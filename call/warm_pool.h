@@ -33,11 +33,15 @@ class PoolMember {
   void Finish(absl::StatusOr<SandboxResult> result);
   // Counts one call served; true while more may follow.
   bool CountCall() { return --calls_left_ > 0; }
+  // Whether the pong of the ping the pool sent it (proto::kPing) is still to be read, once.
+  bool TakePingPending() { return std::exchange(ping_pending_, false); }
+  void SetPingPending() { ping_pending_ = true; }
 
  private:
   UniqueFd host_end_;
   UniqueFd cancel_;  // an eventfd, which the supervisor's poll watches
   int calls_left_;
+  bool ping_pending_ = false;  // only its current owner reads or writes it
   absl::Mutex mutex_;
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   absl::StatusOr<SandboxResult> result_ ABSL_GUARDED_BY(mutex_);

@@ -84,7 +84,15 @@ std::string ParseCallRequest(const void* message, size_t size, ReceivedMessage& 
   if (size < sizeof(header)) return "request shorter than its header";
   memcpy(&header, message, sizeof(header));
   if (header.magic != kCallMagic) return "request magic";
-  if ((header.flags & ~uint32_t{kInputInMemfd}) != 0) return "request flags";
+  if ((header.flags & ~uint32_t{kInputInMemfd | kPing}) != 0) return "request flags";
+  if ((header.flags & kPing) != 0) {
+    if (header.flags != kPing || header.input_size != 0 || header.fd_count != 0 ||
+        fds.fd_count != 0 || size != sizeof(header)) {
+      return "ping with input";
+    }
+    out->ping = true;
+    return "";
+  }
   const bool in_memfd = (header.flags & kInputInMemfd) != 0;
   if (header.fd_count > kMaxCallDescriptors) return "request fd_count";
   if (static_cast<uint64_t>(fds.fd_count) != header.fd_count + (in_memfd ? 1 : 0)) {

@@ -31,7 +31,10 @@ inline constexpr size_t kMaxInlineCallBytes = 64 * 1024;
 inline constexpr int kMaxCallDescriptors = 16;  // the host's own, beside the input's memfd
 inline constexpr size_t kMaxErrorMessage = 4096;
 
-enum CallRequestFlags : uint32_t { kInputInMemfd = 1 };
+// kPing: no input, no descriptors; the sandboxee answers an empty kReplyOk without running the
+// entry point. A warm pool pings each new sandboxee, so that its first call does not pay for
+// the first run of the call path (cold pages and caches: ~0.2 ms here).
+enum CallRequestFlags : uint32_t { kInputInMemfd = 1, kPing = 2 };
 struct CallRequestHeader {
   uint32_t magic;
   uint32_t flags;
@@ -77,6 +80,7 @@ std::string ParseCallReply(const void* message, size_t size, ReceivedMessage& fd
 // A request as the sandboxee sees it once parsed: the input (read out of the memfd when it came
 // in one) and the host's descriptors.
 struct CallRequest {
+  bool ping = false;
   std::string input;
   int fd_count = 0;
   UniqueFd fds[kMaxCallDescriptors];

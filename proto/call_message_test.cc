@@ -129,5 +129,18 @@ TEST(CallMessage, ARequestWithTheWrongDescriptorCountIsRefused) {
   EXPECT_EQ(request.input, "hi");
 }
 
+TEST(CallMessage, APingCarriesNothing) {
+  CallRequestHeader header{kCallMagic, kPing, 0, 0, 0};
+  ReceivedMessage none;
+  CallRequest request;
+  EXPECT_EQ(ParseCallRequest(&header, sizeof(header), none, &request), "");
+  EXPECT_TRUE(request.ping);
+  header.input_size = 1;
+  std::string bytes(reinterpret_cast<const char*>(&header), sizeof(header));
+  bytes += "x";
+  CallRequest with_input;
+  EXPECT_EQ(ParseCallRequest(bytes.data(), bytes.size(), none, &with_input), "ping with input");
+}
+
 }  // namespace
 }  // namespace sbox::proto

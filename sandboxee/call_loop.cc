@@ -64,20 +64,17 @@ bool ReplyError(proto::CallReplyHeader header, const absl::Status& status) {
   return SendReply(header, message, -1);
 }
 
-// Runs the call path once on a made-up call, without the entry point and without sending: a
-// new sandboxee's first call otherwise pays for first touches of its code and data (page
-// faults, cold caches: ~0.3 ms here, bench/README.md), after a host already waits for it.
+// A ping's work, besides its pong: the call path once on a made-up call, without the entry
+// point and without sending. A new sandboxee's first call otherwise pays for first touches of
+// its code and data (a first allocation costs ~0.3 ms here, bench/README.md).
 void WarmUp(char* buffer) {
-  proto::CallRequestHeader header = {proto::kCallMagic, 0, 1024, 0, 0};
+  const proto::CallRequestHeader header = {proto::kCallMagic, 0, 1024, 0, 0};
   memcpy(buffer, &header, sizeof(header));
   memset(buffer + sizeof(header), 'w', 1024);
   proto::ReceivedMessage none;
   proto::CallRequest request;
-  if (!proto::ParseCallRequest(buffer, sizeof(header) + 1024, none, &request).empty()) {
-    return;
-  }
-  std::vector<UniqueFd> fds;
-  CallContext call(request.input, std::move(fds), nullptr);
+  if (!proto::ParseCallRequest(buffer, sizeof(header) + 1024, none, &request).empty()) return;
+  CallContext call(request.input, {}, nullptr);
   call.output() = std::string(call.input());
   rusage usage = {};
   getrusage(RUSAGE_SELF, &usage);
@@ -85,8 +82,6 @@ void WarmUp(char* buffer) {
   std::string message(reinterpret_cast<const char*>(&reply), sizeof(reply));
   message.append(call.output());
   const absl::Status status = absl::InternalError(message.substr(0, 16));
-  volatile char stack[64 << 10];
-  for (size_t i = 0; i < sizeof(stack); i += 4096) stack[i] = 0;
 }
 
 }  // namespace
@@ -98,16 +93,6 @@ void ServeCalls(const char* name, int calls) {
   // Not zeroed: only the bytes received are read (a zeroed buffer costs every new sandboxee
   // 16 page faults before its first call).
   const std::unique_ptr<char[]> buffer(new char[proto::kMaxCallMessage]);
-  // A pooled sandboxee waits for its call: it warms up first. A new one for a call already
-  // queued (Sandbox's fresh path) goes straight to it.
-  char peek;
-  iovec peek_iov = {&peek, 1};
-  msghdr peek_message = {};
-  peek_message.msg_iov = &peek_iov;
-  peek_message.msg_iovlen = 1;
-  if (recvmsg(kSandboxeeCallFd, &peek_message, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
-    WarmUp(buffer.get());
-  }
   for (int served = 0; served < calls; ++served) {
     proto::ReceivedMessage message;
     const ssize_t size =
@@ -119,6 +104,14 @@ void ServeCalls(const char* name, int calls) {
     if (!proto::ParseCallRequest(buffer.get(), static_cast<size_t>(size), message, &request)
              .empty()) {
       Exit(kCallLoopBadRequest);
+    }
+    if (request.ping) {
+      --served;  // not a call
+      WarmUp(buffer.get());
+      proto::CallReplyHeader pong = {};
+      pong.magic = proto::kCallMagic;
+      if (!ReplyOk(pong, "")) Exit(kCallLoopChannelError);
+      continue;
     }
     std::vector<UniqueFd> fds;
     for (int i = 0; i < request.fd_count; ++i) fds.push_back(std::move(request.fds[i]));
