@@ -5,7 +5,7 @@
 # crash, each as a Status); the installed `sbox` CLI runs a program.
 #
 # Runs in the root pass of .ci/run only (tag root_pass_only, which its nobody pass filters out,
-# as for bazel_consumer_test): it compiles the whole library again, 106 s to 174 s measured on 2
+# as for bazel_consumer_test): it compiles the whole library again, 106 s to 208 s measured on 2
 # shared cores, which running as nobody tells nothing new about, and CI would pay twice.
 set -euo pipefail
 
