@@ -168,12 +168,15 @@ struct CallInput {
   std::vector<int> fds;  // at most kMaxCallFds
 };
 
-// What the sandboxee's resource use cost, measured by the kernel.
+// What the call cost. A sandboxee started for the call is reaped before Call returns: its CPU
+// time and peak RSS are the kernel's (wait4's rusage), for its whole life. A pooled one is still
+// running when its reply comes: they are then its own getrusage(RUSAGE_SELF) across the call, as
+// it reported them (proto/call_message.h), which a hostile sandboxee may misstate.
 struct CallStats {
-  absl::Duration wall_time;    // from the call to its reply (or the sandboxee's end)
-  absl::Duration user_time;    // the sandboxee's CPU time; of the whole sandboxee's life when it
-  absl::Duration system_time;  // was reaped after the call, else of the call alone
-  int64_t max_rss_kb = 0;      // the sandboxee's peak resident set
+  absl::Duration wall_time;  // from the call to its reply (or the sandboxee's end)
+  absl::Duration user_time;
+  absl::Duration system_time;
+  int64_t max_rss_kb = 0;
   bool from_warm_pool = false;
 };
 
