@@ -3,20 +3,16 @@
 # same packages. CMakeLists.txt finds them by glob and naming (no *_test.cc, *_main.cc, fuzzers),
 # which a file that is not a library's (a test helper with another name, say) or a library file
 # the glob misses would silently break. CMake's list (sbox_library_files.txt, written when it
-# configures) is compared with `bazel query` of the same packages, over a copy of the checkout.
+# configures) is compared with `bazel query` of the same packages, over a copy of the sources.
 #
 # Cost: a CMake configure and a query by a Bazel of its own (--batch, output root in
 # TEST_TMPDIR), about 5 s. Runs in the root pass of .ci/run only (tag root_pass_only): as nobody
-# it would compare the same files again. Reads the checkout as bazel_consumer_test does, so
-# tagged external (never cached).
+# it would compare the same files again.
 set -euo pipefail
+source "$(dirname "$0")/source_copy.sh"
 
-source_root=$(dirname "$(dirname "$(readlink -f "$0")")")
 src="${TEST_TMPDIR}/src"
-mkdir -p "${src}"
-tar -C "${source_root}" --exclude='bazel-*' -cf - WORKSPACE BUILD.bazel CMakeLists.txt cmake \
-    third_party kernel proto sandboxee broker launcher call tools policies |
-  tar -C "${src}" -xf -
+copy_sources "${src}"
 export HOME="${TEST_TMPDIR}/home"
 mkdir -p "${HOME}"
 
