@@ -7,15 +7,11 @@
 # in a Bazel of its own (about a minute on 2 cores), which tells nothing new when run as nobody.
 set -euo pipefail
 
-# The checkout this script is in (its runfile is a symlink into it). A Bazel filegroup cannot
-# hold a whole tree of packages, so the test reads the checkout itself, and is tagged external
-# (never cached).
-source_root=$(dirname "$(dirname "$(readlink -f "$0")")")
+source "$(dirname "$0")/source_copy.sh"
+
+# sbox's tree, from the files the test is given (so its result is cached as any test's).
 work="${TEST_TMPDIR}/work"
-mkdir -p "${work}/sbox"
-tar -C "${source_root}" --exclude='bazel-*' -cf - WORKSPACE BUILD.bazel repositories.bzl call \
-    kernel proto sandboxee broker launcher third_party examples/bazel_consumer |
-  tar -C "${work}/sbox" -xf -
+copy_sources "${work}/sbox"
 export HOME="${TEST_TMPDIR}/home"
 mkdir -p "${HOME}"
 
