@@ -112,6 +112,9 @@ std::vector<SyscallReach> MakeTable() {
       {"clock_nanosleep",
        "a negative clock id names another process's CPU clock by pid: sleeps on its CPU time",
        kOwnClocks},
+      {"memfd_create",
+       "MFD_HUGETLB draws on the system's huge page pool, which every process shares",
+       {{Arg(1).MaskedEq(MFD_HUGETLB, 0)}}},
       {"madvise",
        "MADV_HWPOISON and MADV_SOFT_OFFLINE (with CAP_SYS_ADMIN) take physical pages away, "
        "shared page cache included; MADV_MERGEABLE shares pages with other processes (KSM); "

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -64,6 +65,20 @@ absl::Status Fork(CallContext&) {
   return absl::OkStatus();
 }
 SBOX_ENTRY_POINT(fork_child, Fork);
+
+// What the default call policy keeps inside: the system's huge page pool, and other processes
+// (the host, whose pid the sandboxee can read, and the fork server).
+absl::Status HugePages(CallContext&) {
+  memfd_create("huge", MFD_HUGETLB);
+  return absl::OkStatus();
+}
+SBOX_ENTRY_POINT(huge_pages, HugePages);
+
+absl::Status KillParent(CallContext&) {
+  kill(getppid(), SIGTERM);
+  return absl::OkStatus();
+}
+SBOX_ENTRY_POINT(kill_parent, KillParent);
 
 absl::Status Spin(CallContext&) {
   for (volatile uint64_t i = 0;; i = i + 1) {
@@ -240,8 +255,27 @@ TEST(Call, EveryWayACallFailsIsAPreciseStatusAndTheNextCallWorks) {
        CallFailure::kViolation,
        "socket",
        ""},
-      {"fork_child", "", {}, absl::StatusCode::kPermissionDenied, CallFailure::kViolation,
-       "clone", ""},
+      {"fork_child",
+       "",
+       {},
+       absl::StatusCode::kPermissionDenied,
+       CallFailure::kViolation,
+       "clone",
+       ""},
+      {"huge_pages",
+       "",
+       {},
+       absl::StatusCode::kPermissionDenied,
+       CallFailure::kViolation,
+       "memfd_create",
+       ""},
+      {"kill_parent",
+       "",
+       {},
+       absl::StatusCode::kPermissionDenied,
+       CallFailure::kViolation,
+       "kill",
+       ""},
       {"sleep_forever", "", Limits().SetWallTime(absl::Milliseconds(300)),
        absl::StatusCode::kDeadlineExceeded, CallFailure::kDeadline, "deadline of 300ms", ""},
       {"spin", "", Limits().SetCpuSeconds(1), absl::StatusCode::kResourceExhausted,
