@@ -618,5 +618,76 @@ TEST(PolicyText, PrivateTmpIsOneLineWithoutArguments) {
   EXPECT_FALSE(ParsePolicyText("private-tmp /tmp\n", "t.policy").ok());
 }
 
+// ---- Compiling any policy the parser accepts --------------------------------------------------
+
+// `rules` rule texts that make a compiler's work grow with how rules overlap: every comparison
+// operator on shared arguments, ranges, sets, on one syscall or a few.
+std::string RandomPolicy(std::mt19937_64& random, int rules, int syscalls) {
+  static const char* const kCalls[] = {"read", "prctl", "lseek", "getppid", "mmap", "fcntl"};
+  static const char* const kOps[] = {"==", "!=", "<", "<=", ">", ">="};
+  const uint64_t values[] = {0, 1, 9, 0xffffffff, 0x100000000, 0xfffffffffffffffe};
+  std::string text = "default kill-and-report\n";
+  for (int i = 0; i < rules; ++i) {
+    absl::StrAppend(&text, "allow ", kCalls[random() % syscalls], " if ");
+    const int conditions = 1 + static_cast<int>(random() % 3);
+    for (int c = 0; c < conditions; ++c) {
+      const uint64_t v = values[random() % 6];
+      const int arg = static_cast<int>(random() % 3);
+      if (c > 0) text += " && ";
+      switch (random() % 8) {
+        case 6:
+          absl::StrAppend(&text, "arg", arg, " & 0x", absl::Hex(v | 1), " == 1");
+          break;
+        case 7:
+          absl::StrAppend(&text, "arg", arg, " in {", v, ", ", random() % 100, "}");
+          break;
+        default:
+          absl::StrAppend(&text, "arg", arg, " ", kOps[random() % 6], " ", v);
+      }
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+TEST(PolicyTextCompile, ThousandRulePoliciesBuildOrAreRefusedNamingTheSyscall) {
+  std::mt19937_64 random(1000);
+  int built = 0;
+  int refused = 0;
+  for (int round = 0; round < 12; ++round) {
+    // 1,000 rules of up to three comparisons exceed the kernel's 4,096 instructions; 200 fit.
+    const std::string text = RandomPolicy(random, round % 2 == 0 ? 1000 : 200, 1 + round % 6);
+    absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(text, "thousand.policy");
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    absl::StatusOr<SyscallPolicy> policy = parsed->syscalls.Build();
+    if (policy.ok()) {
+      EXPECT_LE(policy->instruction_count(), 4096u);
+      ++built;
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(policy.status().code(), absl::StatusCode::kResourceExhausted) << policy.status();
+    EXPECT_TRUE(absl::StrContains(policy.status().message(), "the rules of syscall "))
+        << policy.status();
+  }
+  EXPECT_EQ(refused, 6);
+  EXPECT_EQ(built, 6);
+}
+
+TEST(PolicyTextCompile, PoliciesThatHungLibseccompBuild) {
+  for (const char* text : {
+           "allow read if arg0 > 1 && arg1 > 9\nallow read if arg0 > 1 && arg2 > 9\n",
+           "allow read if arg0 != 1 && arg1 > 9\nallow read if arg0 != 1 && arg2 > 9\n",
+           "allow read if arg0 < 1 && arg1 > 9\nallow read if arg0 > 1 && arg2 > 9\n",
+           "allow prctl if arg0 > 1 && arg1 > 9\nallow prctl if arg0 > 1 && arg2 > 9\n"
+           "allow prctl if arg0 > 1 && arg3 > 9\n",
+       }) {
+    absl::StatusOr<ParsedPolicy> parsed = ParsePolicyText(text, "t.policy");
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    absl::StatusOr<SyscallPolicy> policy = parsed->syscalls.Build();
+    EXPECT_TRUE(policy.ok()) << text << policy.status();
+  }
+}
+
 }  // namespace
 }  // namespace sbox

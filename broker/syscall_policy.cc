@@ -3,8 +3,8 @@
 #include <asm/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -19,69 +19,30 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "broker/filter_compiler.h"
 #include "broker/sandbox_result.h"
 #include "broker/syscall_reach.h"
 #include "proto/file_syscalls.h"
-#include "proto/unique_fd.h"
 
 namespace sbox {
 namespace {
 
-scmp_compare ToScmp(ArgCondition::Compare compare) {
-  switch (compare) {
-    case ArgCondition::Compare::kEq:
-      return SCMP_CMP_EQ;
-    case ArgCondition::Compare::kNe:
-      return SCMP_CMP_NE;
-    case ArgCondition::Compare::kLt:
-      return SCMP_CMP_LT;
-    case ArgCondition::Compare::kLe:
-      return SCMP_CMP_LE;
-    case ArgCondition::Compare::kGt:
-      return SCMP_CMP_GT;
-    case ArgCondition::Compare::kGe:
-      return SCMP_CMP_GE;
-    case ArgCondition::Compare::kMaskedEq:
-      return SCMP_CMP_MASKED_EQ;
-    case ArgCondition::Compare::kIn:
-      break;  // expanded into kEq rules by ExpandConditions
-  }
-  return SCMP_CMP_EQ;
-}
-
-// Reads the program libseccomp exported into a memfd.
-absl::StatusOr<std::vector<sock_filter>> ExportProgram(scmp_filter_ctx ctx) {
-  UniqueFd memfd(memfd_create("sbox-bpf", MFD_CLOEXEC));
-  if (!memfd.valid()) return absl::ErrnoToStatus(errno, "memfd_create");
-  if (const int rc = seccomp_export_bpf(ctx, memfd.get()); rc != 0) {
-    return absl::ErrnoToStatus(-rc, "seccomp_export_bpf");
-  }
-  const off_t size = lseek(memfd.get(), 0, SEEK_END);
-  if (size < 0) return absl::ErrnoToStatus(errno, "lseek on the exported filter");
-  if (size % sizeof(sock_filter) != 0) {
-    return absl::InternalError(absl::StrFormat("exported filter has %d bytes", size));
-  }
-  std::vector<sock_filter> program(static_cast<size_t>(size) / sizeof(sock_filter));
-  if (pread(memfd.get(), program.data(), static_cast<size_t>(size), 0) != size) {
-    return absl::ErrnoToStatus(errno, "pread of the exported filter");
-  }
-  return program;
-}
-
-// libc reads only -4095..-1 as an error, and libseccomp 2.5 refuses SCMP_ACT_ERRNO(4095)
-// itself (EINVAL), so 4094 is the largest errno a filter can answer with.
+// libc reads only -4095..-1 as an error, and 4095 is the kernel's MAX_ERRNO, which some code
+// reads as "no error" (libseccomp 2.5 refuses it too): 4094 is the largest errno a filter
+// answers with.
 bool ValidErrno(int error) { return error >= 1 && error <= 4094; }
+
+// An ArgCondition's fields, to compile identical rules once.
+using ConditionKey =
+    std::tuple<int, ArgCondition::Compare, uint64_t, uint64_t, std::vector<uint64_t>>;
 
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
 
 // Open flags that make an open more than a read (Builder::FastReads). O_TMPFILE is
 // __O_TMPFILE | O_DIRECTORY: the first bit alone says it.
-constexpr uint64_t kNotReadOnlyBits[] = {O_WRONLY, O_RDWR, O_CREAT,
-                                         O_TRUNC,  O_PATH, O_TMPFILE & ~O_DIRECTORY};
 constexpr uint64_t kNotReadOnly =
     O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_PATH | (O_TMPFILE & ~O_DIRECTORY);
 
@@ -273,38 +234,6 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
   return kGroups->at(group);
 }
 
-// The conditions of one rule with every In expanded: one list of comparisons per combination
-// of In values (a single empty list for a rule without conditions).
-std::vector<std::vector<scmp_arg_cmp>> ExpandConditions(const std::vector<ArgCondition>& all_of) {
-  std::vector<std::vector<scmp_arg_cmp>> lists(1);
-  for (const ArgCondition& c : all_of) {
-    scmp_arg_cmp cmp = {};
-    cmp.arg = static_cast<unsigned int>(c.index);
-    if (c.compare != ArgCondition::Compare::kIn) {
-      cmp.op = ToScmp(c.compare);
-      if (c.compare == ArgCondition::Compare::kMaskedEq) {
-        cmp.datum_a = c.mask;
-        cmp.datum_b = c.value;
-      } else {
-        cmp.datum_a = c.value;
-      }
-      for (auto& list : lists) list.push_back(cmp);
-      continue;
-    }
-    cmp.op = SCMP_CMP_EQ;
-    std::vector<std::vector<scmp_arg_cmp>> expanded;
-    for (const auto& list : lists) {
-      for (uint64_t v : c.values) {
-        cmp.datum_a = v;
-        expanded.push_back(list);
-        expanded.back().push_back(cmp);
-      }
-    }
-    lists = std::move(expanded);
-  }
-  return lists;
-}
-
 // The syscalls a line of the policy's own (not a group's) names.
 template <typename Rules>
 std::set<std::string> NamedOutsideGroups(const Rules& rules) {
@@ -322,28 +251,6 @@ std::string ActionText(std::string_view kind, int error) {
 }
 
 }  // namespace
-
-bool ArgCondition::Admits(uint64_t arg) const {
-  switch (compare) {
-    case Compare::kEq:
-      return arg == value;
-    case Compare::kNe:
-      return arg != value;
-    case Compare::kLt:
-      return arg < value;
-    case Compare::kLe:
-      return arg <= value;
-    case Compare::kGt:
-      return arg > value;
-    case Compare::kGe:
-      return arg >= value;
-    case Compare::kMaskedEq:
-      return (arg & mask) == value;
-    case Compare::kIn:
-      return std::find(values.begin(), values.end(), arg) != values.end();
-  }
-  return false;
-}
 
 const std::vector<SyscallGroup>& SyscallPolicy::AllGroups() {
   static const auto* const kGroups = new std::vector<SyscallGroup>{
@@ -492,43 +399,25 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
         "fast reads need Redirection::kUserNotification: the kernel's working directory must "
         "follow the broker's");
   }
-  uint32_t default_action = SCMP_ACT_NOTIFY;
+  uint32_t default_action = SECCOMP_RET_USER_NOTIF;
   switch (default_action_.kind) {
     case DefaultAction::kKillAndReport:
-      default_action = SCMP_ACT_NOTIFY;
+      default_action = SECCOMP_RET_USER_NOTIF;
       break;
     case DefaultAction::kKillProcess:
-      default_action = SCMP_ACT_KILL_PROCESS;
+      default_action = SECCOMP_RET_KILL_PROCESS;
       break;
     case DefaultAction::kTrap:
-      default_action = SCMP_ACT_TRAP;
+      default_action = SECCOMP_RET_TRAP;
       break;
     case DefaultAction::kErrno:
       if (!ValidErrno(default_action_.error)) {
         return absl::InvalidArgumentError(
             absl::StrFormat("default action: errno %d is outside 1..4094", default_action_.error));
       }
-      default_action = SCMP_ACT_ERRNO(static_cast<uint32_t>(default_action_.error));
+      default_action = SECCOMP_RET_ERRNO | static_cast<uint32_t>(default_action_.error);
       break;
   }
-  scmp_filter_ctx ctx = seccomp_init(default_action);
-  if (ctx == nullptr) return absl::InternalError("seccomp_init failed");
-  absl::Cleanup release = [ctx] { seccomp_release(ctx); };
-  struct {
-    scmp_filter_attr attr;
-    uint32_t value;
-    const char* name;
-  } const kAttributes[] = {
-      {SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "SCMP_FLTATR_ACT_BADARCH"},
-      {SCMP_FLTATR_CTL_OPTIMIZE, 2, "SCMP_FLTATR_CTL_OPTIMIZE"},  // binary tree
-      {SCMP_FLTATR_CTL_NNP, 0, "SCMP_FLTATR_CTL_NNP"},  // the child sets no_new_privs itself
-  };
-  for (const auto& a : kAttributes) {
-    if (const int rc = seccomp_attr_set(ctx, a.attr, a.value); rc != 0) {
-      return absl::ErrnoToStatus(-rc, absl::StrFormat("seccomp_attr_set(%s)", a.name));
-    }
-  }
-
   std::vector<Rule> rules;
   for (const std::string& name : RuntimeSyscalls()) {
     rules.push_back(Rule{name, Action::kAllow, 0, {}});
@@ -572,9 +461,9 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
     return "allow";
   };
 
-  // Checks everything first, so that an error names the rule at fault rather than whatever
-  // libseccomp makes of it. One action per syscall: libseccomp would accept some mixes (an
-  // errno rule beside a conditional allow) and resolve them by its own precedence.
+  // Checks everything first, so that an error names the rule at fault. One action per
+  // syscall: a mix (an errno rule beside a conditional allow) would depend on the rules'
+  // order.
   std::map<int, const Rule*> action_of;
   std::set<int> allowed_unconditionally;
   std::set<int> redirected;
@@ -591,13 +480,7 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
           "it under the file rules (allow group file-redirection)%s",
           rule.name, proto::FindFileSyscall(nr)->refused_with != 0 ? ", which refuses it" : ""));
     }
-    std::set<int> conditioned;
     for (const ArgCondition& c : rule.all_of) {
-      if (!conditioned.insert(c.index).second) {
-        // libseccomp compiles one comparison per argument and rule.
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "syscall %s: two conditions on argument %d in one rule", rule.name, c.index));
-      }
       if (c.index < 0 || c.index > 5) {
         return absl::InvalidArgumentError(
             absl::StrFormat("syscall %s: argument index %d is outside 0..5", rule.name, c.index));
@@ -639,75 +522,60 @@ absl::StatusOr<std::vector<sock_filter>> SyscallPolicy::Builder::Compile(
     }
   }
 
-  // Identical rules (a group repeating a runtime syscall, an In listing a value twice) are
-  // added once: libseccomp refuses some repeats.
-  std::set<std::tuple<int, uint32_t, std::vector<std::tuple<unsigned, int, uint64_t, uint64_t>>>>
-      added;
+  // Identical rules (a group repeating a runtime syscall) are compiled once.
+  FilterSpec spec{default_action, {}};
+  std::set<std::tuple<int, uint32_t, std::vector<ConditionKey>>> added;
   for (const Rule& rule : rules) {
     const int nr = SyscallNumber(rule.name);
-    uint32_t action = SCMP_ACT_ALLOW;
-    if (rule.action == Action::kErrno) action = SCMP_ACT_ERRNO(static_cast<uint32_t>(rule.error));
-    if (rule.action == Action::kTrap) action = SCMP_ACT_TRAP;
+    uint32_t action = SECCOMP_RET_ALLOW;
+    if (rule.action == Action::kErrno) {
+      action = SECCOMP_RET_ERRNO | static_cast<uint32_t>(rule.error);
+    }
+    if (rule.action == Action::kTrap) action = SECCOMP_RET_TRAP;
     if (rule.action == Action::kRedirect) {
-      action = redirection == Redirection::kTrap ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY;
+      action = redirection == Redirection::kTrap ? SECCOMP_RET_TRAP : SECCOMP_RET_USER_NOTIF;
     }
     if (rule.action == Action::kAllow && redirected.count(nr) != 0) continue;
     // Fast reads: a read-only open goes to the kernel, where the Landlock mirror of the file
     // policy decides it; any flag that writes, creates, truncates or makes an O_PATH or
     // O_TMPFILE descriptor still reaches the broker.
-    if (fast_reads_ && action == SCMP_ACT_NOTIFY && rule.action == Action::kRedirect &&
+    if (fast_reads_ && action == SECCOMP_RET_USER_NOTIF && rule.action == Action::kRedirect &&
         rule.all_of.empty() && (nr == SYS_open || nr == SYS_openat)) {
-      const unsigned flags_arg = nr == SYS_open ? 1 : 2;
-      const scmp_arg_cmp read_only = {flags_arg, SCMP_CMP_MASKED_EQ, kNotReadOnly, 0};
-      int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &read_only);
-      // The rest is the default action's when that notifies too (libseccomp refuses a rule
-      // that repeats it).
-      for (uint64_t bit : kNotReadOnlyBits) {
-        const scmp_arg_cmp with_bit = {flags_arg, SCMP_CMP_MASKED_EQ, bit, bit};
-        if (rc == 0 && default_action != SCMP_ACT_NOTIFY) {
-          rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &with_bit);
-        }
-      }
-      if (rc != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("syscall %s: seccomp_rule_add: %s", rule.name, strerror(-rc)));
-      }
+      const int flags_arg = nr == SYS_open ? 1 : 2;
+      spec.rules.push_back(
+          FilterRule{nr, SECCOMP_RET_ALLOW, {Arg(flags_arg).MaskedEq(kNotReadOnly, 0)}});
+      spec.rules.push_back(FilterRule{nr, SECCOMP_RET_USER_NOTIF});
       continue;
     }
     // Exiting the process would discard the notifications of calls other threads are making
     // at that moment: the listener sees exit_group first, reads every pending report, and then
     // lets it through (broker/violation_listener.h).
-    if (action == SCMP_ACT_ALLOW && nr == __NR_exit_group && default_action == SCMP_ACT_NOTIFY) {
-      action = SCMP_ACT_NOTIFY;
+    if (action == SECCOMP_RET_ALLOW && nr == __NR_exit_group &&
+        default_action == SECCOMP_RET_USER_NOTIF) {
+      action = SECCOMP_RET_USER_NOTIF;
     }
-    // libseccomp rejects a rule that repeats the default action; the default gives it anyway.
+    // The default gives a rule that repeats it anyway.
     if (action == default_action) continue;
     // An unconditional allow already covers every conditional one for the same syscall (a
-    // group allowing fcntl, and a line allowing some of its commands); libseccomp refuses both.
+    // group allowing fcntl, and a line allowing some of its commands).
     if (!rule.all_of.empty() && allowed_unconditionally.count(nr) != 0) continue;
-    for (const std::vector<scmp_arg_cmp>& comparisons : ExpandConditions(rule.all_of)) {
-      std::vector<std::tuple<unsigned, int, uint64_t, uint64_t>> key;
-      for (const scmp_arg_cmp& c : comparisons) key.emplace_back(c.arg, c.op, c.datum_a, c.datum_b);
-      if (!added.emplace(nr, action, std::move(key)).second) continue;
-      const int rc = seccomp_rule_add_array(ctx, action, nr, comparisons.size(),
-                                            comparisons.empty() ? nullptr : comparisons.data());
-      if (rc != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("syscall %s: seccomp_rule_add: %s", rule.name, strerror(-rc)));
-      }
+    std::vector<ConditionKey> key;
+    for (const ArgCondition& c : rule.all_of) {
+      key.emplace_back(c.index, c.compare, c.value, c.mask, c.values);
     }
+    if (!added.emplace(nr, action, std::move(key)).second) continue;
+    spec.rules.push_back(FilterRule{nr, action, rule.all_of});
   }
 
-  absl::StatusOr<std::vector<sock_filter>> program = ExportProgram(ctx);
+  absl::StatusOr<std::vector<sock_filter>> program = CompileFilter(spec);
   if (!program.ok()) return program.status();
-  if (program->size() > BPF_MAXINSNS) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("the filter has %d BPF instructions; the kernel accepts %d",
-                        program->size(), BPF_MAXINSNS));
-  }
   if (pfc_fd >= 0) {
-    if (const int rc = seccomp_export_pfc(ctx, pfc_fd); rc != 0) {
-      return absl::ErrnoToStatus(-rc, "seccomp_export_pfc");
+    const std::string text = FilterPseudoCode(spec);
+    for (size_t done = 0; done < text.size();) {
+      const ssize_t n = write(pfc_fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return absl::ErrnoToStatus(errno, "write of the filter's pseudo code");
+      done += static_cast<size_t>(n);
     }
   }
   return program;

@@ -13,45 +13,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "broker/arg_condition.h"
 
 namespace sbox {
-
-// One comparison of a syscall argument (index 0..5) against 64-bit values. On x86_64 every
-// comparison covers all 64 bits of the argument.
-struct ArgCondition {
-  enum class Compare { kEq, kNe, kLt, kLe, kGt, kGe, kMaskedEq, kIn };
-  int index;
-  Compare compare;
-  uint64_t value;
-  uint64_t mask = 0;                  // kMaskedEq: (arg & mask) == value
-  std::vector<uint64_t> values = {};  // kIn: arg equals one of them; must not be empty
-
-  // Whether the argument word `arg` satisfies the condition, as the filter compares it.
-  bool Admits(uint64_t arg) const;
-};
-
-// Builds conditions: Arg(2).MaskedEq(PROT_EXEC, 0), Arg(0).In({1, 2}).
-class Arg {
- public:
-  explicit constexpr Arg(int index) : index_(index) {}
-  ArgCondition Eq(uint64_t v) const { return {index_, ArgCondition::Compare::kEq, v}; }
-  ArgCondition Ne(uint64_t v) const { return {index_, ArgCondition::Compare::kNe, v}; }
-  ArgCondition Lt(uint64_t v) const { return {index_, ArgCondition::Compare::kLt, v}; }
-  ArgCondition Le(uint64_t v) const { return {index_, ArgCondition::Compare::kLe, v}; }
-  ArgCondition Gt(uint64_t v) const { return {index_, ArgCondition::Compare::kGt, v}; }
-  ArgCondition Ge(uint64_t v) const { return {index_, ArgCondition::Compare::kGe, v}; }
-  ArgCondition MaskedEq(uint64_t mask, uint64_t v) const {
-    return {index_, ArgCondition::Compare::kMaskedEq, v, mask};
-  }
-  // The argument equals one of `values`. Compiles to one filter rule per value, each with the
-  // other conditions of the same Allow (several In in one Allow: one rule per combination).
-  ArgCondition In(std::vector<uint64_t> values) const {
-    return {index_, ArgCondition::Compare::kIn, 0, 0, std::move(values)};
-  }
-
- private:
-  int index_;
-};
 
 // What the filter does with a syscall the policy does not name.
 //
@@ -242,8 +206,8 @@ class SyscallPolicy {
     Builder& FastReads();
 
     // Errors name the syscall at fault. InvalidArgument for: an unknown name, an argument
-    // index outside 0..5, an empty In set, an errno outside 1..4094 (libseccomp 2.5 refuses
-    // 4095, the kernel's MAX_ERRNO; for the default action the message says "default
+    // index outside 0..5, an empty In set, an errno outside 1..4094 (4095 is the kernel's
+    // MAX_ERRNO, which some code reads as no error; for the default action the message says "default
     // action"), conflicting actions for one syscall, an Allow of a syscall that names a file
     // (proto/file_syscalls.h: only the broker may act on a path).
     // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
@@ -251,8 +215,8 @@ class SyscallPolicy {
     // only for a policy with that group.
     absl::StatusOr<SyscallPolicy> Build(Redirection redirection = Redirection::kTrap) const;
 
-    // Writes libseccomp's pseudo-filter-code text (seccomp_export_pfc) of the filter Build()
-    // would compile to `fd`, for people auditing a policy; fails as Build() does.
+    // Writes the filter Build() would compile to `fd` as pseudo code (FilterPseudoCode,
+    // broker/filter_compiler.h), for people auditing a policy; fails as Build() does.
     absl::Status ExportPfc(int fd, Redirection redirection = Redirection::kTrap) const;
 
     // The x86_64 numbers of the own-process calls Build(redirection) sends to the broker
@@ -260,7 +224,7 @@ class SyscallPolicy {
     std::set<int> OwnProcessCalls(Redirection redirection) const;
 
    private:
-    // Build()'s work; with `pfc_fd` >= 0 it also writes the filter's PFC text there.
+    // Build()'s work; with `pfc_fd` >= 0 it also writes the filter's pseudo code there.
     absl::StatusOr<std::vector<sock_filter>> Compile(int pfc_fd, Redirection redirection) const;
     enum class Action { kAllow, kErrno, kTrap, kRedirect };
     struct Rule {

@@ -51,7 +51,7 @@ Explains a policy file (broker/POLICY_FORMAT.md) without running anything.
   --format=json  the same as a JSON array: first {"default": ACTION, "source": SOURCE}, then
                  {"syscall", "action", "conditions": [...], "sources": [...]} per syscall,
                  then {"file_rule", "path", "permissions", "errno", "source"} per file rule
-  --format=pfc   libseccomp's pseudo filter code for the compiled filter
+  --format=pfc   the compiled filter as pseudo code, syscall by syscall
   --format=bpf   the compiled BPF program, one instruction per line (code jt jf k, in hex),
                  then the instruction count
   --lint         dangerous allowances, as FILE:LINE: SYSCALL: REASON, and dangerous file
