@@ -5,9 +5,12 @@
 #include <limits.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +22,7 @@
 #include <cstddef>
 #include <iterator>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "broker/own_process_calls.h"
@@ -336,16 +340,132 @@ absl::Status NotificationBroker::SandboxeeHasOwnPidNamespace() {
   return absl::OkStatus();
 }
 
+void NotificationBroker::ServeFileCall(const seccomp_notif& notif) const {
+  Call call(listener_, notif);
+  const long nr = notif.data.nr;
+  uint64_t args[6];
+  std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
+  RemoteSite site(handler_, sandbox_, call);
+  long result = proto::IsExecSyscall(nr) ? proto::ServeExecCall(nr, args, site)
+                                         : proto::ServeFileCall(nr, args, site);
+  if (result == 0 && options_.kernel_follows_working_directory &&
+      (nr == SYS_chdir || nr == SYS_fchdir)) {
+    result = site.PerformInKernel();
+  }
+  site.Finish(result);
+}
+
 bool NotificationBroker::Answers(int number) {
   return proto::IsBrokeredFileSyscall(number) || IsOwnProcessCall(number);
 }
 
+NotificationBroker::~NotificationBroker() {
+  if (serving_threads_.empty()) return;
+  const uint64_t one = 1;
+  if (write(stop_.get(), &one, sizeof(one)) != sizeof(one)) abort();  // an eventfd cannot fail
+  for (std::thread& thread : serving_threads_) thread.join();
+}
+
+int NotificationBroker::ready_fd() const {
+  return serving_threads_.empty() ? listener_ : queued_.get();
+}
+
+bool NotificationBroker::Pending() const {
+  if (serving_threads_.empty()) return NotificationPending(listener_);
+  // The serving thread that next clears in_flight_ makes ready_fd() readable, so that the
+  // caller asks again.
+  wake_when_received_.store(true);
+  // In this order: a notification is pending on the listener until a serving thread receives
+  // it, which sets in_flight_ first and clears it only once the notification is queued or
+  // being answered.
+  if (NotificationPending(listener_) || in_flight_.load()) return true;
+  absl::MutexLock lock(&queue_mu_);
+  return !queue_.empty();
+}
+
+bool NotificationBroker::IsServedFileCall(const seccomp_notif& notif) const {
+  return notif.data.arch == AUDIT_ARCH_X86_64 &&
+         (proto::IsBrokeredFileSyscall(notif.data.nr) ||
+          (options_.serve_exec && proto::IsExecSyscall(notif.data.nr)));
+}
+
+int NotificationBroker::ServingThreads() {
+  cpu_set_t cpus;
+  const int available = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 2;
+  return std::clamp(available, 2, 4);
+}
+
+void NotificationBroker::StartServingThreads() {
+  stop_.reset(eventfd(0, EFD_CLOEXEC));
+  queued_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));
+  if (!stop_.valid() || !queued_.valid()) return;  // out of descriptors: stay on this thread
+  for (int i = 0, count = ServingThreads(); i < count; ++i) {
+    try {
+      serving_threads_.emplace_back([this] { Receive(); });
+    } catch (const std::system_error&) {
+      break;  // out of threads: those started serve
+    }
+  }
+}
+
+void NotificationBroker::Receive() {
+  for (;;) {
+    std::optional<SeccompNotification> file_call;
+    {
+      std::lock_guard<std::mutex> lock(receive_mu_);
+      pollfd fds[2] = {{listener_, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+      int ready;
+      do {
+        ready = poll(fds, 2, -1);
+      } while (ready < 0 && errno == EINTR);
+      // Stopped, or the filter has no users left: nothing more will come.
+      if (ready < 0 || fds[1].revents != 0 || (fds[0].revents & POLLIN) == 0) return;
+      in_flight_.store(true);
+      absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
+      absl::Status error = received.status();
+      if (received.ok() && received->has_value() && IsServedFileCall((*received)->get())) {
+        file_call = *std::move(*received);
+      } else if (!received.ok() || received->has_value()) {
+        absl::MutexLock queue_lock(&queue_mu_);
+        if (received.ok()) queue_.push_back(*std::move(*received));
+        if (!received.ok()) receive_error_ = received.status();
+        Signal();
+      }
+      in_flight_.store(false);
+      if (wake_when_received_.exchange(false)) Signal();
+      if (!error.ok()) return;
+    }
+    if (file_call.has_value()) ServeFileCall(file_call->get());
+  }
+}
+
+void NotificationBroker::Signal() const {
+  const uint64_t one = 1;
+  if (write(queued_.get(), &one, sizeof(one)) != sizeof(one)) abort();  // cannot overflow
+}
+
 absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
-  absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
-  if (!received.ok()) return received.status();
+  if (serving_threads_.empty()) {
+    absl::StatusOr<std::optional<SeccompNotification>> received = ReceiveNotification(listener_);
+    if (!received.ok()) return received.status();
+    if (!*received) return ListenerEvent();
+    return Decide((*received)->get());
+  }
+  uint64_t count;
+  if (read(queued_.get(), &count, sizeof(count)) != sizeof(count)) return ListenerEvent();
+  std::optional<SeccompNotification> next;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!receive_error_.ok()) return receive_error_;
+    if (queue_.empty()) return ListenerEvent();
+    next = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  return Decide(next->get());
+}
+
+ListenerEvent NotificationBroker::Decide(const seccomp_notif& notif) {
   ListenerEvent event;
-  if (!*received) return event;
-  const seccomp_notif& notif = (*received)->get();
   const bool first = !first_seen_;
   first_seen_ = true;
   if (IsExitRequest(notif)) {
@@ -361,18 +481,15 @@ absl::StatusOr<ListenerEvent> NotificationBroker::ServeOne() {
       call.Continue();
       return event;
     }
-    const long nr = notif.data.nr;
-    if (proto::IsBrokeredFileSyscall(nr) || (options_.serve_exec && proto::IsExecSyscall(nr))) {
-      uint64_t args[6];
-      std::copy(std::begin(notif.data.args), std::end(notif.data.args), args);
-      RemoteSite site(handler_, sandbox_, call);
-      long result = proto::IsExecSyscall(nr) ? proto::ServeExecCall(nr, args, site)
-                                             : proto::ServeFileCall(nr, args, site);
-      if (result == 0 && options_.kernel_follows_working_directory &&
-          (nr == SYS_chdir || nr == SYS_fchdir)) {
-        result = site.PerformInKernel();
+    if (IsServedFileCall(notif)) {
+      // Calls of two threads waiting at once: from now on serving threads receive and answer.
+      const pid_t caller = static_cast<pid_t>(notif.pid);
+      const bool other_thread = last_caller_.has_value() && *last_caller_ != caller;
+      last_caller_ = caller;
+      if (other_thread && serving_threads_.empty() && NotificationPending(listener_)) {
+        StartServingThreads();
       }
-      site.Finish(result);
+      ServeFileCall(notif);
       return event;
     }
     // While learning, every call is seen and made as the program made it.

@@ -4,15 +4,24 @@
 #include <linux/seccomp.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/file_request_handler.h"
 #include "broker/sandbox_result.h"
 #include "broker/sandbox_state.h"
 #include "broker/violation_listener.h"
+#include "proto/unique_fd.h"
 
 namespace sbox {
 
@@ -77,10 +86,21 @@ namespace sbox {
 // fails with ENOENT, which is ignored, and every step is bounded (opens are O_NONBLOCK, connects
 // non-blocking; memory is read and written with process_vm_readv/writev, which would wait only
 // on memory the sandboxee backs with userfaultfd(2), a call no sbox policy group allows). Calls
-// are answered one at a time, in the order the kernel queues them, so a multi-threaded
-// sandboxee's threads take turns; none can hold the others up for longer than one call.
+// are read one at a time, in the order the kernel queues them, on the thread that calls
+// ServeOne: exits, violations, execs and own-process calls are decided there, in that order.
+// File calls are answered there too until calls of two threads are waiting at once. Then
+// ServingThreads() threads start receiving from the listener in turn, each answering the
+// file call it received itself (no hand-over, no extra wake-up) and queueing anything else
+// for ServeOne in the order received; so the threads of a multi-threaded sandboxee are served
+// at once rather than in turns, and a slow call (a file system that takes its time) holds up
+// no other. A thread's own calls stay in order: it is blocked until its call is answered.
 class NotificationBroker {
  public:
+  // How many serving threads start: one per CPU this process may run on, at least 2 (so that a
+  // slow call holds up no other) and at most 4. More threads than CPUs only contend for the
+  // listener: on 2 CPUs, 3 serving threads served 2 opening threads no faster than 1.
+  static int ServingThreads();
+
   // `handler` and `sandbox` must outlive the broker. `listener` is the filter's listener;
   // `sandboxee` the pid of the exec'ed child (its thread group leader); `own_process_calls`
   // the own-process calls the filter sends here (SyscallPolicy::own_process_calls()): any
@@ -120,6 +140,18 @@ class NotificationBroker {
   // fails.
   absl::StatusOr<ListenerEvent> ServeOne();
 
+  // What the caller of ServeOne polls for POLLIN: the listener, or once the serving threads
+  // receive from it, their queue's eventfd. Changes only inside ServeOne.
+  int ready_fd() const;
+
+  // Whether a notification may still reach ServeOne: one pending on the listener, or, with
+  // serving threads, one being received or queued. For holding an exit until the reports beside
+  // it have been read. When it returns true, ready_fd() becomes readable once that changes.
+  bool Pending() const;
+
+  // Stops the serving threads: every call they received is answered before it returns.
+  ~NotificationBroker();
+
   // Whether the broker answers x86_64 syscall `number`: the calls of
   // SyscallPolicy::RedirectedFileCalls(), and the own-process calls (broker/own_process_calls.h),
   // which it lets through when they name the caller itself and refuses otherwise.
@@ -145,9 +177,38 @@ class NotificationBroker {
   const pid_t sandboxee_;
   const std::set<int> own_process_calls_;
   const Options options_;
+  // Whether the broker answers `notif` itself as a file (or exec) call.
+  bool IsServedFileCall(const seccomp_notif& notif) const;
+  // Answers a file or exec call (proto::ServeFileCall, proto::ServeExecCall).
+  void ServeFileCall(const seccomp_notif& notif) const;
+  // Decides a notification read from the listener or the queue.
+  ListenerEvent Decide(const seccomp_notif& notif);
+  // Starts the serving threads; ServeOne reads their queue from then on.
+  void StartServingThreads();
+  // A serving thread: receives while no other does, answers file calls, queues the rest.
+  void Receive();
+  // Makes queued_ readable once more.
+  void Signal() const;
+
   bool first_seen_ = false;
   Observer observer_;
   std::optional<pid_t> named_sandboxee_;  // in its own pid namespace, when it has one
+  // The thread of the last file call read.
+  std::optional<pid_t> last_caller_;
+
+  // Concurrent serving. One thread at a time polls and receives (receive_mu_: a plain futex
+  // lock; absl::Mutex's spinning would burn the CPUs the sandboxee needs); in_flight_ is
+  // set from before its receive until what it received is queued or being answered.
+  std::vector<std::thread> serving_threads_;
+  std::mutex receive_mu_;
+  std::atomic<bool> in_flight_{false};
+  mutable std::atomic<bool> wake_when_received_{
+      false};        // Pending() said true: signal the next change
+  UniqueFd stop_;    // eventfd: readable when the serving threads must return
+  UniqueFd queued_;  // eventfd, semaphore: one count per queued notification or error
+  mutable absl::Mutex queue_mu_;
+  std::deque<SeccompNotification> queue_ ABSL_GUARDED_BY(queue_mu_);
+  absl::Status receive_error_ ABSL_GUARDED_BY(queue_mu_);
 };
 
 }  // namespace sbox

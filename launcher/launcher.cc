@@ -552,6 +552,8 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
                    {report->first.get(), POLLIN, 0},
                    {entry != nullptr ? entry->cancel_fd : -1, POLLIN, 0}};
   for (;;) {
+    // The notification broker's serving threads, once started, receive from the listener.
+    if (notifications && fds[1].fd >= 0) fds[1].fd = notifications->ready_fd();
     const int ready = poll(fds, 4, timed_out ? -1 : PollTimeout(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return ErrnoError(errno, "poll on the sandboxee");
@@ -593,8 +595,9 @@ absl::StatusOr<SandboxResult> Launcher::Launch(const absl::FunctionRef<int(Uniqu
     // Once a violation is known, or the filter has no users left, the listener has no news.
     if (result.violation || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))) fds[1].fd = -1;
     if (!held_exits.empty() && fds[1].fd >= 0 &&
-        (--drain_left < 0 || !NotificationPending(fds[1].fd))) {
-      for (uint64_t id : held_exits) LetExitProceed(fds[1].fd, id);
+        (--drain_left < 0 ||
+         !(notifications ? notifications->Pending() : NotificationPending(fds[1].fd)))) {
+      for (uint64_t id : held_exits) LetExitProceed(listener->get(), id);
       held_exits.clear();
     }
   }

@@ -15,6 +15,8 @@
 //   run_probe opens N LENGTH     tries to open N paths of LENGTH bytes that name nothing
 //   run_probe channel PATH       open PATH with a request on $SBOX_BROKER_FD, made byte by byte
 //                                as proto/PROTOCOL.md lays it out, and print it
+//   run_probe threads N COUNT PATH  N threads each open and close PATH COUNT times; exit 1 if
+//                                any open fails
 //
 // Linked like any Debian program: dynamically, against libc and libstdc++.
 
@@ -28,8 +30,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "proto/wire_format.h"
 
@@ -260,6 +265,21 @@ int main(int argc, char** argv) {
   }
   if (what == "hostile") return Hostile(arg, argc > 3 ? atol(argv[3]) : 2000);
   if (what == "channel") return ChannelOpen(arg);
+  if (what == "threads" && argc > 4) {
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> threads;
+    for (long t = 0; t < atol(arg); ++t) {
+      threads.emplace_back([&failed, count = atol(argv[3]), path = argv[4]] {
+        for (long i = 0; i < count; ++i) {
+          const int fd = open(path, O_RDONLY | O_CLOEXEC);
+          if (fd < 0) failed = true;
+          if (fd >= 0) close(fd);
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    return failed ? 1 : 0;
+  }
   if (what == "opens" && argc > 3) {
     // opens COUNT LENGTH [BASE]: LENGTH more bytes of path beneath BASE (default "").
     std::string path = argc > 4 ? std::string(argv[4]) + "/" : "/";

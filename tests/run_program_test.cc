@@ -97,6 +97,44 @@ TEST(RunProgram, RunsInAShortWorkingDirectory) {
   }
 }
 
+std::string RunProbePath() {
+  return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/tests/run_probe");
+}
+
+// Eight threads open a file over and over; each decision takes 2 ms, as on a slow file system.
+// Served one at a time, no two decisions would ever overlap.
+TEST(RunProgram, ThreadsOpeningAtOnceAreServedAtOnce) {
+  ScratchDir dir;
+  const std::string file = dir.WriteFile("shared.txt", "x");
+  FilePolicy::Builder files = LoaderFiles();
+  files.AllowReadFile(file);
+  Launcher launcher = MakeProgramLauncher(files);
+  absl::Mutex mu;
+  int in_flight = 0;
+  int most_in_flight = 0;
+  int decisions = 0;
+  launcher.SetDecisionLog([&](const Decision& decision) {
+    if (decision.path != file) return;
+    {
+      absl::MutexLock lock(&mu);
+      ++decisions;
+      most_in_flight = std::max(most_in_flight, ++in_flight);
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+    absl::MutexLock lock(&mu);
+    --in_flight;
+  });
+  absl::StatusOr<SandboxResult> result =
+      launcher.RunProgram({RunProbePath(), {"run_probe", "threads", "8", "25", file}, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(decisions, 8 * 25);
+  EXPECT_GE(most_in_flight, 2);
+  // The serving threads, and the launching thread's last call before it started them.
+  EXPECT_LE(most_in_flight, NotificationBroker::ServingThreads() + 1);
+}
+
 TEST(RunProgram, CatWritesAGrantedFile) {
   ScratchDir scratch;
   const std::string contents = "the quick brown fox\njumps\n";
