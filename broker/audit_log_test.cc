@@ -545,8 +545,11 @@ TEST(JsonLinesAuditLogTest, TheByteBudgetHoldsAndTheSummaryCountsTheRest) {
   absl::StatusOr<std::unique_ptr<JsonLinesAuditLog>> log = JsonLinesAuditLog::Open(path, limits);
   ASSERT_TRUE(log.ok()) << log.status();
   constexpr int kDecisions = 1000;
-  // Lines of one length, so that the budget takes an exact number of them.
-  const auto decision = [](int i) { return OpenDecision(absl::StrFormat("/data/%04d", i)); };
+  // Lines of one length, so that the budget takes an exact number of them. A Decision's path
+  // is a view: the strings outlive every decision made of them.
+  std::vector<std::string> paths;
+  for (int i = 0; i < kDecisions; ++i) paths.push_back(absl::StrFormat("/data/%04d", i));
+  const auto decision = [&paths](int i) { return OpenDecision(paths[i]); };
   const int64_t line_bytes = static_cast<int64_t>(DecisionToJson(decision(0)).size()) + 1;
   const int64_t fitting = (limits.max_bytes - kAuditLogSummaryBytes) / line_bytes;
   const DecisionLog sink = (*log)->AsLog();

@@ -189,6 +189,7 @@ constexpr GroupName kGroupNames[] = {
     {"own-process", SyscallGroup::kOwnProcess},
     {"executable-memory", SyscallGroup::kExecutableMemory},
     {"processes", SyscallGroup::kProcesses},
+    {"sanitizer-runtime", SyscallGroup::kSanitizerRuntime},
 };
 
 bool ValidErrno(uint64_t error) { return error >= 1 && error <= 4094; }

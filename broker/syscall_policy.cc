@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -230,6 +231,12 @@ const std::vector<GroupEntry>& GroupEntries(SyscallGroup group) {
         // Its own limits (pid 0: the reach table's condition), read only.
         {"prlimit64", {Arg(0).Eq(0), Arg(2).Eq(0)}},
         {"mmap", {Arg(2).MaskedEq(PROT_WRITE, 0), Arg(3).MaskedEq(MAP_ANONYMOUS, 0)}}}},
+      // Its own core-dump limit, whose hard limit the set-up made 0; its own affinity; its own
+      // signal stack.
+      {SyscallGroup::kSanitizerRuntime,
+       {{"prlimit64", {Arg(0).Eq(0), Arg(1).Eq(RLIMIT_CORE)}},
+        {"sched_getaffinity", {Arg(0).Eq(0)}},
+        {"sigaltstack"}}},
   };
   return kGroups->at(group);
 }
@@ -268,6 +275,7 @@ const std::vector<SyscallGroup>& SyscallPolicy::AllGroups() {
       SyscallGroup::kOwnProcess,
       SyscallGroup::kExecutableMemory,
       SyscallGroup::kProcesses,
+      SyscallGroup::kSanitizerRuntime,
   };
   return *kGroups;
 }
@@ -608,6 +616,7 @@ SyscallPolicy::Builder SyscallPolicy::RedirectedParser() {
     builder.AllowGroup(group);
   }
   builder.AllowGroup(SyscallGroup::kOwnProcess);
+  if (kSanitizedBuild) builder.AllowGroup(SyscallGroup::kSanitizerRuntime);
   return builder;
 }
 

@@ -51,7 +51,8 @@ struct DefaultAction {
 // allowed by AllowGroup unless a condition or an errno answer is given for it.
 enum class SyscallGroup {
   // I/O on descriptors already held: read, readv, pread64, preadv, preadv2, write, writev,
-  // pwrite64, pwritev, pwritev2, lseek, fstat, fstatfs, getdents64, dup, dup2, dup3, close_range, fcntl,
+  // pwrite64, pwritev, pwritev2, lseek, fstat, fstatfs, getdents64, dup, dup2, dup3, close_range,
+  // fcntl,
   // ftruncate, fsync, fdatasync; waiting on them: poll, ppoll, select, pselect6,
   // epoll_create1, epoll_ctl, epoll_wait, epoll_pwait; and descriptors that name nothing:
   // pipe2, eventfd2. Nothing that takes a path or makes a descriptor from a name. fcntl only with
@@ -152,7 +153,28 @@ enum class SyscallGroup {
   // against RLIMIT_NPROC, which is per uid (`--rlimit-nproc` bounds them). In no shipped policy:
   // `sbox run --allow-exec` adds it.
   kProcesses,
+  // What the AddressSanitizer and UndefinedBehaviorSanitizer runtimes call in a sandboxee of a
+  // sanitized build (README "Sanitizers"), beyond the other groups: prlimit64 of the caller's
+  // own RLIMIT_CORE (arg 0, the pid, 0; arg 1 RLIMIT_CORE; any new value: the runtime sets
+  // it to 0 and the sandboxee set-up has already made the hard limit 0, so no value can let a
+  // crash write a core file outside), sched_getaffinity of pid 0 (how many CPUs it may use),
+  // and sigaltstack (its own stack for the SEGV handler). The runtime's readlink of
+  // /proc/self/exe and open of /proc/self/maps stay file calls: redirected, they are the
+  // broker's under the file policy, which grants no /proc/self, so they fail with an errno
+  // the runtime copes with (it symbolizes less), and they never reach the broker's own
+  // /proc/self. The shipped policy builders (RedirectedParser and the builders on it) add it
+  // only in a build compiled with SBOX_SANITIZED (.bazelrc --config=asan, ubsan, sanitize);
+  // otherwise they are unchanged.
+  kSanitizerRuntime,
 };
+
+// True in a build compiled with -DSBOX_SANITIZED (.bazelrc's sanitizer configs): the shipped
+// policy builders then add SyscallGroup::kSanitizerRuntime.
+#ifdef SBOX_SANITIZED
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
 
 // How redirected calls (SyscallGroup::kFileRedirection) reach the broker.
 enum class Redirection {
@@ -207,12 +229,11 @@ class SyscallPolicy {
 
     // Errors name the syscall at fault. InvalidArgument for: an unknown name, an argument
     // index outside 0..5, an empty In set, an errno outside 1..4094 (4095 is the kernel's
-    // MAX_ERRNO, which some code reads as no error; for the default action the message says "default
-    // action"), conflicting actions for one syscall, an Allow of a syscall that names a file
-    // (proto/file_syscalls.h: only the broker may act on a path).
-    // ResourceExhausted when the program exceeds the kernel's BPF_MAXINSNS.
-    // `redirection` says how the kFileRedirection group's calls reach the broker; it matters
-    // only for a policy with that group.
+    // MAX_ERRNO, which some code reads as no error; for the default action the message says
+    // "default action"), conflicting actions for one syscall, an Allow of a syscall that names a
+    // file (proto/file_syscalls.h: only the broker may act on a path). ResourceExhausted when the
+    // program exceeds the kernel's BPF_MAXINSNS. `redirection` says how the kFileRedirection
+    // group's calls reach the broker; it matters only for a policy with that group.
     absl::StatusOr<SyscallPolicy> Build(Redirection redirection = Redirection::kTrap) const;
 
     // Writes the filter Build() would compile to `fd` as pseudo code (FilterPseudoCode,

@@ -415,6 +415,25 @@ TEST(SyscallPolicyGroups, MembersAreAsDocumented) {
                "getpriority", "kill", "tgkill", "tkill", "capget", "fcntl", "flock"}));
   EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kProgramStartup),
             (V{"arch_prctl", "set_tid_address", "prlimit64", "mmap"}));
+  EXPECT_EQ(SyscallPolicy::GroupMembers(SyscallGroup::kSanitizerRuntime),
+            (V{"prlimit64", "sched_getaffinity", "sigaltstack"}));
+}
+
+// The shipped builders add the sanitizer runtime's calls only in a sanitized build: an
+// unsanitized one allows no prlimit64 that sets a limit.
+TEST(SyscallPolicyGroups, TheSanitizerGroupIsShippedOnlyWhenSanitized) {
+  int sanitizer_rules = 0;
+  for (const SyscallPolicy::GroupRule& rule :
+       SyscallPolicy::GroupRules(SyscallGroup::kSanitizerRuntime)) {
+    sanitizer_rules += rule.name == "prlimit64" && rule.all_of.size() == 2;
+  }
+  EXPECT_EQ(sanitizer_rules, 1);
+  absl::StatusOr<SyscallPolicy> shipped = SyscallPolicy::ProgramDefault().Build();
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  absl::StatusOr<SyscallPolicy> with_group =
+      SyscallPolicy::ProgramDefault().AllowGroup(SyscallGroup::kSanitizerRuntime).Build();
+  ASSERT_TRUE(with_group.ok()) << with_group.status();
+  EXPECT_EQ(shipped->program().size() == with_group->program().size(), kSanitizedBuild);
 }
 
 TEST(SyscallPolicyRedirection, OnlyPoliciesWithTheGroupRedirect) {

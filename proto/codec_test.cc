@@ -436,8 +436,10 @@ TEST(CodecDecodeRequestTest, FieldsAnOpUsesDecodeWhateverTheyHold) {
       }
     }
     for (const auto& [field, raw] : cases) {
+      // decoded's paths are views into the bytes: they outlive it.
+      const auto bytes = raw.Bytes();
       Request decoded;
-      EXPECT_EQ(Decode(raw.Bytes(), &decoded), 0) << "op " << op << " " << field;
+      EXPECT_EQ(Decode(bytes, &decoded), 0) << "op " << op << " " << field;
       EXPECT_EQ(decoded.flags, raw.flags);
       EXPECT_EQ(decoded.mode, raw.mode);
       EXPECT_EQ(decoded.length, raw.reserved64) << "op " << op << " " << field;
