@@ -6,7 +6,8 @@
 // loads of seccomp_data words (nr, arch, the arguments; not the instruction pointer, which the
 // evaluator cannot know), scratch stores and loads, ALU operations with valid constants or X,
 // forward jumps inside the program and returns of ALLOW or ERRNO(1..255) only, so that the
-// child survives. A child installs it (no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER)), makes
+// child survives (but a division by X = 0 ends a filter with 0, KILL_THREAD: the child dies of
+// SIGSYS, which the evaluator must predict too). A child installs it (no_new_privs, seccomp(SECCOMP_SET_MODE_FILTER)), makes
 // the call with six input-chosen 64-bit arguments and reports over a pipe what the kernel did:
 // allowed, or the errno. That must equal RunSeccompFilter's answer on the same call.
 //
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -109,8 +111,11 @@ sock_filter MakeInstruction(Reader& in, size_t index, size_t length) {
   }
 }
 
-// Runs the call in a child under `program`: -1 when the call was allowed, its errno otherwise;
-// -2 when the kernel refused the program.
+constexpr int kKilled = -4;
+
+// Runs the call in a child under `program`: -1 when the call was allowed, its errno when it
+// failed, kKilled when the filter killed the child (SIGSYS), -2 when the kernel refused the
+// program.
 int KernelAnswer(const std::vector<sock_filter>& program, int nr, const uint64_t args[6]) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) std::abort();
@@ -139,6 +144,8 @@ int KernelAnswer(const std::vector<sock_filter>& program, int nr, const uint64_t
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // A division by X = 0 ends the filter with 0, SECCOMP_RET_KILL_THREAD: the call kills.
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) return kKilled;
   if (n != sizeof(answer) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "bpf_kernel_fuzzer: the child failed (status 0x%x)\n", status);
     std::abort();
@@ -176,9 +183,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  std::string(predicted.status().message()).c_str());
     std::abort();
   }
-  const int expected = *predicted == SECCOMP_RET_ALLOW ? -1
-                       : (*predicted & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO
-                           ? static_cast<int>(*predicted & SECCOMP_RET_DATA)
+  const uint32_t action = *predicted & SECCOMP_RET_ACTION_FULL;
+  const int expected = action == SECCOMP_RET_ALLOW ? -1
+                       : action == SECCOMP_RET_ERRNO ? static_cast<int>(*predicted & SECCOMP_RET_DATA)
+                       : action == SECCOMP_RET_KILL_THREAD || action == SECCOMP_RET_KILL_PROCESS
+                           ? kKilled
                            : -3;
   if (expected != kernel) {
     std::fprintf(stderr, "bpf_kernel_fuzzer: evaluator says %s (%d), kernel %d\n",

@@ -9,7 +9,8 @@
 #   --nice        run them at nice 19, on idle CPU only
 #   --out DIR     keep logs, corpora and crash files there (default: a temporary directory,
 #                 removed at the end unless something was found)
-#   TARGET        codec path policy_include bpf_eval bpf_kernel (default: all)
+#   TARGET        codec policy_include path file_policy violation bpf_eval bpf_kernel
+#                 (default: all)
 #
 # Prints one line per target: wall and CPU seconds, executions, exec/s, coverage (cov: edges,
 # ft: features), corpus size, findings (crash, leak, timeout and OOM files); exits 1 when any
@@ -18,7 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(codec path policy_include bpf_eval bpf_kernel)
+all_targets=(codec policy_include path file_policy violation bpf_eval bpf_kernel)
 seconds=30
 parallel=0
 nice_level=0
@@ -30,7 +31,7 @@ while (($#)); do
     --parallel) parallel=1; shift ;;
     --nice) nice_level=19; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
