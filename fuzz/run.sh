@@ -41,6 +41,13 @@ for t in "${targets[@]}"; do
   [[ -d fuzz/seeds/$t ]] || { echo "unknown target $t (${all_targets[*]})" >&2; exit 2; }
 done
 
+# What --config=fuzz needs beyond ./bazelw's packages.
+if ! command -v clang-14 >/dev/null || ! command -v ld.lld >/dev/null ||
+   ! compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null; then
+  echo "fuzz: needs clang-14, lld and libFuzzer: apt-get install clang-14 lld-14 lld libclang-rt-14-dev" >&2
+  exit 2
+fi
+
 bazel_flags=(--config=fuzz --curses=no --color=no)
 [[ -n "${SBOX_FUZZ_BAZEL_FLAGS:-}" ]] && read -r -a extra <<<"$SBOX_FUZZ_BAZEL_FLAGS" && bazel_flags+=("${extra[@]}")
 labels=()
