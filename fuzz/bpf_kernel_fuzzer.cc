@@ -139,7 +139,12 @@ int KernelAnswer(const std::vector<sock_filter>& program, int nr, const uint64_t
   }
   close(pipe_fds[1]);
   int answer = 0;
-  const ssize_t n = read(pipe_fds[0], &answer, sizeof(answer));
+  ssize_t n;
+  // libFuzzer's -timeout alarm interrupts the read: closing the pipe then would kill the
+  // child with SIGPIPE.
+  do {
+    n = read(pipe_fds[0], &answer, sizeof(answer));
+  } while (n < 0 && errno == EINTR);
   close(pipe_fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
