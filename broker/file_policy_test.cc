@@ -440,6 +440,19 @@ TEST(PathAlias, JoinRequestPathAliasesAbsolutePathsOnly) {
   EXPECT_EQ(joined.path, "/tmp/a");
 }
 
+// FoldPathLexically folds every "..", also one after a component that came after an earlier
+// folded ".." (fuzz/seeds/path/fold_dotdot_after_folded_dotdot: "a/../c/.." kept the last "..").
+TEST(FoldPathLexically, FoldsEveryDotDot) {
+  const char* reason = nullptr;
+  std::string out;
+  ASSERT_EQ(FoldPathLexically("a/../c/..", "/base", &out, &reason), 0);
+  EXPECT_EQ(out, "/base");
+  ASSERT_EQ(FoldPathLexically("x/../../y/..", "/b", &out, &reason), 0);
+  EXPECT_EQ(out, "/");
+  ASSERT_EQ(FoldPathLexically("/a/b/../../c/d/..", "/ignored", &out, &reason), 0);
+  EXPECT_EQ(out, "/c");
+}
+
 // The policy's own rules beneath `from` keep their names: a grant names the file meant.
 TEST_F(FilePolicyTest, PathAliasKeepsTheNamesRulesGrant) {
   const std::string dir = dir_.path();

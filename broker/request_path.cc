@@ -36,7 +36,7 @@ std::string_view AppendComponents(std::string_view path, std::string* out, size_
       if (*foldable > 0) {
         const size_t slash = out->rfind('/');
         out->resize(slash == 0 ? 1 : slash);
-        --*foldable;
+        if (*foldable != SIZE_MAX) --*foldable;  // SIZE_MAX: fold every ".." (never runs out)
         continue;
       }
       *kept_dotdot = true;
